@@ -65,15 +65,29 @@ struct libra_stats {
 	__aligned_u64 values;	/* in: user pointer to __u64[count] */
 };
 
-/* Opt-in of a process. */
-#define LIBRA_OPTIN_F_DESCENDANTS	(1U << 0)	/* children, forked now or later */
-#define LIBRA_OPTIN_F_ALL		(LIBRA_OPTIN_F_DESCENDANTS)
+/*
+ * Opt-in. An entry selects sockets by the process that uses them: either a
+ * thread group (pid, optionally with its descendants, forked now or later)
+ * or a cgroup v2 (cgroup_id: the inode number of its directory, with every
+ * cgroup below it). Optionally only sockets whose local or peer port is in
+ * @ports. Bodies shorter than @min_body bytes are copied as usual.
+ */
+#define LIBRA_OPTIN_F_DESCENDANTS	(1U << 0)	/* pid entry: and its children */
+#define LIBRA_OPTIN_F_CGROUP		(1U << 1)	/* select by @cgroup_id, not @pid */
+#define LIBRA_OPTIN_F_ALL		(LIBRA_OPTIN_F_DESCENDANTS | LIBRA_OPTIN_F_CGROUP)
 
 #define LIBRA_OPTIN_MAX			1024	/* entries in the table */
+#define LIBRA_OPTIN_MAX_PORTS		16
+#define LIBRA_MIN_BODY_DEFAULT		16384	/* used when @min_body is 0 */
 
 struct libra_optin {
 	__s32 pid;		/* thread group id, in the caller's pid namespace */
 	__u32 flags;		/* LIBRA_OPTIN_F_* */
+	__aligned_u64 cgroup_id;	/* with LIBRA_OPTIN_F_CGROUP */
+	__u32 min_body;		/* bytes; 0 means LIBRA_MIN_BODY_DEFAULT */
+	__u16 nr_ports;		/* 0: every port */
+	__u16 reserved;		/* must be 0 */
+	__u16 ports[LIBRA_OPTIN_MAX_PORTS];	/* host byte order */
 };
 
 /* LIBRA_IOC_LIST_OPTINS: copy the opt-in table to user memory. */
@@ -85,9 +99,9 @@ struct libra_optin_list {
 
 #define LIBRA_IOC_GET_VERSION	_IOR(LIBRA_IOC_MAGIC, 0x00, struct libra_version)
 #define LIBRA_IOC_GET_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x01, struct libra_stats)
-/* EEXIST if the pid is opted in already, ESRCH if no such process, ENOSPC if full */
+/* EEXIST if opted in already, ESRCH if no such process, ENOSPC if full, EINVAL if malformed */
 #define LIBRA_IOC_OPTIN_ADD	_IOW(LIBRA_IOC_MAGIC, 0x02, struct libra_optin)
-/* ENOENT if the pid is not opted in */
+/* matched by pid or cgroup_id; ENOENT if not opted in */
 #define LIBRA_IOC_OPTIN_DEL	_IOW(LIBRA_IOC_MAGIC, 0x03, struct libra_optin)
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
 
