@@ -105,4 +105,139 @@ struct libra_optin_list {
 #define LIBRA_IOC_OPTIN_DEL	_IOW(LIBRA_IOC_MAGIC, 0x03, struct libra_optin)
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
 
+/* ---- parser ABI ---- */
+/*
+ * The eBPF framing parser: how the module asks "where does the metadata end
+ * and how is the body framed" about the unread head of one direction of a
+ * TCP stream. Owned by bpf/ (see bpf/libra_http.bpf.c and docs/http-support.md).
+ *
+ * Program type: BPF_PROG_TYPE_SCHED_CLS (libbpf SEC("tc")), run as a plain
+ * function over an skb the module builds:
+ *   - the module copies a window of the unread head of the receive queue,
+ *     metadata bytes only (never the body), at most LIBRA_PARSE_WINDOW_MAX
+ *     bytes, into a private linear skb right after a struct libra_parse_ctx,
+ *     calls bpf_compute_data_pointers(skb) and bpf_prog_run_pin_on_cpu()
+ *     (what sockmap's stream parser and cls_bpf do), then reads the verdict
+ *     back from the same struct. Body bytes are never copied or shown to the
+ *     program: it returns their length and the module skips over them.
+ *   - The program reads its input and writes its output with direct packet
+ *     access (data/data_end), so it needs a type with direct packet read AND
+ *     write. BPF_PROG_TYPE_SK_SKB (the sockmap parser type) was the first
+ *     choice but has no BPF_PROG_TEST_RUN (sk_skb_prog_ops is empty on 6.1
+ *     and on 6.18), so it could not be tested without a guest. SCHED_CLS has
+ *     direct read/write access, bpf_loop, and bpf_prog_test_run_skb, which
+ *     hands the program data_in from its first byte (the 14 bytes an
+ *     Ethernet header would take are re-pushed for L2 types), so the host
+ *     tests run the very object the daemon loads. The program uses no tc
+ *     helper and no skb field other than data/data_end.
+ *   - It uses only bpf_loop (5.17+) and direct packet access: it loads on
+ *     Debian's 6.1 kernel and on newer ones.
+ *
+ * Calling convention:
+ *   - One struct libra_parse_ctx per direction of a connection. The module
+ *     zero-fills it when it starts tracking the connection (the zero state
+ *     means "at the start of a message") and frees it with the socket.
+ *     Between calls it keeps @state unchanged; everything else it sets anew.
+ *   - A window starts at the first stream byte the parser has not consumed:
+ *     after NEED_MORE, previous start + metadata_len; after METADATA, previous
+ *     start + metadata_len + the body bytes (body_len for CONTENT_LENGTH and
+ *     CHUNK). The window may end anywhere; avail may be 0.
+ *   - Verdicts:
+ *     NEED_MORE   all metadata_len (== avail) bytes were consumed as metadata
+ *                 of a unit that is not complete yet; call again once at least
+ *                 need_min more bytes arrived. need_max is how many more bytes
+ *                 the unit may grow before the parser steps aside (offer at
+ *                 least that many if you can, up to LIBRA_PARSE_WINDOW_MAX).
+ *     METADATA    the first metadata_len bytes are metadata (copy them as the
+ *                 stock path would), followed by a body framed as body_kind:
+ *                   NONE            no body; next byte starts the next unit
+ *                   CONTENT_LENGTH  body_len body bytes (> 0)
+ *                   CHUNK           body_len bytes of chunk data (> 0); the
+ *                                   CRLF after it, the next chunk-size line,
+ *                                   the last chunk and trailers are metadata
+ *                                   of the next unit
+ *                   CLOSE_DELIMITED the body runs to the end of the stream;
+ *                                   do not call the parser again
+ *                 flags say where the unit stands in the message (_F_*).
+ *     STEP_ASIDE  not HTTP/1.x, or anything ambiguous or invalid: pass the
+ *                 rest of this direction through untouched, never call again.
+ *                 metadata_len is the offset in this window of the byte that
+ *                 decided it (diagnostics only). Sticky in @state.
+ *     INVALID     the ctx itself is wrong (abi_version, direction, sizes):
+ *                 treat like STEP_ASIDE.
+ *     The program also returns the verdict as its return value.
+ *   - A response parser needs the method of the request it answers:
+ *     request_method. A request parser reports each request's method in
+ *     message_method on its MESSAGE_START unit, so the module can queue it.
+ *     An INTERIM (1xx) response does not consume the queued method; any other
+ *     MESSAGE_END does.
+ */
+#define LIBRA_PARSER_ABI_VERSION	1
+#define LIBRA_PARSE_STATE_BYTES		64	/* opaque per-direction state */
+#define LIBRA_PARSE_WINDOW_MAX		32768	/* bytes after the ctx, at most */
+
+enum libra_parse_direction {
+	LIBRA_PARSE_REQUEST = 1,	/* client to server */
+	LIBRA_PARSE_RESPONSE = 2,	/* server to client */
+};
+
+enum libra_http_method {
+	LIBRA_HTTP_METHOD_UNKNOWN = 0,	/* response: makes the parser step aside */
+	LIBRA_HTTP_METHOD_GET,
+	LIBRA_HTTP_METHOD_HEAD,
+	LIBRA_HTTP_METHOD_POST,
+	LIBRA_HTTP_METHOD_PUT,
+	LIBRA_HTTP_METHOD_DELETE,
+	LIBRA_HTTP_METHOD_CONNECT,
+	LIBRA_HTTP_METHOD_OPTIONS,
+	LIBRA_HTTP_METHOD_TRACE,
+	LIBRA_HTTP_METHOD_PATCH,
+};
+
+enum libra_parse_verdict {
+	LIBRA_PARSE_INVALID = 0,
+	LIBRA_PARSE_NEED_MORE = 1,
+	LIBRA_PARSE_METADATA = 2,
+	LIBRA_PARSE_STEP_ASIDE = 3,
+};
+
+enum libra_parse_body {
+	LIBRA_BODY_NONE = 0,
+	LIBRA_BODY_CONTENT_LENGTH = 1,
+	LIBRA_BODY_CHUNK = 2,
+	LIBRA_BODY_CLOSE_DELIMITED = 3,
+};
+
+/* METADATA flags */
+#define LIBRA_PARSE_F_MESSAGE_START	(1U << 0) /* unit begins with a start line */
+#define LIBRA_PARSE_F_MESSAGE_END	(1U << 1) /* message ends after this unit's body */
+#define LIBRA_PARSE_F_INTERIM		(1U << 2) /* 1xx response; final one follows */
+#define LIBRA_PARSE_F_LAST_MESSAGE	(1U << 3) /* Connection: close / HTTP/1.0:
+						   * bytes after it make the parser
+						   * step aside */
+
+struct libra_parse_ctx {
+	/* in: set by the module before every call */
+	__u32 abi_version;		/* LIBRA_PARSER_ABI_VERSION */
+	__u8 direction;			/* enum libra_parse_direction */
+	__u8 request_method;		/* response: enum libra_http_method */
+	__u16 reserved0;		/* zero */
+	__u32 avail;			/* window bytes that follow this struct */
+	__u32 max_header_bytes;		/* max bytes of one metadata unit, > 0 */
+	/* in/out: owned by the program, zero at connection start */
+	__u8 state[LIBRA_PARSE_STATE_BYTES];
+	/* out */
+	__u32 verdict;			/* enum libra_parse_verdict */
+	__u32 body_kind;		/* enum libra_parse_body (METADATA) */
+	__u32 metadata_len;		/* bytes of the window consumed as metadata */
+	__u32 flags;			/* LIBRA_PARSE_F_* (METADATA) */
+	__u64 body_len;			/* CONTENT_LENGTH, CHUNK: body bytes */
+	__u32 need_min;			/* NEED_MORE: more bytes needed, at least */
+	__u32 need_max;			/* NEED_MORE: more bytes allowed, at most */
+	__u16 status_code;		/* response MESSAGE_START: status code */
+	__u8 message_method;		/* request MESSAGE_START: enum libra_http_method */
+	__u8 reserved1[5];		/* zero */
+};					/* 120 bytes */
+/* ---- end parser ABI ---- */
+
 #endif /* _UAPI_LINUX_LIBRA_H */

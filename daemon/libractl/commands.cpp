@@ -1,0 +1,174 @@
+// The rows of libractl's command table: options and request building.
+#include <charconv>
+#include <string>
+
+#include "libractl/cgroup.hpp"
+#include "libractl/command_table.hpp"
+#include "libractl/render.hpp"
+
+namespace po = boost::program_options;
+
+namespace libra {
+
+namespace {
+
+Error usage(std::string message)
+{
+    return Error{ErrorCode::invalid_request, std::move(message)};
+}
+
+// "--port 80,443 --port 8080" -> [80, 443, 8080]
+Result<nlohmann::json> parse_port_list(const std::vector<std::string>& args)
+{
+    auto ports = nlohmann::json::array();
+    for (const auto& arg : args) {
+        size_t start = 0;
+        while (start <= arg.size()) {
+            size_t comma = arg.find(',', start);
+            std::string item = arg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            unsigned port = 0;
+            auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
+            if (item.empty() || ec != std::errc() || end != item.data() + item.size() || port < 1 || port > 65535)
+                return usage("'" + item + "' is not a port number (1-65535)");
+            ports.push_back(port);
+            if (comma == std::string::npos)
+                break;
+            start = comma + 1;
+        }
+    }
+    return ports;
+}
+
+void add_target_options(po::options_description& options)
+{
+    options.add_options()
+        ("pid", po::value<int>()->value_name("PID"), "process (thread group) id")
+        ("cgroup", po::value<std::string>()->value_name("PATH"),
+         "cgroup v2 directory; relative paths are below /sys/fs/cgroup");
+}
+
+// The "pid" or "cgroup_id" field of enable/disable.
+Result<nlohmann::json> target_request(const char* command, const po::variables_map& vm)
+{
+    bool pid = vm.count("pid") > 0;
+    bool cgroup = vm.count("cgroup") > 0;
+    if (pid == cgroup)
+        return usage("give exactly one of --pid and --cgroup");
+    nlohmann::json request = {{"command", command}};
+    if (pid) {
+        int value = vm["pid"].as<int>();
+        if (value <= 0)
+            return usage("--pid must be a positive process id");
+        request["pid"] = value;
+        return request;
+    }
+    auto id = resolve_cgroup_id(vm["cgroup"].as<std::string>());
+    if (!id)
+        return usage(id.error().message);
+    request["cgroup_id"] = id.value();
+    return request;
+}
+
+std::vector<Command> make_table()
+{
+    std::vector<Command> table;
+    table.push_back(Command{
+        "enable", "--pid PID [--port N[,N...]] [--min-body BYTES] [--no-descendants]\n"
+                  "       libractl enable --cgroup PATH [--port N[,N...]] [--min-body BYTES]",
+        "opt a process (and its descendants) or a cgroup in to Libra",
+        "Opts sockets in to selective copying. With --pid, process PID and every\n"
+        "process it forks, now or later (an nginx reload forks new workers), unless\n"
+        "--no-descendants. With --cgroup, every process in the cgroup v2 directory\n"
+        "PATH and below it, such as a systemd service\n"
+        "(system.slice/nginx.service). Only sockets whose local or peer port is in\n"
+        "--port are affected when given (at most 16 ports). Bodies shorter than\n"
+        "--min-body bytes are copied as usual (default 16384).\n\n"
+        "Only programs that forward bodies unchanged may be opted in: in an opted-in\n"
+        "program the body part of a received buffer holds a token, not the body.\n"
+        "Members of group 'libra' may opt in their own processes only; cgroups need\n"
+        "root or CAP_NET_ADMIN.",
+        [](po::options_description& options) {
+            add_target_options(options);
+            options.add_options()
+                ("port", po::value<std::vector<std::string>>()->value_name("N[,N...]")->composing(),
+                 "only sockets with this local or peer port (repeatable)")
+                ("min-body", po::value<uint32_t>()->value_name("BYTES"),
+                 "copy bodies smaller than this as usual (default 16384)")
+                ("no-descendants", "with --pid: only PID itself, not its children");
+        },
+        [](const po::variables_map& vm) -> Result<nlohmann::json> {
+            auto request = target_request("enable", vm);
+            if (!request)
+                return request;
+            if (vm.count("no-descendants")) {
+                if (vm.count("cgroup"))
+                    return usage("--no-descendants applies to --pid only");
+                request.value()["descendants"] = false;
+            }
+            if (vm.count("port")) {
+                auto ports = parse_port_list(vm["port"].as<std::vector<std::string>>());
+                if (!ports)
+                    return ports.error();
+                request.value()["ports"] = ports.value();
+            }
+            if (vm.count("min-body"))
+                request.value()["min_body"] = vm["min-body"].as<uint32_t>();
+            return request;
+        },
+        render_enable});
+    table.push_back(Command{
+        "disable", "--pid PID | --cgroup PATH",
+        "end the opt-in of a process or cgroup",
+        "Removes the opt-in entry made by 'libractl enable' for the same --pid or\n"
+        "--cgroup. Sockets already tracked finish the message in flight; anchored\n"
+        "data is still sent or released, never dropped.",
+        add_target_options,
+        [](const po::variables_map& vm) { return target_request("disable", vm); },
+        render_disable});
+    table.push_back(Command{
+        "status", "",
+        "show the daemon, the module and what is opted in",
+        "Shows librad's version and parsers, the kernel module's version, and the\n"
+        "opt-in table as the module holds it.",
+        nullptr,
+        [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "status"}}; },
+        render_status});
+    table.push_back(Command{
+        "stats", "[--json] [--watch [--interval SECONDS]]",
+        "show the module's counters",
+        "Prints the kernel module's counters, read live. Counters this module\n"
+        "version does not provide are shown as unavailable (null in --json, and\n"
+        "listed under \"unavailable\"), never as zero. With --watch, prints them\n"
+        "again every --interval seconds (default 1) until interrupted; with --json\n"
+        "each refresh is one JSON object on its own line.",
+        nullptr,
+        [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "stats"}}; },
+        render_stats, /*can_watch=*/true});
+    table.push_back(Command{
+        "version", "",
+        "show the versions of libractl, librad and the kernel module",
+        "Prints libractl's version and asks librad for its own, the protocol's and\n"
+        "the kernel module's. 'libractl --version' prints libractl's alone.",
+        nullptr,
+        [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "version"}}; },
+        render_version});
+    return table;
+}
+
+}  // namespace
+
+const std::vector<Command>& command_table()
+{
+    static const std::vector<Command> table = make_table();
+    return table;
+}
+
+const Command* find_command(std::string_view name)
+{
+    for (const auto& command : command_table())
+        if (command.name == name)
+            return &command;
+    return nullptr;
+}
+
+}  // namespace libra

@@ -1,0 +1,146 @@
+#include "librad/device_module_control.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace libra {
+
+namespace {
+// Upper bound on counters read, however many a (much newer) module claims.
+constexpr uint32_t kMaxCounters = 4096;
+
+int ioctl_retry(int fd, unsigned long request, void* arg)
+{
+    int rc;
+    do {
+        rc = ::ioctl(fd, request, arg);
+    } while (rc < 0 && errno == EINTR);
+    return rc;
+}
+}  // namespace
+
+Error module_error_from_errno(const std::string& what, int err)
+{
+    ErrorCode code = ErrorCode::module_error;
+    switch (err) {
+    case EEXIST: code = ErrorCode::already_exists; break;
+    case ESRCH: code = ErrorCode::no_such_process; break;
+    case ENOSPC: code = ErrorCode::table_full; break;
+    case EINVAL: code = ErrorCode::invalid_request; break;
+    case ENOENT: code = ErrorCode::not_found; break;
+    case EPERM:
+    case EACCES: code = ErrorCode::permission_denied; break;
+    case ENOTTY:
+    case EOPNOTSUPP: code = ErrorCode::unsupported; break;
+    default: break;
+    }
+    return Error::from_errno(code, what, err);
+}
+
+Result<std::unique_ptr<DeviceModuleControl>> DeviceModuleControl::open(const std::string& device_path)
+{
+    UniqueFd fd(::open(device_path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd) {
+        int err = errno;
+        std::string hint;
+        if (err == ENOENT)
+            hint = " (is the libra module loaded? try: modprobe libra)";
+        else if (err == EPERM || err == EACCES)
+            hint = " (the device opens only with CAP_NET_ADMIN)";
+        auto error = module_error_from_errno("open " + device_path, err);
+        error.message += hint;
+        return error;
+    }
+    std::unique_ptr<DeviceModuleControl> control(new DeviceModuleControl(std::move(fd)));
+    auto version = control->version();
+    if (!version)
+        return Error{version.error().code,
+                     device_path + " does not answer LIBRA_IOC_GET_VERSION (" +
+                         version.error().message + "); is it the libra module?"};
+    if (version->abi_version != LIBRA_ABI_VERSION)
+        return Error{ErrorCode::unsupported,
+                     "the libra module at " + device_path + " (version " + version->module_version +
+                         ") speaks ABI " + std::to_string(version->abi_version) +
+                         " but this librad was built for ABI " + std::to_string(LIBRA_ABI_VERSION) +
+                         "; install a matching module and daemon"};
+    return control;
+}
+
+Result<ModuleVersion> DeviceModuleControl::version()
+{
+    libra_version raw{};
+    if (ioctl_retry(device_.get(), LIBRA_IOC_GET_VERSION, &raw) != 0)
+        return module_error_from_errno("LIBRA_IOC_GET_VERSION", errno);
+    ModuleVersion version;
+    version.abi_version = raw.abi_version;
+    version.stat_count = raw.stat_count;
+    version.module_version.assign(raw.module_version, strnlen(raw.module_version, sizeof(raw.module_version)));
+    return version;
+}
+
+Result<StatSnapshot> DeviceModuleControl::read_stats()
+{
+    // Room for every counter this build names and for more a newer module
+    // may know: both are tolerated (see StatsReport).
+    StatSnapshot snapshot;
+    uint32_t slots = __LIBRA_STAT_MAX;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        snapshot.values.assign(slots, 0);
+        libra_stats raw{};
+        raw.count = slots;
+        raw.values = reinterpret_cast<uintptr_t>(snapshot.values.data());
+        if (ioctl_retry(device_.get(), LIBRA_IOC_GET_STATS, &raw) != 0)
+            return module_error_from_errno("LIBRA_IOC_GET_STATS", errno);
+        snapshot.known = raw.known;
+        snapshot.values.resize(std::min(raw.count, slots));
+        if (raw.known <= slots)
+            break;
+        slots = std::min(raw.known, kMaxCounters);
+    }
+    return snapshot;
+}
+
+Result<void> DeviceModuleControl::add_optin(const libra_optin& entry)
+{
+    libra_optin copy = entry;
+    if (ioctl_retry(device_.get(), LIBRA_IOC_OPTIN_ADD, &copy) != 0)
+        return module_error_from_errno("LIBRA_IOC_OPTIN_ADD", errno);
+    return {};
+}
+
+Result<void> DeviceModuleControl::remove_optin(const libra_optin& entry)
+{
+    libra_optin copy = entry;
+    if (ioctl_retry(device_.get(), LIBRA_IOC_OPTIN_DEL, &copy) != 0)
+        return module_error_from_errno("LIBRA_IOC_OPTIN_DEL", errno);
+    return {};
+}
+
+Result<std::vector<libra_optin>> DeviceModuleControl::list_optins()
+{
+    std::vector<libra_optin> entries(LIBRA_OPTIN_MAX);
+    libra_optin_list raw{};
+    raw.count = static_cast<uint32_t>(entries.size());
+    raw.entries = reinterpret_cast<uintptr_t>(entries.data());
+    if (ioctl_retry(device_.get(), LIBRA_IOC_LIST_OPTINS, &raw) != 0)
+        return module_error_from_errno("LIBRA_IOC_LIST_OPTINS", errno);
+    entries.resize(std::min<size_t>(raw.count, entries.size()));
+    return entries;
+}
+
+Result<void> DeviceModuleControl::attach_parser(int program_fd, const std::string& name)
+{
+    // ABI 1 has no parser-attach ioctl yet. When the uapi gains one (proposed:
+    // LIBRA_IOC_PARSER_ATTACH with struct libra_parser_attach {prog_fd, name}),
+    // this is the one place that issues it.
+    (void)program_fd;
+    return Error{ErrorCode::unsupported,
+                 "libra ABI " + std::to_string(LIBRA_ABI_VERSION) +
+                     " has no parser-attach ioctl; parser '" + name + "' is loaded but not attached"};
+}
+
+}  // namespace libra

@@ -1,0 +1,119 @@
+#include "librad/metrics_server.hpp"
+
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "librad/logging.hpp"
+
+namespace libra {
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(const TcpEndpoint& endpoint, EventLoop& loop,
+                                                             std::function<Result<std::string>()> render)
+{
+    UniqueFd fd(::socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd)
+        return Error::from_errno(ErrorCode::io_error, "socket", errno);
+    int one = 1;
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&endpoint.address), endpoint.address_len) != 0)
+        return Error::from_errno(ErrorCode::io_error, "bind " + endpoint.text, errno);
+    if (::listen(fd.get(), 16) != 0)
+        return Error::from_errno(ErrorCode::io_error, "listen " + endpoint.text, errno);
+    int raw_fd = fd.get();
+    std::unique_ptr<MetricsServer> server(
+        new MetricsServer(loop, std::move(render), std::move(fd), endpoint.text));
+    if (auto added = loop.add(raw_fd, EPOLLIN, [s = server.get()](uint32_t) { s->on_accept(); }); !added)
+        return added.error();
+    return server;
+}
+
+MetricsServer::MetricsServer(EventLoop& loop, std::function<Result<std::string>()> render,
+                             UniqueFd listener, std::string endpoint_text)
+    : loop_(loop), render_(std::move(render)), listener_(std::move(listener)),
+      endpoint_text_(std::move(endpoint_text))
+{
+}
+
+MetricsServer::~MetricsServer()
+{
+    for (auto& [fd, client] : clients_)
+        loop_.remove(fd);
+    loop_.remove(listener_.get());
+}
+
+void MetricsServer::on_accept()
+{
+    for (;;) {
+        UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!client)
+            return;
+        if (clients_.size() >= kMaxClients)
+            continue;  // scrapers retry; closing is the cheapest refusal
+        int fd = client.get();
+        if (!loop_.add(fd, EPOLLIN, [this, fd](uint32_t events) { on_client_event(fd, events); }))
+            continue;
+        clients_[fd].fd = std::move(client);
+    }
+}
+
+std::string MetricsServer::reply_for(const std::string& request)
+{
+    auto status_line = [](const char* status, const std::string& type, const std::string& body) {
+        return fmt::format("HTTP/1.0 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+                           "Connection: close\r\n\r\n{}",
+                           status, type, body.size(), body);
+    };
+    bool metrics = request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0;
+    if (!metrics)
+        return status_line("404 Not Found", "text/plain", "only GET /metrics is served here\n");
+    auto body = render_();
+    if (!body)
+        return status_line("503 Service Unavailable", "text/plain", body.error().message + "\n");
+    return status_line("200 OK", "text/plain; version=0.0.4", body.value());
+}
+
+void MetricsServer::on_client_event(int fd, uint32_t events)
+{
+    auto it = clients_.find(fd);
+    if (it == clients_.end())
+        return;
+    Client& client = it->second;
+    bool close_now = (events & EPOLLERR) != 0;
+    if (!client.replying && (events & (EPOLLIN | EPOLLHUP))) {
+        std::array<char, 2048> buffer{};
+        ssize_t n;
+        while ((n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0)
+            client.request.append(buffer.data(), static_cast<size_t>(n));
+        bool complete = client.request.find("\r\n\r\n") != std::string::npos ||
+                        client.request.find("\n\n") != std::string::npos;
+        if (complete || client.request.size() > kMaxRequestBytes || n == 0) {
+            client.reply = complete ? reply_for(client.request)
+                                    : "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n";
+            client.replying = true;
+            (void)loop_.modify(fd, EPOLLOUT);
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            close_now = true;
+        }
+    }
+    if (client.replying && !close_now) {
+        ssize_t sent = ::send(fd, client.reply.data(), client.reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent > 0)
+            client.reply.erase(0, static_cast<size_t>(sent));
+        else if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            close_now = true;
+        if (client.reply.empty())
+            close_now = true;
+    }
+    if (close_now) {
+        loop_.remove(fd);
+        clients_.erase(fd);
+    }
+}
+
+}  // namespace libra

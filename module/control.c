@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/libra: the control interface described in <linux/libra.h>.
+ *
+ * Only a CAP_NET_ADMIN holder in the initial user namespace may open it, and
+ * every ioctl checks the opener's credentials again, so a descriptor handed
+ * to an unprivileged process is worth nothing.
+ */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+#include "libra.h"
+#include "version.h"
+
+static int libra_control_open(struct inode *inode, struct file *file)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	return 0;
+}
+
+static long libra_ioctl_get_version(void __user *arg)
+{
+	struct libra_version v = {
+		.abi_version = LIBRA_ABI_VERSION,
+		.stat_count = __LIBRA_STAT_MAX,
+	};
+
+	strscpy(v.module_version, LIBRA_VERSION, sizeof(v.module_version));
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static long libra_ioctl_get_stats(void __user *arg)
+{
+	u64 values[__LIBRA_STAT_MAX];
+	struct libra_stats req;
+	u32 n;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	n = min_t(u32, req.count, __LIBRA_STAT_MAX);
+	libra_stats_read(values, n);
+	if (copy_to_user(u64_to_user_ptr(req.values), values, n * sizeof(u64)))
+		return -EFAULT;
+	req.count = n;
+	req.known = __LIBRA_STAT_MAX;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static long libra_ioctl_optin(void __user *arg, bool add)
+{
+	struct libra_optin req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	return add ? libra_optin_add(&req) : libra_optin_del(&req);
+}
+
+static long libra_ioctl_list_optins(void __user *arg)
+{
+	struct libra_optin_list req;
+	struct libra_optin *entries;
+	u32 total, n;
+	long err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	n = min_t(u32, req.count, LIBRA_OPTIN_MAX);
+	entries = kvcalloc(max_t(u32, n, 1), sizeof(*entries), GFP_KERNEL);
+	if (!entries)
+		return -ENOMEM;
+	err = libra_optin_list(entries, n, &total);
+	if (err)
+		goto out_free;
+	n = min(n, total);
+	if (copy_to_user(u64_to_user_ptr(req.entries), entries, n * sizeof(*entries))) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	req.count = n;
+	req.total = total;
+	err = copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+out_free:
+	kvfree(entries);
+	return err;
+}
+
+static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+
+	switch (cmd) {
+	case LIBRA_IOC_GET_VERSION:
+		return libra_ioctl_get_version(uarg);
+	case LIBRA_IOC_GET_STATS:
+		return libra_ioctl_get_stats(uarg);
+	case LIBRA_IOC_OPTIN_ADD:
+		return libra_ioctl_optin(uarg, true);
+	case LIBRA_IOC_OPTIN_DEL:
+		return libra_ioctl_optin(uarg, false);
+	case LIBRA_IOC_LIST_OPTINS:
+		return libra_ioctl_list_optins(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations libra_control_fops = {
+	.owner = THIS_MODULE,
+	.open = libra_control_open,
+	.unlocked_ioctl = libra_control_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice libra_control_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = LIBRA_DEVICE_NAME,
+	.fops = &libra_control_fops,
+	.mode = 0600,
+};
+
+int libra_control_init(void)
+{
+	return misc_register(&libra_control_dev);
+}
+
+void libra_control_exit(void)
+{
+	misc_deregister(&libra_control_dev);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hooks on tcp_recvmsg and tcp_sendmsg.
+ *
+ * An ftrace callback runs at the entry of every call. It counts the call and,
+ * when the calling process is opted in, redirects the call to libra's handler
+ * by rewriting the saved instruction pointer (FTRACE_OPS_FL_IPMODIFY). Every
+ * other call continues into the stock function untouched. The handler calls
+ * the stock function itself; the callback recognises that call by its return
+ * address lying inside this module and lets it through, which is what keeps
+ * the redirect from looping.
+ *
+ * Lifetime: a redirected call holds a reference on this module from the
+ * callback until the handler returns, so rmmod refuses ("in use") while any
+ * handler runs. Between the handler's module_put() and its final return
+ * instruction the task is not at a voluntary context switch, so after the
+ * hooks are unregistered synchronize_rcu_tasks() waits out such tasks before
+ * the module text can go.
+ */
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "libra.h"
+
+static atomic64_t libra_in_flight = ATOMIC64_INIT(0);
+
+u64 libra_hooks_in_flight(void)
+{
+	return atomic64_read(&libra_in_flight);
+}
+
+static void libra_handler_enter(void)
+{
+	atomic64_inc(&libra_in_flight);
+}
+
+static void libra_handler_leave(void)
+{
+	atomic64_dec(&libra_in_flight);
+	module_put(THIS_MODULE);
+}
+
+static int libra_tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			     int flags, int *addr_len)
+{
+	int ret;
+
+	libra_handler_enter();
+	libra_stat_inc(LIBRA_STAT_RECVMSG_ENGAGED);
+	ret = libra_sym.tcp_recvmsg(sk, msg, len, flags, addr_len);
+	libra_handler_leave();
+	return ret;
+}
+
+static int libra_tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	int ret;
+
+	libra_handler_enter();
+	libra_stat_inc(LIBRA_STAT_SENDMSG_ENGAGED);
+	ret = libra_sym.tcp_sendmsg(sk, msg, size);
+	libra_handler_leave();
+	return ret;
+}
+
+/*
+ * Runs with preemption disabled at the entry of the traced function, in the
+ * caller's context. Returns whether the call should go to libra's handler;
+ * if so, a module reference has been taken for it.
+ */
+static bool notrace libra_should_redirect(unsigned long parent_ip,
+					  struct ftrace_regs *fregs)
+{
+	struct sock *sk;
+
+	if (!libra_optin_any())
+		return false;
+	sk = (struct sock *)libra_ftrace_arg0(fregs);
+	if (!libra_optin_match(current, sk))
+		return false;
+	return try_module_get(THIS_MODULE);
+}
+
+static void notrace libra_ftrace_recvmsg(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	libra_stat_inc(LIBRA_STAT_RECVMSG_CALLS);
+	if (libra_should_redirect(parent_ip, fregs))
+		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_recvmsg);
+}
+
+static void notrace libra_ftrace_sendmsg(unsigned long ip, unsigned long parent_ip,
+					 struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	libra_stat_inc(LIBRA_STAT_SENDMSG_CALLS);
+	if (libra_should_redirect(parent_ip, fregs))
+		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_sendmsg);
+}
+
+struct libra_hook {
+	const char *name;
+	struct ftrace_ops ops;
+	bool registered;
+};
+
+#define LIBRA_HOOK_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | \
+			  FTRACE_OPS_FL_IPMODIFY)
+
+static struct libra_hook libra_hooks[] = {
+	{ .name = "tcp_recvmsg", .ops = { .func = libra_ftrace_recvmsg, .flags = LIBRA_HOOK_FLAGS } },
+	{ .name = "tcp_sendmsg", .ops = { .func = libra_ftrace_sendmsg, .flags = LIBRA_HOOK_FLAGS } },
+};
+
+static int libra_hook_install(struct libra_hook *hook)
+{
+	int err;
+
+	/* By name, so ftrace finds the patch site itself (after ENDBR64 with IBT). */
+	err = ftrace_set_filter(&hook->ops, (unsigned char *)hook->name,
+				strlen(hook->name), 0);
+	if (err) {
+		pr_err("cannot filter ftrace on %s: %d\n", hook->name, err);
+		return err;
+	}
+	err = register_ftrace_function(&hook->ops);
+	if (err) {
+		pr_err("cannot hook %s: %d\n", hook->name, err);
+		goto err_free_filter;
+	}
+	hook->registered = true;
+	return 0;
+
+err_free_filter:
+	ftrace_free_filter(&hook->ops);
+	return err;
+}
+
+static void libra_hook_remove(struct libra_hook *hook)
+{
+	if (!hook->registered)
+		return;
+	unregister_ftrace_function(&hook->ops);
+	ftrace_free_filter(&hook->ops);
+	hook->registered = false;
+}
+
+int libra_hooks_install(void)
+{
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(libra_hooks); i++) {
+		err = libra_hook_install(&libra_hooks[i]);
+		if (err)
+			goto err_remove_installed;
+	}
+	return 0;
+
+err_remove_installed:
+	while (--i >= 0)
+		libra_hook_remove(&libra_hooks[i]);
+	synchronize_rcu_tasks();
+	return err;
+}
+
+void libra_hooks_remove(void)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(libra_hooks) - 1; i >= 0; i--)
+		libra_hook_remove(&libra_hooks[i]);
+	synchronize_rcu_tasks();
+	WARN_ON(atomic64_read(&libra_in_flight));
+}

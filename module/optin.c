@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The opt-in table: which processes' TCP sockets libra handles.
+ *
+ * Locking: libra_optin_lock (a mutex) serialises every writer, which are
+ * only the control ioctls. The hooks read the list under RCU from the
+ * context of whoever called tcp_recvmsg/tcp_sendmsg, so entries are freed
+ * after a grace period. libra_optin_count mirrors the list length so the hook
+ * on a machine with nothing opted in costs one atomic read.
+ *
+ * An entry holds a reference on the struct pid of the thread group it names,
+ * so a pid number that is reused after the process exits never matches.
+ */
+#include <linux/cgroup.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <net/inet_sock.h>
+#include <net/sock.h>
+
+#include "libra.h"
+
+/* A descendant chain deeper than this is not searched further. */
+#define LIBRA_OPTIN_MAX_DEPTH 64
+
+struct libra_optin_entry {
+	struct list_head node;		/* in libra_optins, RCU */
+	struct rcu_head rcu;
+	struct pid *tgid;		/* NULL for a cgroup entry */
+	u64 cgroup_id;
+	u32 flags;
+	u32 min_body;
+	u16 nr_ports;
+	u16 ports[LIBRA_OPTIN_MAX_PORTS];
+};
+
+static DEFINE_MUTEX(libra_optin_lock);
+static LIST_HEAD(libra_optins);
+static atomic_t libra_optin_count = ATOMIC_INIT(0);
+
+bool notrace libra_optin_any(void)
+{
+	return atomic_read(&libra_optin_count) > 0;
+}
+
+u64 libra_optin_entries(void)
+{
+	return atomic_read(&libra_optin_count);
+}
+
+static bool libra_optin_port_match(const struct libra_optin_entry *e,
+				   const struct sock *sk)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+	u16 local = inet->inet_num, peer = ntohs(inet->inet_dport);
+	unsigned int i;
+
+	if (!e->nr_ports)
+		return true;
+	for (i = 0; i < e->nr_ports; i++)
+		if (e->ports[i] == local || e->ports[i] == peer)
+			return true;
+	return false;
+}
+
+static bool libra_optin_task_match(const struct libra_optin_entry *e,
+				   struct task_struct *task)
+{
+	struct task_struct *t = task;
+	int depth;
+
+	if (e->flags & LIBRA_OPTIN_F_CGROUP) {
+		struct cgroup *cgrp = task_dfl_cgroup(task);
+
+		for (; cgrp; cgrp = cgroup_parent(cgrp))
+			if (cgroup_id(cgrp) == e->cgroup_id)
+				return true;
+		return false;
+	}
+
+	for (depth = 0; depth < LIBRA_OPTIN_MAX_DEPTH; depth++) {
+		struct task_struct *parent;
+
+		if (task_tgid(t) == e->tgid)
+			return true;
+		if (!(e->flags & LIBRA_OPTIN_F_DESCENDANTS))
+			return false;
+		parent = rcu_dereference(t->real_parent);
+		if (parent == t || !parent)
+			return false;
+		t = parent;
+	}
+	return false;
+}
+
+/* Whether @task's socket @sk is opted in. Called from the hooks, any context. */
+bool libra_optin_match(struct task_struct *task, const struct sock *sk)
+{
+	const struct libra_optin_entry *e;
+	bool match = false;
+
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(e, &libra_optins, node) {
+		if (libra_optin_task_match(e, task) && libra_optin_port_match(e, sk)) {
+			match = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return match;
+}
+
+static struct libra_optin_entry *libra_optin_find(const struct libra_optin *req,
+						  struct pid *tgid)
+{
+	struct libra_optin_entry *e;
+
+	lockdep_assert_held(&libra_optin_lock);
+	list_for_each_entry(e, &libra_optins, node) {
+		if (req->flags & LIBRA_OPTIN_F_CGROUP) {
+			if ((e->flags & LIBRA_OPTIN_F_CGROUP) && e->cgroup_id == req->cgroup_id)
+				return e;
+		} else if (e->tgid && e->tgid == tgid) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static int libra_optin_validate(const struct libra_optin *req)
+{
+	unsigned int i;
+
+	if (req->flags & ~LIBRA_OPTIN_F_ALL || req->reserved)
+		return -EINVAL;
+	if (req->nr_ports > LIBRA_OPTIN_MAX_PORTS)
+		return -EINVAL;
+	for (i = 0; i < req->nr_ports; i++)
+		if (!req->ports[i])
+			return -EINVAL;
+	if (req->flags & LIBRA_OPTIN_F_CGROUP)
+		return req->cgroup_id && !(req->flags & LIBRA_OPTIN_F_DESCENDANTS) ? 0 : -EINVAL;
+	return req->pid > 0 ? 0 : -EINVAL;
+}
+
+/* The thread group @nr names in the caller's pid namespace, referenced. */
+static struct pid *libra_optin_get_tgid(pid_t nr)
+{
+	struct pid *pid = find_get_pid(nr);
+	bool is_group;
+
+	if (!pid)
+		return NULL;
+	rcu_read_lock();
+	is_group = pid_task(pid, PIDTYPE_TGID) != NULL;
+	rcu_read_unlock();
+	if (!is_group) {
+		put_pid(pid);
+		return NULL;
+	}
+	return pid;
+}
+
+int libra_optin_add(const struct libra_optin *req)
+{
+	struct libra_optin_entry *e;
+	struct pid *tgid = NULL;
+	int err;
+
+	err = libra_optin_validate(req);
+	if (err)
+		return err;
+	if (!(req->flags & LIBRA_OPTIN_F_CGROUP)) {
+		tgid = libra_optin_get_tgid(req->pid);
+		if (!tgid)
+			return -ESRCH;
+	}
+
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e) {
+		err = -ENOMEM;
+		goto err_put_pid;
+	}
+	e->tgid = tgid;
+	e->cgroup_id = req->cgroup_id;
+	e->flags = req->flags;
+	e->min_body = req->min_body ?: LIBRA_MIN_BODY_DEFAULT;
+	e->nr_ports = req->nr_ports;
+	memcpy(e->ports, req->ports, sizeof(e->ports));
+
+	mutex_lock(&libra_optin_lock);
+	if (libra_optin_find(req, tgid)) {
+		err = -EEXIST;
+		goto err_unlock;
+	}
+	if (atomic_read(&libra_optin_count) >= LIBRA_OPTIN_MAX) {
+		err = -ENOSPC;
+		goto err_unlock;
+	}
+	list_add_tail_rcu(&e->node, &libra_optins);
+	atomic_inc(&libra_optin_count);
+	mutex_unlock(&libra_optin_lock);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&libra_optin_lock);
+	kfree(e);
+err_put_pid:
+	put_pid(tgid);
+	return err;
+}
+
+static void libra_optin_free_rcu(struct rcu_head *rcu)
+{
+	struct libra_optin_entry *e = container_of(rcu, struct libra_optin_entry, rcu);
+
+	put_pid(e->tgid);
+	kfree(e);
+}
+
+static void libra_optin_unlink(struct libra_optin_entry *e)
+{
+	lockdep_assert_held(&libra_optin_lock);
+	list_del_rcu(&e->node);
+	atomic_dec(&libra_optin_count);
+	call_rcu(&e->rcu, libra_optin_free_rcu);
+}
+
+int libra_optin_del(const struct libra_optin *req)
+{
+	struct libra_optin_entry *e;
+	struct pid *tgid = NULL;
+	int err = 0;
+
+	if (req->flags & LIBRA_OPTIN_F_CGROUP) {
+		if (!req->cgroup_id)
+			return -EINVAL;
+	} else {
+		if (req->pid <= 0)
+			return -EINVAL;
+		tgid = find_get_pid(req->pid);
+		if (!tgid)
+			return -ENOENT;
+	}
+
+	mutex_lock(&libra_optin_lock);
+	e = libra_optin_find(req, tgid);
+	if (e)
+		libra_optin_unlink(e);
+	else
+		err = -ENOENT;
+	mutex_unlock(&libra_optin_lock);
+	put_pid(tgid);
+	return err;
+}
+
+int libra_optin_list(struct libra_optin *out, u32 count, u32 *total)
+{
+	const struct libra_optin_entry *e;
+	u32 n = 0;
+
+	mutex_lock(&libra_optin_lock);
+	list_for_each_entry(e, &libra_optins, node) {
+		if (n < count) {
+			struct libra_optin *o = &out[n];
+
+			memset(o, 0, sizeof(*o));
+			/* 0 when the process has exited or is not visible to the caller */
+			o->pid = e->tgid ? pid_vnr(e->tgid) : 0;
+			o->flags = e->flags;
+			o->cgroup_id = e->cgroup_id;
+			o->min_body = e->min_body;
+			o->nr_ports = e->nr_ports;
+			memcpy(o->ports, e->ports, sizeof(o->ports));
+		}
+		n++;
+	}
+	*total = n;
+	mutex_unlock(&libra_optin_lock);
+	return 0;
+}
+
+void libra_optin_exit(void)
+{
+	struct libra_optin_entry *e, *tmp;
+
+	mutex_lock(&libra_optin_lock);
+	list_for_each_entry_safe(e, tmp, &libra_optins, node)
+		libra_optin_unlink(e);
+	mutex_unlock(&libra_optin_lock);
+	/* the callbacks queued above run module code: wait for them */
+	rcu_barrier();
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Symbol resolution. kallsyms_lookup_name() stopped being exported in 5.7, but
+ * a kprobe registered by name resolves its address for us; with it we find
+ * the rest. tcp_recvmsg is exported on 6.1 and not on 6.12, so it is looked
+ * up the same way everywhere rather than depending on the export list.
+ */
+#include <linux/kprobes.h>
+#include <linux/module.h>
+
+#include "compat.h"
+#include "libra.h"
+
+struct libra_symbols libra_sym __read_mostly;
+
+typedef unsigned long (*libra_kallsyms_lookup_name_t)(const char *name);
+
+static libra_kallsyms_lookup_name_t libra_find_kallsyms_lookup_name(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+	int err;
+
+	err = register_kprobe(&kp);
+	if (err) {
+		pr_err("cannot locate kallsyms_lookup_name through a kprobe: %d\n", err);
+		return NULL;
+	}
+	addr = libra_func_entry((unsigned long)kp.addr);
+	unregister_kprobe(&kp);
+	return (libra_kallsyms_lookup_name_t)addr;
+}
+
+int libra_symbols_resolve(void)
+{
+	libra_kallsyms_lookup_name_t lookup = libra_find_kallsyms_lookup_name();
+
+	if (!lookup)
+		return -ENOENT;
+
+	libra_sym.tcp_recvmsg = (void *)lookup("tcp_recvmsg");
+	libra_sym.tcp_sendmsg = (void *)lookup("tcp_sendmsg");
+	if (!libra_sym.tcp_recvmsg || !libra_sym.tcp_sendmsg) {
+		pr_err("cannot resolve tcp_recvmsg/tcp_sendmsg\n");
+		return -ENOENT;
+	}
+	return 0;
+}

@@ -1,0 +1,3 @@
+# Scenario (b): see proxy-transfer.inc.sh.
+PROXY=nginx
+source "$LIBRA_SRC/tests/guest/scenarios/proxy-transfer.inc.sh"

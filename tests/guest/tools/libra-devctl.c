@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libra-devctl: talks to /dev/libra directly, for the guest tests. Operators
+ * use libractl, which goes through librad; this tool exists so the module can
+ * be tested on its own.
+ *
+ *   libra-devctl version              print "abi=N version=X stats=N"
+ *   libra-devctl stats                print "name value" per counter
+ *   libra-devctl stat NAME            print one counter's value
+ *   libra-devctl enable PID [desc]    opt a process in (desc: and descendants)
+ *   libra-devctl disable PID
+ *   libra-devctl list                 print "pid flags min_body" per entry
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/libra.h>
+
+static const char *const stat_names[__LIBRA_STAT_MAX] = {
+	[LIBRA_STAT_RECVMSG_CALLS] = "recvmsg_calls",
+	[LIBRA_STAT_SENDMSG_CALLS] = "sendmsg_calls",
+	[LIBRA_STAT_RECVMSG_ENGAGED] = "recvmsg_engaged",
+	[LIBRA_STAT_SENDMSG_ENGAGED] = "sendmsg_engaged",
+	[LIBRA_STAT_OPTIN_ENTRIES] = "optin_entries",
+	[LIBRA_STAT_CALLS_IN_FLIGHT] = "calls_in_flight",
+};
+
+static int die(const char *what)
+{
+	fprintf(stderr, "libra-devctl: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static int read_stats(int fd, uint64_t *values)
+{
+	struct libra_stats req = { .count = __LIBRA_STAT_MAX, .values = (uintptr_t)values };
+
+	return ioctl(fd, LIBRA_IOC_GET_STATS, &req);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t values[__LIBRA_STAT_MAX] = { 0 };
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int fd = open("/dev/" LIBRA_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return die("open /dev/" LIBRA_DEVICE_NAME);
+
+	if (!strcmp(cmd, "version")) {
+		struct libra_version v;
+
+		if (ioctl(fd, LIBRA_IOC_GET_VERSION, &v))
+			return die("LIBRA_IOC_GET_VERSION");
+		printf("abi=%u version=%.*s stats=%u\n", v.abi_version,
+		       (int)sizeof(v.module_version), v.module_version, v.stat_count);
+		return v.abi_version == LIBRA_ABI_VERSION ? 0 : 3;
+	}
+	if (!strcmp(cmd, "stats") || !strcmp(cmd, "stat")) {
+		if (read_stats(fd, values))
+			return die("LIBRA_IOC_GET_STATS");
+		for (int i = 0; i < __LIBRA_STAT_MAX; i++) {
+			if (argc > 2 && strcmp(argv[2], stat_names[i]))
+				continue;
+			if (argc > 2)
+				printf("%llu\n", (unsigned long long)values[i]);
+			else
+				printf("%s %llu\n", stat_names[i], (unsigned long long)values[i]);
+			if (argc > 2)
+				return 0;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "libra-devctl: no counter %s\n", argv[2]);
+			return 2;
+		}
+		return 0;
+	}
+	if ((!strcmp(cmd, "enable") || !strcmp(cmd, "disable")) && argc > 2) {
+		struct libra_optin req = { .pid = atoi(argv[2]) };
+
+		if (argc > 3 && !strcmp(argv[3], "desc"))
+			req.flags |= LIBRA_OPTIN_F_DESCENDANTS;
+		if (ioctl(fd, cmd[0] == 'e' ? LIBRA_IOC_OPTIN_ADD : LIBRA_IOC_OPTIN_DEL, &req))
+			return die(cmd);
+		return 0;
+	}
+	if (!strcmp(cmd, "list")) {
+		struct libra_optin entries[LIBRA_OPTIN_MAX];
+		struct libra_optin_list req = { .count = LIBRA_OPTIN_MAX, .entries = (uintptr_t)entries };
+
+		if (ioctl(fd, LIBRA_IOC_LIST_OPTINS, &req))
+			return die("LIBRA_IOC_LIST_OPTINS");
+		for (unsigned int i = 0; i < req.count; i++)
+			printf("%d %#x %u\n", entries[i].pid, entries[i].flags, entries[i].min_body);
+		return 0;
+	}
+	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc]|disable PID|list\n");
+	return 2;
+}
