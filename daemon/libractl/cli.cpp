@@ -76,7 +76,13 @@ int run_command(const Command& command, int argc, const char* const* argv, const
     std::string hint = "libractl " + std::string(command.name) + " --help";
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(command_options(command)).run(), vm);
+        // parsed_options points into the description: keep it alive until store().
+        const auto options = command_options(command);
+        auto parsed = po::command_line_parser(argc, argv).options(options).run();
+        auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
+        if (!stray.empty())
+            return usage_error(env, std::string(command.name) + ": unexpected argument '" + stray.front() + "'", hint);
+        po::store(parsed, vm);
         po::notify(vm);
     } catch (const po::error& e) {
         return usage_error(env, std::string(command.name) + ": " + e.what(), hint);

@@ -92,7 +92,7 @@ std::vector<Command> make_table()
             options.add_options()
                 ("port", po::value<std::vector<std::string>>()->value_name("N[,N...]")->composing(),
                  "only sockets with this local or peer port (repeatable)")
-                ("min-body", po::value<uint32_t>()->value_name("BYTES"),
+                ("min-body", po::value<std::string>()->value_name("BYTES"),
                  "copy bodies smaller than this as usual (default 16384)")
                 ("no-descendants", "with --pid: only PID itself, not its children");
         },
@@ -111,8 +111,15 @@ std::vector<Command> make_table()
                     return ports.error();
                 request.value()["ports"] = ports.value();
             }
-            if (vm.count("min-body"))
-                request.value()["min_body"] = vm["min-body"].as<uint32_t>();
+            if (vm.count("min-body")) {
+                // Parsed here: Boost's lexical_cast would accept "-1" as 4294967295.
+                const auto& text = vm["min-body"].as<std::string>();
+                uint32_t bytes = 0;
+                auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+                if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+                    return usage("--min-body must be a byte count from 0 to 4294967295");
+                request.value()["min_body"] = bytes;
+            }
             return request;
         },
         render_enable});

@@ -159,7 +159,7 @@ void ControlServer::flush(Client& client)
 void ControlServer::update_interest(Client& client)
 {
     // After the peer's EOF, EPOLLRDHUP would stay ready forever: drop it.
-    uint32_t events = client.peer_closed ? 0 : EPOLLRDHUP;
+    uint32_t events = client.peer_closed ? 0u : static_cast<uint32_t>(EPOLLRDHUP);
     if (!client.close_after_flush && !client.peer_closed && client.output.size() < kMaxPendingReply)
         events |= EPOLLIN;
     if (!client.output.empty())

@@ -21,9 +21,11 @@ int pidfd_open(pid_t pid)
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
+// Signal 0 checks existence only. EPERM (another user's process, and librad
+// has no CAP_KILL) still proves the process is alive.
 bool pidfd_alive(int pidfd)
 {
-    return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0;
+    return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0 || errno == EPERM;
 }
 
 std::optional<std::string> read_small_file(const std::string& path)

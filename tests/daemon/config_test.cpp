@@ -1,0 +1,199 @@
+// librad's config: command line, file, defaults; errors name key and line.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/version.hpp"
+#include "librad/config.hpp"
+
+namespace libra {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char pattern[] = "/tmp/librad-config-XXXXXX";
+        ASSERT_NE(mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+        path_ = dir_ + "/librad.conf";
+    }
+    void TearDown() override
+    {
+        std::remove(path_.c_str());
+        rmdir(dir_.c_str());
+    }
+    void write_file(const std::string& text) { std::ofstream(path_) << text; }
+
+    Result<DaemonConfig> load(std::vector<std::string> args)
+    {
+        args.insert(args.begin(), "librad");
+        std::vector<const char*> argv;
+        for (const auto& arg : args)
+            argv.push_back(arg.c_str());
+        auto command_line = parse_command_line(static_cast<int>(argv.size()), argv.data());
+        if (!command_line)
+            return command_line.error();
+        return load_config(command_line.value());
+    }
+
+    std::string dir_;
+    std::string path_;
+};
+
+TEST_F(ConfigTest, DefaultsWhenFileIsEmpty)
+{
+    write_file("# nothing set\n\n");
+    auto config = load({"--config", path_});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_TRUE(config->config_file_found);
+    EXPECT_EQ(config->log_level, "info");
+    EXPECT_EQ(config->socket_path, "/run/libra/librad.sock");
+    EXPECT_EQ(config->group, "libra");
+    EXPECT_EQ(config->device, "/dev/libra");
+    ASSERT_EQ(config->bpf_objects.size(), 1u);
+    EXPECT_EQ(config->bpf_objects[0], kDefaultBpfObject);
+    EXPECT_FALSE(config->prometheus_listen.has_value());
+}
+
+TEST_F(ConfigTest, GoodFileSetsEveryKey)
+{
+    write_file("log-level = debug\n"
+               "socket=/run/x/y.sock   # trailing comment\n"
+               "group = wheel\n"
+               "device = /dev/null\n"
+               "bpf-object = /a.o\n"
+               "bpf-object = /b.o\n"
+               "prometheus-listen = 127.0.0.1:9464\n"
+               "prometheus-allow-remote = false\n");
+    auto config = load({"--config", path_});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->log_level, "debug");
+    EXPECT_EQ(config->socket_path, "/run/x/y.sock");
+    EXPECT_EQ(config->group, "wheel");
+    EXPECT_EQ(config->device, "/dev/null");
+    EXPECT_EQ(config->bpf_objects, (std::vector<std::string>{"/a.o", "/b.o"}));
+    ASSERT_TRUE(config->prometheus_listen.has_value());
+    EXPECT_TRUE(config->prometheus_listen->loopback);
+}
+
+TEST_F(ConfigTest, UnknownKeyIsNamedWithItsLine)
+{
+    write_file("log-level = info\n\n# comment\nanchored-limit = 5\n");
+    auto config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_EQ(config.error().code, ErrorCode::config_error);
+    EXPECT_NE(config.error().message.find(path_ + ":4:"), std::string::npos) << config.error().message;
+    EXPECT_NE(config.error().message.find("unknown key 'anchored-limit'"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadValueIsNamedWithItsLine)
+{
+    write_file("socket = /s\nprometheus-allow-remote = maybe\n");
+    auto config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find(":2: key 'prometheus-allow-remote'"), std::string::npos)
+        << config.error().message;
+}
+
+TEST_F(ConfigTest, LineWithoutEqualsIsAnError)
+{
+    write_file("log-level debug\n");
+    auto config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find(":1: expected 'key = value'"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DuplicateSingleKeyIsAnError)
+{
+    write_file("group = a\ngroup = b\n");
+    auto config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find(":2: key 'group' already set on line 1"), std::string::npos)
+        << config.error().message;
+}
+
+TEST_F(ConfigTest, CommandLineWins)
+{
+    write_file("log-level = debug\nsocket = /from/file.sock\nbpf-object = /file.o\n");
+    auto config = load({"--config", path_, "--log-level", "warn", "--bpf-object", "/cli.o"});
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->log_level, "warn");
+    EXPECT_EQ(config->socket_path, "/from/file.sock");
+    // Repeatable keys are not merged: the command line replaces the file's list.
+    EXPECT_EQ(config->bpf_objects, (std::vector<std::string>{"/cli.o"}));
+}
+
+TEST_F(ConfigTest, UnknownCommandLineOptionIsAnError)
+{
+    auto config = load({"--no-such-option"});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find("no-such-option"), std::string::npos);
+}
+
+TEST_F(ConfigTest, MissingExplicitFileIsAnError)
+{
+    auto config = load({"--config", dir_ + "/absent.conf"});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find("absent.conf"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadLogLevelIsRejected)
+{
+    write_file("log-level = loud\n");
+    EXPECT_FALSE(load({"--config", path_}));
+}
+
+TEST_F(ConfigTest, PrometheusIsLoopbackOnlyUnlessAllowed)
+{
+    write_file("prometheus-listen = 0.0.0.0:9464\n");
+    auto refused = load({"--config", path_});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("not a loopback address"), std::string::npos);
+    auto allowed = load({"--config", path_, "--prometheus-allow-remote", "true"});
+    ASSERT_TRUE(allowed) << allowed.error().message;
+    EXPECT_FALSE(allowed->prometheus_listen->loopback);
+    write_file("prometheus-listen = [::1]:9464\n");
+    auto ipv6 = load({"--config", path_});
+    ASSERT_TRUE(ipv6) << ipv6.error().message;
+    EXPECT_TRUE(ipv6->prometheus_listen->loopback);
+    write_file("prometheus-listen = localhost:70000\n");
+    EXPECT_FALSE(load({"--config", path_}));
+}
+
+TEST_F(ConfigTest, HelpAndVersionAreRecognised)
+{
+    const char* help[] = {"librad", "--help"};
+    auto parsed = parse_command_line(2, help);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->action, StartupAction::show_help);
+    for (const char* key : {"--log-level", "--socket", "--group", "--device", "--bpf-object",
+                            "--prometheus-listen", "--config", "Exit status"})
+        EXPECT_NE(parsed->help_text.find(key), std::string::npos) << key;
+    const char* version[] = {"librad", "-V"};
+    auto parsed_version = parse_command_line(2, version);
+    ASSERT_TRUE(parsed_version);
+    EXPECT_EQ(parsed_version->action, StartupAction::show_version);
+}
+
+// The shipped librad.conf must parse, with every key documented in it.
+TEST(ShippedConfig, ParsesAndMentionsEveryKey)
+{
+    std::string path = LIBRA_SHIPPED_CONFIG;
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& option : config_file_options().options())
+        EXPECT_NE(text.find("# " + option->long_name() + " ="), std::string::npos) << option->long_name();
+    const char* argv[] = {"librad", "--config", LIBRA_SHIPPED_CONFIG};
+    auto command_line = parse_command_line(3, argv);
+    ASSERT_TRUE(command_line);
+    auto config = load_config(command_line.value());
+    EXPECT_TRUE(config) << config.error().message;
+}
+
+}  // namespace
+}  // namespace libra

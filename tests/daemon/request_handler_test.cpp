@@ -1,0 +1,213 @@
+// The request protocol at the handler: every command, every validation rule,
+// and authorization with real peer processes.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "in_memory_module_control.hpp"
+#include "librad/request_handler.hpp"
+#include "librad/stat_table.hpp"
+#include "unprivileged_process.hpp"
+
+namespace libra {
+namespace {
+
+using nlohmann::json;
+using testing::InMemoryModuleControl;
+using testing::kTestControlGid;
+using testing::SleepingNobody;
+
+class RequestHandlerTest : public ::testing::Test {
+protected:
+    InMemoryModuleControl module_;
+    Authorizer authorizer_{kTestControlGid};
+    RequestHandler handler_{module_, authorizer_, [] { return json{{"version", "test"}}; }};
+    PeerCredentials root_{getpid(), 0, 0, {}};
+
+    // The reply as JSON; also checks it is exactly one line.
+    json send(const std::string& line, const PeerCredentials& peer)
+    {
+        std::string reply = handler_.handle(line, peer);
+        EXPECT_FALSE(reply.empty());
+        EXPECT_EQ(reply.back(), '\n');
+        EXPECT_EQ(reply.find('\n'), reply.size() - 1) << "reply must be one line";
+        return json::parse(reply);
+    }
+    json send(const json& request, const PeerCredentials& peer) { return send(request.dump(), peer); }
+    json send_root(const json& request) { return send(request, root_); }
+
+    static std::string error_code(const json& reply)
+    {
+        EXPECT_FALSE(reply.at("ok").get<bool>()) << reply.dump();
+        return reply.at("error").at("code").get<std::string>();
+    }
+};
+
+TEST_F(RequestHandlerTest, Version)
+{
+    auto reply = send_root({{"command", "version"}});
+    ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    EXPECT_EQ(reply["result"]["protocol"], 1);
+    EXPECT_EQ(reply["result"]["module_version"], "test-module");
+    EXPECT_EQ(reply["result"]["abi_version"], LIBRA_ABI_VERSION);
+    EXPECT_TRUE(reply["result"]["daemon_version"].is_string());
+}
+
+TEST_F(RequestHandlerTest, EnableStatusDisableByPid)
+{
+    auto enabled = send_root({{"command", "enable"}, {"pid", getpid()}, {"ports", {80, 443}}, {"min_body", 4096}});
+    ASSERT_TRUE(enabled["ok"].get<bool>()) << enabled.dump();
+    EXPECT_EQ(enabled["result"]["enabled"]["pid"], getpid());
+    EXPECT_EQ(enabled["result"]["enabled"]["descendants"], true);
+    ASSERT_EQ(module_.optins.size(), 1u);
+    EXPECT_EQ(module_.optins[0].flags, LIBRA_OPTIN_F_DESCENDANTS);
+    EXPECT_EQ(module_.optins[0].nr_ports, 2);
+    EXPECT_EQ(module_.optins[0].ports[1], 443);
+    EXPECT_EQ(module_.optins[0].min_body, 4096u);
+
+    auto status = send_root({{"command", "status"}});
+    ASSERT_TRUE(status["ok"].get<bool>());
+    EXPECT_EQ(status["result"]["daemon"]["version"], "test");
+    ASSERT_EQ(status["result"]["optins"].size(), 1u);
+    EXPECT_EQ(status["result"]["optins"][0]["ports"], json({80, 443}));
+
+    EXPECT_EQ(error_code(send_root({{"command", "enable"}, {"pid", getpid()}})), "already_exists");
+    auto disabled = send_root({{"command", "disable"}, {"pid", getpid()}});
+    ASSERT_TRUE(disabled["ok"].get<bool>()) << disabled.dump();
+    EXPECT_TRUE(module_.optins.empty());
+    EXPECT_EQ(error_code(send_root({{"command", "disable"}, {"pid", getpid()}})), "not_found");
+}
+
+TEST_F(RequestHandlerTest, EnableWithoutDescendantsAndDefaultMinBody)
+{
+    auto enabled = send_root({{"command", "enable"}, {"pid", getpid()}, {"descendants", false}});
+    ASSERT_TRUE(enabled["ok"].get<bool>());
+    EXPECT_EQ(module_.optins.at(0).flags, 0u);
+    EXPECT_EQ(module_.optins.at(0).min_body, 0u);  // the module's default applies
+    EXPECT_EQ(enabled["result"]["enabled"]["min_body"], LIBRA_MIN_BODY_DEFAULT);
+}
+
+TEST_F(RequestHandlerTest, EnableAndDisableCgroup)
+{
+    auto enabled = send_root({{"command", "enable"}, {"cgroup_id", 12345}, {"ports", {8080}}});
+    ASSERT_TRUE(enabled["ok"].get<bool>()) << enabled.dump();
+    EXPECT_EQ(module_.optins.at(0).flags, LIBRA_OPTIN_F_CGROUP);
+    EXPECT_EQ(module_.optins.at(0).cgroup_id, 12345u);
+    EXPECT_TRUE(send_root({{"command", "disable"}, {"cgroup_id", 12345}})["ok"].get<bool>());
+}
+
+TEST_F(RequestHandlerTest, ModuleErrorsBecomeClearErrors)
+{
+    module_.capacity = 0;
+    auto reply = send_root({{"command", "enable"}, {"pid", getpid()}});
+    EXPECT_EQ(error_code(reply), "table_full");
+    EXPECT_NE(reply["error"]["message"].get<std::string>().find("LIBRA_IOC_OPTIN_ADD"), std::string::npos);
+}
+
+TEST_F(RequestHandlerTest, StatsReportsUnavailableCountersAsNull)
+{
+    module_.stats.values = {11, 22, 33, 44, 1, 0};
+    auto reply = send_root({{"command", "stats"}});
+    ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    const auto& stats = reply["result"];
+    for (auto key : kReportedCounters) {
+        ASSERT_TRUE(stats.contains(std::string(key))) << key;
+        if (!find_stat(key)) {
+            EXPECT_TRUE(stats[std::string(key)].is_null()) << key << " must not be fabricated";
+            EXPECT_NE(std::find(stats["unavailable"].begin(), stats["unavailable"].end(), key),
+                      stats["unavailable"].end());
+        }
+    }
+    EXPECT_TRUE(stats.contains("fallbacks"));
+    EXPECT_TRUE(stats["processes"].is_array());
+    EXPECT_EQ(stats["module_counters"]["recvmsg_calls"], 11);
+    EXPECT_EQ(stats["module_counters"]["optin_entries"], 1);
+}
+
+TEST_F(RequestHandlerTest, MalformedRequestsGetClearErrors)
+{
+    struct Case {
+        std::string line;
+        std::string code;
+    };
+    std::vector<Case> cases = {
+        {"not json", "invalid_request"},
+        {"[1,2]", "invalid_request"},
+        {"\"enable\"", "invalid_request"},
+        {"{}", "invalid_request"},
+        {R"({"command":42})", "invalid_request"},
+        {R"({"command":"reboot"})", "unknown_command"},
+        {R"({"command":"stats","extra":1})", "invalid_request"},
+        {R"({"command":"enable"})", "invalid_request"},
+        {R"({"command":"enable","pid":-5})", "invalid_request"},
+        {R"({"command":"enable","pid":"5"})", "invalid_request"},
+        {R"({"command":"enable","pid":1.5})", "invalid_request"},
+        {R"({"command":"enable","pid":99999999999})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"cgroup_id":2})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"ports":[0]})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"ports":[70000]})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"ports":"80"})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"ports":[80,80]})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"ports":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"min_body":4294967296})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"descendants":"yes"})", "invalid_request"},
+        {R"({"command":"enable","cgroup_id":7,"descendants":true})", "invalid_request"},
+        {R"({"command":"disable","pid":1,"ports":[80]})", "invalid_request"},
+        {std::string("{\"command\":\"\xff\xfe\"}"), "invalid_request"},
+    };
+    for (const auto& c : cases) {
+        auto reply = send(c.line, root_);
+        EXPECT_EQ(error_code(reply), c.code) << c.line;
+        EXPECT_FALSE(reply["error"]["message"].get<std::string>().empty()) << c.line;
+    }
+    EXPECT_TRUE(module_.optins.empty());
+}
+
+TEST_F(RequestHandlerTest, UnprivilegedPeerOutsideTheGroupIsRefused)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to create an unprivileged peer";
+    SleepingNobody peer_process;
+    ASSERT_TRUE(peer_process.ok());
+    PeerCredentials peer{peer_process.pid(), testing::kNobodyUid, testing::kNobodyGid, {testing::kNobodyGid}};
+    for (const char* command : {"version", "status", "stats"})
+        EXPECT_EQ(error_code(send({{"command", command}}, peer)), "permission_denied") << command;
+    EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", peer_process.pid()}}, peer)), "permission_denied");
+    EXPECT_TRUE(module_.optins.empty());
+}
+
+TEST_F(RequestHandlerTest, GroupMemberReadsAndControlsOnlyOwnProcesses)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to create an unprivileged peer";
+    SleepingNobody member_process(kTestControlGid);
+    ASSERT_TRUE(member_process.ok());
+    PeerCredentials member{member_process.pid(), testing::kNobodyUid, testing::kNobodyGid, {kTestControlGid}};
+
+    EXPECT_TRUE(send({{"command", "stats"}}, member)["ok"].get<bool>());
+    EXPECT_TRUE(send({{"command", "status"}}, member)["ok"].get<bool>());
+    // Its own uid's process: allowed, and disable too.
+    auto own = send({{"command", "enable"}, {"pid", member_process.pid()}}, member);
+    EXPECT_TRUE(own["ok"].get<bool>()) << own.dump();
+    EXPECT_TRUE(send({{"command", "disable"}, {"pid", member_process.pid()}}, member)["ok"].get<bool>());
+    // Root's processes and cgroups: refused.
+    EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", getpid()}}, member)), "permission_denied");
+    EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", 1}}, member)), "permission_denied");
+    EXPECT_EQ(error_code(send({{"command", "enable"}, {"cgroup_id", 5}}, member)), "permission_denied");
+    EXPECT_TRUE(module_.optins.empty());
+}
+
+TEST_F(RequestHandlerTest, EnablingAVanishedProcessAsMemberSaysSo)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to create an unprivileged peer";
+    SleepingNobody member_process(kTestControlGid);
+    ASSERT_TRUE(member_process.ok());
+    PeerCredentials member{member_process.pid(), testing::kNobodyUid, testing::kNobodyGid, {kTestControlGid}};
+    EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", 0x7ffffff0}}, member)), "no_such_process");
+}
+
+}  // namespace
+}  // namespace libra
