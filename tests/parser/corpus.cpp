@@ -1,0 +1,550 @@
+// The fixture corpus. Each case is a stream cut into what the parser must
+// report. Requests first, then responses; valid framing, then what must make
+// the parser step aside.
+#include "corpus.h"
+
+namespace libra::parser_test {
+
+namespace {
+
+constexpr uint32_t S = LIBRA_PARSE_F_MESSAGE_START;
+constexpr uint32_t E = LIBRA_PARSE_F_MESSAGE_END;
+constexpr uint32_t I = LIBRA_PARSE_F_INTERIM;
+constexpr uint32_t L = LIBRA_PARSE_F_LAST_MESSAGE;
+
+constexpr uint8_t GET = LIBRA_HTTP_METHOD_GET;
+constexpr uint8_t HEAD = LIBRA_HTTP_METHOD_HEAD;
+constexpr uint8_t POST = LIBRA_HTTP_METHOD_POST;
+constexpr uint8_t PUT = LIBRA_HTTP_METHOD_PUT;
+constexpr uint8_t DELETE = LIBRA_HTTP_METHOD_DELETE;
+constexpr uint8_t CONNECT = LIBRA_HTTP_METHOD_CONNECT;
+constexpr uint8_t OPTIONS = LIBRA_HTTP_METHOD_OPTIONS;
+
+BodySpec none() { return {LIBRA_BODY_NONE, 0}; }
+BodySpec cl(uint64_t length) { return {LIBRA_BODY_CONTENT_LENGTH, length}; }
+BodySpec chunk(uint64_t length) { return {LIBRA_BODY_CHUNK, length}; }
+BodySpec close_delimited() { return {LIBRA_BODY_CLOSE_DELIMITED, 0}; }
+
+Segment meta(std::string bytes, BodySpec body, uint32_t flags)
+{
+    return {Segment::Kind::Metadata, std::move(bytes), body, flags};
+}
+Segment body(std::string bytes) { return {Segment::Kind::Body, std::move(bytes), {}, 0}; }
+Segment aside(std::string bytes) { return {Segment::Kind::Aside, std::move(bytes), {}, 0}; }
+Segment partial(std::string bytes) { return {Segment::Kind::Partial, std::move(bytes), {}, 0}; }
+
+CorpusCase request(std::string name, std::vector<Segment> segments, uint32_t max_header = 16384)
+{
+    return {std::move(name), LIBRA_PARSE_REQUEST, std::move(segments), {}, max_header};
+}
+
+CorpusCase response(std::string name, std::vector<uint8_t> methods, std::vector<Segment> segments,
+                    uint32_t max_header = 16384)
+{
+    return {std::move(name), LIBRA_PARSE_RESPONSE, std::move(segments), std::move(methods),
+            max_header};
+}
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+const std::string kPostHead = "POST /upload HTTP/1.1\r\nHost: example.com\r\n";
+const std::string kChunkedPost = kPostHead + "Transfer-Encoding: chunked\r\n\r\n";
+const std::string kOk = "HTTP/1.1 200 OK\r\n";
+const std::string kChunkedOk = kOk + "Transfer-Encoding: chunked\r\n\r\n";
+
+void add_valid_requests(std::vector<CorpusCase>& cases)
+{
+    cases.push_back(request("get-minimal", {meta("GET / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("get-host", {meta(kGet, none(), S | E)}));
+    for (const char* method : {"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+        cases.push_back(request(std::string("method-") + method + "-no-body",
+                                {meta(std::string(method) + " /r HTTP/1.1\r\nHost: h\r\n\r\n",
+                                      none(), S | E)}));
+    for (const char* method : {"POST", "PUT", "PATCH", "DELETE", "GET"})
+        cases.push_back(request(std::string("method-") + method + "-content-length",
+                                {meta(std::string(method) +
+                                          " /r HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+                                      cl(5), S | E),
+                                 body("hello")}));
+    cases.push_back(request("options-asterisk",
+                            {meta("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("content-length-zero",
+                            {meta(kPostHead + "Content-Length: 0\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("content-length-leading-zeros",
+                            {meta(kPostHead + "Content-Length: 0005\r\n\r\n", cl(5), S | E),
+                             body("12345")}));
+    cases.push_back(request("content-length-ows",
+                            {meta(kPostHead + "Content-Length:   7  \r\n\r\n", cl(7), S | E),
+                             body("1234567")}));
+    cases.push_back(request("content-length-leading-htab",
+                            {meta(kPostHead + "Content-Length:\t3\r\n\r\n", cl(3), S | E),
+                             body("abc")}));
+    cases.push_back(request("content-length-lowercase-name",
+                            {meta(kPostHead + "content-length: 2\r\n\r\n", cl(2), S | E),
+                             body("ab")}));
+    cases.push_back(request("content-length-uppercase-name",
+                            {meta(kPostHead + "CONTENT-LENGTH: 2\r\n\r\n", cl(2), S | E),
+                             body("ab")}));
+    cases.push_back(request("content-length-18-digits-truncated-body",
+                            {meta(kPostHead + "Content-Length: 123456789012345678\r\n\r\n",
+                                  cl(123456789012345678ULL), S | E),
+                             body("only the start of a huge body")}));
+    cases.push_back(request("content-length-body-looks-like-request",
+                            {meta(kPostHead + "Content-Length: 18\r\n\r\n", cl(18), S | E),
+                             body("GET / HTTP/1.1\r\n\r\n"), meta(kGet, none(), S | E)}));
+    cases.push_back(request("chunked-one-chunk",
+                            {meta(kChunkedPost + "5\r\n", chunk(5), S), body("hello"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-three-chunks",
+                            {meta(kChunkedPost + "3\r\n", chunk(3), S), body("abc"),
+                             meta("\r\n1\r\n", chunk(1), 0), body("d"),
+                             meta("\r\n10\r\n", chunk(16), 0), body("0123456789abcdef"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-hex-lower-and-upper",
+                            {meta(kChunkedPost + "a\r\n", chunk(10), S), body("0123456789"),
+                             meta("\r\nB\r\n", chunk(11), 0), body("0123456789X"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-size-leading-zeros",
+                            {meta(kChunkedPost + "0004\r\n", chunk(4), S), body("wxyz"),
+                             meta("\r\n000\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-extension",
+                            {meta(kChunkedPost + "5;name=value\r\n", chunk(5), S), body("hello"),
+                             meta("\r\n0;last\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-extension-bws",
+                            {meta(kChunkedPost + "5 ;ext\r\n", chunk(5), S), body("hello"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-extension-quoted",
+                            {meta(kChunkedPost + "5;a=\"x ; y\"\r\n", chunk(5), S), body("hello"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-trailers",
+                            {meta(kChunkedPost + "2\r\n", chunk(2), S), body("hi"),
+                             meta("\r\n0\r\nExpires: never\r\nX-Checksum: 42\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-empty-body",
+                            {meta(kChunkedPost + "0\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("chunked-empty-body-with-trailer",
+                            {meta(kChunkedPost + "0\r\nX-T: 1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("chunked-te-mixed-case",
+                            {meta(kPostHead + "Transfer-Encoding: ChUnKeD\r\n\r\n3\r\n", chunk(3), S),
+                             body("abc"), meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-te-ows",
+                            {meta(kPostHead + "Transfer-Encoding: \t chunked  \r\n\r\n3\r\n",
+                                  chunk(3), S),
+                             body("abc"), meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-data-looks-like-last-chunk",
+                            {meta(kChunkedPost + "7\r\n", chunk(7), S), body("0\r\n\r\nXY"),
+                             meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("chunked-then-pipelined-get",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             meta("\r\n0\r\n\r\n", none(), E), meta(kGet, none(), S | E)}));
+    cases.push_back(request("pipelined-three-gets",
+                            {meta(kGet, none(), S | E), meta(kGet, none(), S | E),
+                             meta("GET /third HTTP/1.1\r\nHost: h\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("pipelined-mixed",
+                            {meta(kPostHead + "Content-Length: 3\r\n\r\n", cl(3), S | E), body("abc"),
+                             meta(kGet, none(), S | E), meta(kChunkedPost + "2\r\n", chunk(2), S),
+                             body("hi"), meta("\r\n0\r\n\r\n", none(), E),
+                             meta("HEAD / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("http10-keep-alive-pipelined",
+                            {meta("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", none(), S | E),
+                             meta("GET /b HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("http10-last-message",
+                            {meta("GET / HTTP/1.0\r\nHost: h\r\n\r\n", none(), S | E | L)}));
+    cases.push_back(request("http10-content-length",
+                            {meta("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n", cl(2), S | E | L),
+                             body("ok")}));
+    cases.push_back(request("connection-close-last-message",
+                            {meta(kGet + "", none(), S | E),
+                             meta("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", none(), S | E | L)}));
+    cases.push_back(request("connection-close-in-token-list",
+                            {meta("GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", none(),
+                                  S | E | L)}));
+    cases.push_back(request("connection-keep-alive-http11",
+                            {meta("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", none(), S | E),
+                             meta(kGet, none(), S | E)}));
+    cases.push_back(request("expect-100-continue",
+                            {meta(kPostHead + "Expect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+                                  cl(4), S | E),
+                             body("data")}));
+    cases.push_back(request("expect-100-continue-chunked",
+                            {meta(kPostHead + "Expect: 100-continue\r\nTransfer-Encoding: chunked"
+                                              "\r\n\r\n4\r\n",
+                                  chunk(4), S),
+                             body("data"), meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(request("header-obs-text-value",
+                            {meta("GET / HTTP/1.1\r\nX-Name: caf\xc3\xa9\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("header-htab-inside-value",
+                            {meta("GET / HTTP/1.1\r\nX-A: a\tb c\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("header-empty-value",
+                            {meta("GET / HTTP/1.1\r\nX-Empty:\r\nX-Spaces:   \r\n\r\n", none(),
+                                  S | E)}));
+    cases.push_back(request("header-all-tchars-name",
+                            {meta("GET / HTTP/1.1\r\n!#$%&'*+-.^_`|~09azAZ: v\r\n\r\n", none(),
+                                  S | E)}));
+    {
+        std::string many = "GET / HTTP/1.1\r\n";
+        for (int i = 0; i < 60; i++)
+            many += "X-Header-" + std::to_string(i) + ": value " + std::to_string(i * 7) + "\r\n";
+        many += "Content-Length: 1\r\n\r\n";
+        cases.push_back(request("sixty-headers", {meta(many, cl(1), S | E), body("z")}));
+        cases.push_back(request("sixty-headers-under-exact-limit",
+                                {meta(many, cl(1), S | E), body("z")},
+                                static_cast<uint32_t>(many.size())));
+    }
+    cases.push_back(request("target-query-fragment",
+                            {meta("GET /p/a/t/h?x=1&y=%20#frag HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("target-sub-delims",
+                            {meta("GET /a;b=c!$&'()*+,:@~ HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("name-longer-than-upgrade",
+                            {meta("GET / HTTP/1.1\r\nUpgrade-Insecure-Requests: 1\r\n\r\n", none(),
+                                  S | E)}));
+    cases.push_back(request("name-starting-with-content-length",
+                            {aside("GET / HTTP/1.1\r\nContent-Lengthy: 5\r\n\r\n")}));
+    cases.push_back(request("name-ending-in-content-length",
+                            {meta("GET / HTTP/1.1\r\nX-Content-Length: 5\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("name-starting-with-transfer-encoding",
+                            {aside("GET / HTTP/1.1\r\nTransfer-Encodings: gzip\r\n\r\n")}));
+    cases.push_back(request("name-prefix-of-transfer-encoding",
+                            {meta("GET / HTTP/1.1\r\nTransfer-Encod: gzip\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("name-longer-than-connection",
+                            {meta("GET / HTTP/1.1\r\nConnectionx: close\r\n\r\n", none(), S | E),
+                             meta(kGet, none(), S | E)}));
+    cases.push_back(request("name-prefix-of-connection",
+                            {meta("GET / HTTP/1.1\r\nConnect: close\r\n\r\n", none(), S | E),
+                             meta(kGet, none(), S | E)}));
+    cases.push_back(request("empty-stream", {}));
+    cases.push_back(request("ends-in-request-line", {partial("GET /inde")}));
+    cases.push_back(request("ends-in-header", {partial("GET / HTTP/1.1\r\nHost: exa")}));
+    cases.push_back(request("ends-between-cr-and-lf", {partial("GET / HTTP/1.1\r\nHost: a\r\n\r")}));
+    cases.push_back(request("ends-in-body",
+                            {meta(kPostHead + "Content-Length: 10\r\n\r\n", cl(10), S | E),
+                             body("12345")}));
+    cases.push_back(request("ends-in-chunk-size-line",
+                            {meta(kChunkedPost + "3\r\n", chunk(3), S), body("abc"), partial("\r\n1")}));
+    cases.push_back(request("ends-in-chunk-data",
+                            {meta(kChunkedPost + "8\r\n", chunk(8), S), body("abc")}));
+    cases.push_back(request("ends-in-trailers",
+                            {meta(kChunkedPost + "3\r\n", chunk(3), S), body("abc"),
+                             partial("\r\n0\r\nX-Tr")}));
+}
+
+void add_request_step_asides(std::vector<CorpusCase>& cases)
+{
+    auto aside_case = [&](std::string name, std::string bytes, uint32_t max = 16384) {
+        cases.push_back(request(std::move(name), {aside(std::move(bytes))}, max));
+    };
+    aside_case("bare-lf-request-line", "GET / HTTP/1.1\nHost: h\n\n");
+    aside_case("bare-lf-header", "GET / HTTP/1.1\r\nHost: h\n\r\n");
+    aside_case("bare-lf-end-of-header", "GET / HTTP/1.1\r\nHost: h\r\n\n");
+    aside_case("bare-cr-in-value", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n");
+    aside_case("obs-fold-space", "GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n");
+    aside_case("obs-fold-htab", "GET / HTTP/1.1\r\nX-A: a\r\n\tb\r\n\r\n");
+    aside_case("whitespace-after-request-line", "GET / HTTP/1.1\r\n Host: h\r\n\r\n");
+    aside_case("space-before-colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n");
+    aside_case("htab-before-colon", "GET / HTTP/1.1\r\nHost\t: h\r\n\r\n");
+    aside_case("space-before-colon-content-length",
+               kPostHead + "Content-Length : 5\r\n\r\nhello");
+    aside_case("duplicate-content-length-same", kPostHead +
+                                                    "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+    aside_case("duplicate-content-length-different",
+               kPostHead + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
+    aside_case("content-length-list", kPostHead + "Content-Length: 5, 5\r\n\r\nhello");
+    aside_case("content-length-plus", kPostHead + "Content-Length: +5\r\n\r\nhello");
+    aside_case("content-length-negative", kPostHead + "Content-Length: -1\r\n\r\n");
+    aside_case("content-length-hex", kPostHead + "Content-Length: 0x5\r\n\r\nhello");
+    aside_case("content-length-empty", kPostHead + "Content-Length:\r\n\r\n");
+    aside_case("content-length-trailing-htab", kPostHead + "Content-Length: 5\t\r\n\r\nhello");
+    aside_case("content-length-inner-space", kPostHead + "Content-Length: 5 5\r\n\r\nhello");
+    aside_case("content-length-19-digits", kPostHead + "Content-Length: 1234567890123456789\r\n\r\n");
+    aside_case("content-length-and-chunked",
+               kPostHead + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    aside_case("chunked-and-content-length",
+               kPostHead + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    aside_case("te-gzip", kPostHead + "Transfer-Encoding: gzip\r\n\r\n");
+    aside_case("te-gzip-chunked", kPostHead + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    aside_case("te-chunked-gzip", kPostHead + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n");
+    aside_case("te-identity", kPostHead + "Transfer-Encoding: identity\r\n\r\n");
+    aside_case("te-two-fields",
+               kPostHead + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    aside_case("te-empty", kPostHead + "Transfer-Encoding:\r\n\r\n");
+    aside_case("te-chunked-trailing-htab", kPostHead + "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n");
+    aside_case("te-chunkedx", kPostHead + "Transfer-Encoding: chunkedx\r\n\r\n0\r\n\r\n");
+    aside_case("te-in-http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    cases.push_back(request("chunk-size-16-hex-digits",
+                            {aside(kChunkedPost + "0000000000000005\r\nhello\r\n0\r\n\r\n")}));
+    cases.push_back(request("chunk-size-overflow",
+                            {aside(kChunkedPost + "FFFFFFFFFFFFFFFFF\r\n")}));
+    cases.push_back(request("chunk-size-not-hex", {aside(kChunkedPost + "5g\r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-negative", {aside(kChunkedPost + "-5\r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-missing", {aside(kChunkedPost + "\r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-leading-space", {aside(kChunkedPost + " 5\r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-trailing-space", {aside(kChunkedPost + "5 \r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-htab-before-ext", {aside(kChunkedPost + "5\t;x\r\nhello\r\n")}));
+    cases.push_back(request("chunk-size-bare-lf", {aside(kChunkedPost + "5\nhello\r\n0\r\n\r\n")}));
+    cases.push_back(request("chunk-ext-with-lf", {aside(kChunkedPost + "5;a\nb\r\nhello\r\n")}));
+    cases.push_back(request("chunk-ext-with-control", {aside(kChunkedPost + "5;a\x01\r\nhello\r\n")}));
+    cases.push_back(request("chunk-data-without-crlf",
+                            {meta(kChunkedPost + "5\r\n", chunk(5), S), body("hello"),
+                             aside("XX0\r\n\r\n")}));
+    cases.push_back(request("chunk-data-too-long",
+                            {meta(kChunkedPost + "3\r\n", chunk(3), S), body("hel"),
+                             aside("lo\r\n0\r\n\r\n")}));
+    cases.push_back(request("trailer-content-length",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             aside("\r\n0\r\nContent-Length: 5\r\n\r\n")}));
+    cases.push_back(request("trailer-transfer-encoding",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             aside("\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n")}));
+    cases.push_back(request("trailer-connection",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             aside("\r\n0\r\nConnection: close\r\n\r\n")}));
+    cases.push_back(request("trailer-obs-fold",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             aside("\r\n0\r\nX-T: a\r\n b\r\n\r\n")}));
+    aside_case("http09-request", "GET /\r\n");
+    aside_case("http2-preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    aside_case("version-2-0", "GET / HTTP/2.0\r\n\r\n");
+    aside_case("version-1-2", "GET / HTTP/1.2\r\n\r\n");
+    aside_case("version-0-9", "GET / HTTP/0.9\r\n\r\n");
+    aside_case("version-lowercase", "GET / http/1.1\r\n\r\n");
+    aside_case("version-trailing-space", "GET / HTTP/1.1 \r\n\r\n");
+    aside_case("version-two-digits", "GET / HTTP/1.10\r\n\r\n");
+    aside_case("method-lowercase", "get / HTTP/1.1\r\n\r\n");
+    aside_case("method-unknown", "FOO / HTTP/1.1\r\n\r\n");
+    aside_case("method-webdav", "PROPFIND / HTTP/1.1\r\n\r\n");
+    aside_case("method-get-with-suffix", "GETX / HTTP/1.1\r\n\r\n");
+    aside_case("method-too-long", "OPTIONSX * HTTP/1.1\r\n\r\n");
+    aside_case("connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    aside_case("upgrade-websocket",
+               "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    aside_case("upgrade-h2c",
+               "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+               "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n");
+    aside_case("upgrade-without-connection", "GET / HTTP/1.1\r\nUpgrade: foo\r\n\r\n");
+    aside_case("target-absolute-form", "GET http://example.com/ HTTP/1.1\r\n\r\n");
+    aside_case("target-authority-form", "OPTIONS example.com:80 HTTP/1.1\r\n\r\n");
+    aside_case("target-empty", "GET  HTTP/1.1\r\n\r\n");
+    aside_case("target-two-spaces-after", "GET /  HTTP/1.1\r\n\r\n");
+    aside_case("target-asterisk-with-more", "OPTIONS *x HTTP/1.1\r\n\r\n");
+    aside_case("target-obs-text", "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n");
+    aside_case("target-control-char", std::string("GET /a\x01 HTTP/1.1\r\n\r\n"));
+    aside_case("leading-crlf", "\r\nGET / HTTP/1.1\r\n\r\n");
+    aside_case("leading-space", " GET / HTTP/1.1\r\n\r\n");
+    aside_case("header-name-paren", "GET / HTTP/1.1\r\nX(y): 1\r\n\r\n");
+    aside_case("header-name-space", "GET / HTTP/1.1\r\nX y: 1\r\n\r\n");
+    aside_case("header-name-empty", "GET / HTTP/1.1\r\n: x\r\n\r\n");
+    aside_case("header-name-without-colon", "GET / HTTP/1.1\r\nHost\r\n\r\n");
+    aside_case("header-value-nul", std::string("GET / HTTP/1.1\r\nX: a") + '\0' + "b\r\n\r\n");
+    aside_case("header-value-del", "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n");
+    aside_case("header-value-escape", "GET / HTTP/1.1\r\nX: a\x1b[0m\r\n\r\n");
+    aside_case("headers-over-limit",
+               "GET / HTTP/1.1\r\nX-Long: " + std::string(300, 'v') + "\r\n\r\n", 256);
+    {
+        std::string big = "GET / HTTP/1.1\r\n";
+        for (int i = 0; i < 40; i++)
+            big += "X-Filler-" + std::to_string(i) + ": " + std::string(40, 'f') + "\r\n";
+        big += "\r\n";
+        cases.push_back(request("headers-over-limit-many-lines", {aside(big)}, 1024));
+        cases.push_back(request("headers-one-byte-over-limit", {aside(big)},
+                                static_cast<uint32_t>(big.size() - 1)));
+    }
+    cases.push_back(request("chunk-ext-over-limit",
+                            {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                             aside("\r\n1;" + std::string(200, 'e') + "\r\n")},
+                            128));
+    cases.push_back(request("after-connection-close",
+                            {meta("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", none(), S | E | L),
+                             aside(kGet)}));
+    cases.push_back(request("after-http10-without-keep-alive",
+                            {meta("GET / HTTP/1.0\r\n\r\n", none(), S | E | L), aside(kGet)}));
+    cases.push_back(request("second-message-invalid",
+                            {meta(kGet, none(), S | E), aside("GET / HTTP/1.1\r\nHost : h\r\n\r\n")}));
+    aside_case("tls-client-hello", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+    aside_case("ssh-banner", "SSH-2.0-OpenSSH_9.2\r\n");
+    aside_case("binary-zeroes", std::string(16, '\0'));
+}
+
+void add_valid_responses(std::vector<CorpusCase>& cases)
+{
+    cases.push_back(response("200-content-length", {GET},
+                             {meta(kOk + "Content-Length: 5\r\n\r\n", cl(5), S | E), body("hello")}));
+    cases.push_back(response("200-content-length-zero", {GET},
+                             {meta(kOk + "Content-Length: 0\r\n\r\n", none(), S | E)}));
+    cases.push_back(response("200-chunked", {GET},
+                             {meta(kChunkedOk + "5\r\n", chunk(5), S), body("hello"),
+                              meta("\r\n6;ext=1\r\n", chunk(6), 0), body(" world"),
+                              meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(response("200-chunked-trailers", {GET},
+                             {meta(kChunkedOk + "1\r\n", chunk(1), S), body("x"),
+                              meta("\r\n0\r\nServer-Timing: db;dur=53\r\n\r\n", none(), E)}));
+    cases.push_back(response("200-chunked-empty", {POST},
+                             {meta(kChunkedOk + "0\r\n\r\n", none(), S | E)}));
+    cases.push_back(response("200-close-delimited", {GET},
+                             {meta(kOk + "Content-Type: text/html\r\n\r\n", close_delimited(),
+                                   S | E | L),
+                              body("<html>...\r\n\r\nHTTP/1.1 200 OK\r\n</html>")}));
+    cases.push_back(response("200-close-delimited-empty-body", {GET},
+                             {meta(kOk + "\r\n", close_delimited(), S | E | L)}));
+    cases.push_back(response("http10-content-length", {GET},
+                             {meta("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", cl(2), S | E | L),
+                              body("ok")}));
+    cases.push_back(response("http10-keep-alive-pipelined", {GET, GET},
+                             {meta("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2"
+                                   "\r\n\r\n",
+                                   cl(2), S | E),
+                              body("ok"),
+                              meta("HTTP/1.0 404 Not Found\r\nConnection: keep-alive\r\n"
+                                   "Content-Length: 0\r\n\r\n",
+                                   none(), S | E)}));
+    cases.push_back(response("http10-close-delimited", {GET},
+                             {meta("HTTP/1.0 200 OK\r\n\r\n", close_delimited(), S | E | L),
+                              body("rest")}));
+    cases.push_back(response("204-no-body-then-next", {DELETE, GET},
+                             {meta("HTTP/1.1 204 No Content\r\n\r\n", none(), S | E),
+                              meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("x")}));
+    cases.push_back(response("304-no-body", {GET, GET},
+                             {meta("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n", none(), S | E),
+                              meta("HTTP/1.1 304 Not Modified\r\n\r\n", none(), S | E)}));
+    cases.push_back(response("304-with-content-length", {GET, GET},
+                             {meta("HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n", none(),
+                                   S | E),
+                              meta(kOk + "Content-Length: 2\r\n\r\n", cl(2), S | E), body("ok")}));
+    cases.push_back(response("head-with-content-length", {HEAD, GET},
+                             {meta(kOk + "Content-Length: 1234\r\n\r\n", none(), S | E),
+                              meta(kOk + "Content-Length: 3\r\n\r\n", cl(3), S | E), body("abc")}));
+    cases.push_back(response("head-with-chunked", {HEAD, GET},
+                             {meta(kChunkedOk, none(), S | E),
+                              meta(kOk + "Content-Length: 3\r\n\r\n", cl(3), S | E), body("abc")}));
+    cases.push_back(response("head-without-length", {HEAD},
+                             {meta(kOk + "Content-Type: text/plain\r\n\r\n", none(), S | E)}));
+    cases.push_back(response("100-continue-then-200", {POST},
+                             {meta("HTTP/1.1 100 Continue\r\n\r\n", none(), S | E | I),
+                              meta(kOk + "Content-Length: 4\r\n\r\n", cl(4), S | E), body("done")}));
+    cases.push_back(response("two-100-continue-then-201", {PUT},
+                             {meta("HTTP/1.1 100 Continue\r\n\r\n", none(), S | E | I),
+                              meta("HTTP/1.1 100 Continue\r\n\r\n", none(), S | E | I),
+                              meta("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", none(),
+                                   S | E)}));
+    cases.push_back(response("103-early-hints", {GET},
+                             {meta("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n",
+                                   none(), S | E | I),
+                              meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("x")}));
+    cases.push_back(response("102-processing-then-head", {HEAD, GET},
+                             {meta("HTTP/1.1 102 Processing\r\n\r\n", none(), S | E | I),
+                              meta(kOk + "Content-Length: 9\r\n\r\n", none(), S | E),
+                              meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("x")}));
+    cases.push_back(response("status-without-reason", {GET},
+                             {meta("HTTP/1.1 200\r\nContent-Length: 1\r\n\r\n", cl(1), S | E),
+                              body("x")}));
+    cases.push_back(response("status-empty-reason", {GET},
+                             {meta("HTTP/1.1 200 \r\nContent-Length: 1\r\n\r\n", cl(1), S | E),
+                              body("x")}));
+    cases.push_back(response("reason-obs-text-and-htab", {GET},
+                             {meta("HTTP/1.1 200 Tr\xc3\xa8s\tbien\r\nContent-Length: 1\r\n\r\n", cl(1),
+                                   S | E),
+                              body("x")}));
+    for (const char* status : {"201 Created", "206 Partial Content", "301 Moved Permanently",
+                               "400 Bad Request", "404 Not Found", "500 Internal Server Error",
+                               "503 Service Unavailable", "599 Custom"})
+        cases.push_back(response(std::string("status-") + std::string(status).substr(0, 3), {GET},
+                                 {meta("HTTP/1.1 " + std::string(status) +
+                                           "\r\nContent-Length: 3\r\n\r\n",
+                                       cl(3), S | E),
+                                  body("abc")}));
+    cases.push_back(response("404-chunked", {GET},
+                             {meta("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n",
+                                   chunk(9), S),
+                              body("not found"), meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(response("pipelined-get-head-get", {GET, HEAD, GET},
+                             {meta(kOk + "Content-Length: 2\r\n\r\n", cl(2), S | E), body("ab"),
+                              meta(kOk + "Content-Length: 2\r\n\r\n", none(), S | E),
+                              meta(kChunkedOk + "2\r\n", chunk(2), S), body("cd"),
+                              meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(response("connection-close-response", {GET},
+                             {meta(kOk + "Connection: close\r\nContent-Length: 2\r\n\r\n", cl(2),
+                                   S | E | L),
+                              body("ok")}));
+    cases.push_back(response("upgrade-advertised-in-200", {GET},
+                             {meta(kOk + "Upgrade: h2,h2c\r\nConnection: Upgrade\r\n"
+                                         "Content-Length: 2\r\n\r\n",
+                                   cl(2), S | E),
+                              body("ok")}));
+    cases.push_back(response("chunk-data-looks-like-response", {GET},
+                             {meta(kChunkedOk + "13\r\n", chunk(19), S), body("HTTP/1.1 200 OK\r\n\r\n"),
+                              meta("\r\n0\r\n\r\n", none(), E)}));
+    cases.push_back(response("response-to-options-and-delete", {OPTIONS, DELETE},
+                             {meta(kOk + "Allow: GET\r\nContent-Length: 0\r\n\r\n", none(), S | E),
+                              meta("HTTP/1.1 202 Accepted\r\n\r\n", close_delimited(), S | E | L),
+                              body("")}));
+    cases.push_back(response("ends-in-status-line", {GET}, {partial("HTTP/1.1 20")}));
+    cases.push_back(response("ends-in-chunk-data", {GET},
+                             {meta(kChunkedOk + "a\r\n", chunk(10), S), body("0123")}));
+}
+
+void add_response_step_asides(std::vector<CorpusCase>& cases)
+{
+    auto aside_case = [&](std::string name, std::vector<uint8_t> methods, std::string bytes) {
+        cases.push_back(response(std::move(name), std::move(methods), {aside(std::move(bytes))}));
+    };
+    aside_case("101-switching-protocols", {GET},
+               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    aside_case("response-to-connect", {CONNECT}, "HTTP/1.1 200 Connection Established\r\n\r\n");
+    aside_case("request-method-unknown", {}, kOk + "Content-Length: 0\r\n\r\n");
+    aside_case("request-method-out-of-range", {200}, kOk + "Content-Length: 0\r\n\r\n");
+    aside_case("204-with-content-length", {GET}, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n");
+    aside_case("204-with-chunked", {GET},
+               "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    aside_case("100-with-content-length", {POST}, "HTTP/1.1 100 Continue\r\nContent-Length: 2\r\n\r\n");
+    aside_case("100-with-chunked", {POST}, "HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n");
+    aside_case("304-with-chunked", {GET},
+               "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n");
+    aside_case("content-length-and-chunked", {GET},
+               kOk + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    aside_case("head-with-content-length-and-chunked", {HEAD},
+               kOk + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    aside_case("te-gzip", {GET}, kOk + "Transfer-Encoding: gzip\r\n\r\nxxxx");
+    aside_case("te-gzip-chunked", {GET}, kOk + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    aside_case("duplicate-content-length", {GET},
+               kOk + "Content-Length: 2\r\nContent-Length: 2\r\n\r\nok");
+    aside_case("http10-chunked", {GET}, "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    aside_case("version-2-0", {GET}, "HTTP/2.0 200 OK\r\n\r\n");
+    aside_case("version-1-2", {GET}, "HTTP/1.2 200 OK\r\n\r\n");
+    aside_case("status-four-digits", {GET}, "HTTP/1.1 2000 OK\r\n\r\n");
+    aside_case("status-two-digits", {GET}, "HTTP/1.1 20 OK\r\n\r\n");
+    aside_case("status-600", {GET}, "HTTP/1.1 600 Odd\r\n\r\n");
+    aside_case("status-099", {GET}, "HTTP/1.1 099 Odd\r\n\r\n");
+    aside_case("status-two-spaces", {GET}, "HTTP/1.1  200 OK\r\n\r\n");
+    aside_case("status-line-bare-lf", {GET}, "HTTP/1.1 200 OK\nContent-Length: 0\n\n");
+    aside_case("response-obs-fold", {GET}, kOk + "X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n");
+    aside_case("response-space-before-colon", {GET}, kOk + "Content-Length : 2\r\n\r\nok");
+    aside_case("reason-control-char", {GET}, "HTTP/1.1 200 O\x01K\r\n\r\n");
+    aside_case("http09-style-response", {GET}, "<html><body>hello</body></html>");
+    aside_case("leading-crlf", {GET}, "\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    aside_case("icy-status-line", {GET}, "ICY 200 OK\r\n\r\n");
+    aside_case("chunk-size-too-big", {GET}, kChunkedOk + "1000000000000000\r\n");
+    cases.push_back(response("trailer-with-transfer-encoding", {GET},
+                             {meta(kChunkedOk + "1\r\n", chunk(1), S), body("x"),
+                              aside("\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n")}));
+    cases.push_back(response("after-connection-close", {GET, GET},
+                             {meta(kOk + "Connection: close\r\nContent-Length: 0\r\n\r\n", none(),
+                                   S | E | L),
+                              aside(kOk + "Content-Length: 0\r\n\r\n")}));
+    cases.push_back(response("second-response-unknown-method", {GET},
+                             {meta(kOk + "Content-Length: 0\r\n\r\n", none(), S | E),
+                              aside(kOk + "Content-Length: 0\r\n\r\n")}));
+    cases.push_back(response("headers-over-limit", {GET},
+                             {aside(kOk + "Set-Cookie: " + std::string(500, 'c') + "\r\n\r\n")}, 256));
+}
+
+}  // namespace
+
+std::vector<CorpusCase> corpus_cases()
+{
+    std::vector<CorpusCase> cases;
+    add_valid_requests(cases);
+    add_request_step_asides(cases);
+    add_valid_responses(cases);
+    add_response_step_asides(cases);
+    return cases;
+}
+
+}  // namespace libra::parser_test

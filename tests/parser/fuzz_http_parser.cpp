@@ -1,0 +1,61 @@
+// libFuzzer target over the native build of the parser core (the code the
+// BPF program runs). Input: one mode byte, then the stream.
+//   mode bit 0: response (else request)
+//   mode bits 1-2: request methods for the responses (GET, HEAD, POST, CONNECT)
+//   mode bit 3: tiny header limit (64 bytes)
+// Oracles, each a crash when broken:
+//   - no ABI violation in any call;
+//   - the outcome does not depend on how the stream is split;
+//   - every boundary agrees with libhttp-parser, or the parser stepped aside.
+#include <cstdio>
+#include <cstdlib>
+
+#include "boundary_events.h"
+#include "reference_parser.h"
+#include "stream_driver.h"
+
+using namespace libra::parser_test;
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const std::string& detail)
+{
+    std::fprintf(stderr, "libra parser fuzz: %s\n%s\n", what, detail.c_str());
+    std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t mode = data[0];
+    std::span<const uint8_t> stream(data + 1, size - 1);
+
+    static const uint8_t kMethods[] = {LIBRA_HTTP_METHOD_GET, LIBRA_HTTP_METHOD_HEAD,
+                                       LIBRA_HTTP_METHOD_POST, LIBRA_HTTP_METHOD_CONNECT};
+    DriveOptions options;
+    options.direction = (mode & 1) ? LIBRA_PARSE_RESPONSE : LIBRA_PARSE_REQUEST;
+    options.max_header_bytes = (mode & 8) ? 64 : 16384;
+    // the same method for every response: enough to reach each rule
+    options.request_methods.assign(64, kMethods[(mode >> 1) & 3]);
+
+    NativeParser native;
+    const Trace whole = drive(native, stream, options);
+    if (!whole.violations.empty())
+        fail("ABI violation", describe(whole));
+
+    DriveOptions bytewise = options;
+    for (size_t at = 1; at < stream.size(); at++)
+        bytewise.arrivals.push_back(at);
+    const Trace split = drive(native, stream, bytewise);
+    if (!split.same_outcome(whole))
+        fail("outcome depends on splitting", describe(whole) + "\n" + describe(split));
+
+    const ReferenceResult reference =
+        reference_parse(options.direction, stream, options.request_methods);
+    if (std::string problem = compare_with_reference(whole, reference, stream); !problem.empty())
+        fail("disagrees with libhttp-parser", problem);
+    return 0;
+}

@@ -1,0 +1,450 @@
+#include "message_generator.h"
+
+#include <algorithm>
+
+#include "libra_http.h"
+
+namespace libra::parser_test {
+
+enum class MessageGenerator::Damage {
+    None,
+    DuplicateContentLength,
+    ConflictingContentLength,
+    ContentLengthAndChunked,
+    OddTransferEncoding,
+    TwoTransferEncodings,
+    BadContentLengthValue,
+    BadChunkSize,
+    OversizedChunkSize,
+    BadVersion,
+    Http09,
+    Http2Preface,
+    LowercaseMethod,
+    UnknownMethod,
+    Upgrade,
+    Connect,
+    SwitchingProtocols,
+    BodilessStatusWithLength,
+    ControlCharInValue,
+    ConnectionCloseMidStream,
+    FramingFieldInTrailer,
+    TinyHeaderLimit,
+    // applied to the finished text
+    BareLf,
+    ObsFold,
+    SpaceBeforeColon,
+    LeadingCrlf,
+    ByteOverwrite,
+    ByteDelete,
+    ByteInsert,
+    Truncate,
+    kCount,
+};
+
+namespace {
+
+const std::string kTchars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const std::string kPathChars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%/?#";
+
+struct MethodName {
+    const char* name;
+    uint8_t method;
+};
+const std::vector<MethodName> kRequestMethods = {
+    {"GET", LIBRA_HTTP_METHOD_GET},         {"GET", LIBRA_HTTP_METHOD_GET},
+    {"HEAD", LIBRA_HTTP_METHOD_HEAD},       {"POST", LIBRA_HTTP_METHOD_POST},
+    {"PUT", LIBRA_HTTP_METHOD_PUT},         {"DELETE", LIBRA_HTTP_METHOD_DELETE},
+    {"OPTIONS", LIBRA_HTTP_METHOD_OPTIONS}, {"TRACE", LIBRA_HTTP_METHOD_TRACE},
+    {"PATCH", LIBRA_HTTP_METHOD_PATCH},
+};
+
+const std::vector<int> kFinalStatuses = {200, 200, 200, 201, 204, 206, 301, 302,
+                                         304, 400, 404, 500, 503, 599};
+const std::vector<int> kInterimStatuses = {100, 102, 103};
+
+std::string with_random_case(std::string text, std::mt19937_64& rng)
+{
+    for (char& c : text)
+        if (std::bernoulli_distribution(0.3)(rng) && c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    return text;
+}
+
+const char* hex_digits(bool upper) { return upper ? "0123456789ABCDEF" : "0123456789abcdef"; }
+
+std::string to_hex(uint64_t value, bool upper)
+{
+    std::string digits;
+    do {
+        digits.insert(digits.begin(), hex_digits(upper)[value & 15]);
+        value >>= 4;
+    } while (value);
+    return digits;
+}
+
+}  // namespace
+
+std::string MessageGenerator::random_token(size_t min, size_t max)
+{
+    std::string token;
+    for (size_t n = uniform(min, max); n > 0; n--)
+        token += kTchars[uniform(0, kTchars.size() - 1)];
+    return token;
+}
+
+std::string MessageGenerator::random_field_value(size_t max)
+{
+    std::string value;
+    for (size_t n = uniform(0, max); n > 0; n--) {
+        size_t kind = uniform(0, 19);
+        if (kind == 0)
+            value += ' ';
+        else if (kind == 1)
+            value += '\t';
+        else if (kind == 2)
+            value += static_cast<char>(uniform(0x80, 0xff));
+        else
+            value += static_cast<char>(uniform(0x21, 0x7e));
+    }
+    return value;
+}
+
+std::string MessageGenerator::random_body(size_t length)
+{
+    std::string body;
+    for (size_t i = 0; i < length; i++)
+        body += static_cast<char>(uniform(0, 255));  // bodies are opaque: anything goes
+    return body;
+}
+
+std::string MessageGenerator::header_line(const std::string& name, const std::string& value)
+{
+    return name + ":" + pick(std::vector<std::string>{"", " ", " ", "\t", "  "}) + value + "\r\n";
+}
+
+std::string MessageGenerator::chunked_body(bool response, Damage damage)
+{
+    (void)response;
+    std::string body;
+    size_t chunks = uniform(0, 4);
+    for (size_t i = 0; i < chunks; i++) {
+        size_t size = uniform(1, 120);
+        std::string size_text = std::string(uniform(0, 2), '0') + to_hex(size, coin(0.5));
+        if (damage == Damage::BadChunkSize && i == 0)
+            size_text = pick(std::vector<std::string>{size_text + "g", "-" + size_text,
+                                                      " " + size_text, size_text + " ",
+                                                      size_text + "\t;x", "", "0x" + size_text});
+        if (damage == Damage::OversizedChunkSize && i == 0)
+            size_text = pick(std::vector<std::string>{"10000000000000000", "FFFFFFFFFFFFFFFF",
+                                                      "0000000000000001"});
+        std::string extension;
+        if (coin(0.2))
+            extension = pick(std::vector<std::string>{";a=b", ";ext", " ;x=\"q ; r\"", ";n"});
+        body += size_text + extension + "\r\n" + random_body(size) + "\r\n";
+    }
+    body += std::string(uniform(1, 2), '0');
+    if (coin(0.1))
+        body += ";end";
+    body += "\r\n";
+    size_t trailers = coin(0.2) ? uniform(1, 2) : 0;
+    for (size_t i = 0; i < trailers; i++)
+        body += header_line("X-Trailer-" + random_token(1, 6), random_field_value(12));
+    if (damage == Damage::FramingFieldInTrailer)
+        body += pick(std::vector<std::string>{"Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n",
+                                              "Connection: close\r\n"});
+    body += "\r\n";
+    return body;
+}
+
+std::string MessageGenerator::request(bool last, Damage damage, uint8_t& method_out)
+{
+    MethodName method = pick(kRequestMethods);
+    std::string method_text = method.name;
+    if (damage == Damage::LowercaseMethod)
+        for (char& c : method_text)
+            c = static_cast<char>(c - 'A' + 'a');
+    if (damage == Damage::UnknownMethod)
+        method_text = pick(std::vector<std::string>{"FOO", "PROPFIND", "GETS", "PRI", "OPTIONSX", "M-SEARCH"});
+    if (damage == Damage::Connect)
+        method_text = "CONNECT";
+    method_out = method.method;
+
+    std::string target = "/";
+    if (method.method == LIBRA_HTTP_METHOD_OPTIONS && coin(0.3))
+        target = "*";
+    else
+        for (size_t n = uniform(0, 30); n > 0; n--)
+            target += kPathChars[uniform(0, kPathChars.size() - 1)];
+    if (damage == Damage::Connect)
+        target = "example.com:443";
+
+    const bool http10 = coin(0.1);
+    std::string version = http10 ? "HTTP/1.0" : "HTTP/1.1";
+    if (damage == Damage::BadVersion)
+        version = pick(std::vector<std::string>{"HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "http/1.1",
+                                                "HTTP/1.1 ", "HTTP/11", "HTTP/1.10"});
+    if (damage == Damage::Http09)
+        return method_text + " " + target + "\r\n";
+    if (damage == Damage::Http2Preface)
+        return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    std::vector<std::string> fields;
+    if (coin(0.9))
+        fields.push_back(header_line(with_random_case("host", rng_), "example.com"));
+    for (size_t n = uniform(0, 8); n > 0; n--)
+        fields.push_back(header_line("X-" + random_token(1, 18), random_field_value(40)));
+
+    // framing
+    enum { NoBody, Length, Chunked } framing = NoBody;
+    size_t choice = uniform(0, 99);
+    if (choice < 40)
+        framing = Length;
+    else if (choice < 65 && !http10)
+        framing = Chunked;
+    size_t length = uniform(0, 200);
+    std::string body;
+    if (framing == Length) {
+        std::string value = std::string(uniform(0, 1) ? 0 : uniform(1, 3), '0') + std::to_string(length);
+        if (coin(0.2))
+            value += " ";
+        if (damage == Damage::BadContentLengthValue)
+            value = pick(std::vector<std::string>{"+" + value, value + ", " + value, value + "\t",
+                                                  "-1", value + " 1", "", "0x10",
+                                                  "99999999999999999999"});
+        fields.push_back(header_line(with_random_case("content-length", rng_), value));
+        if (damage == Damage::DuplicateContentLength)
+            fields.push_back(header_line("Content-Length", std::to_string(length)));
+        if (damage == Damage::ConflictingContentLength)
+            fields.push_back(header_line("Content-Length", std::to_string(length + 1)));
+        if (damage == Damage::ContentLengthAndChunked)
+            fields.push_back(header_line("Transfer-Encoding", "chunked"));
+        body = random_body(length);
+    } else if (framing == Chunked) {
+        std::string value = with_random_case("chunked", rng_);
+        if (damage == Damage::OddTransferEncoding)
+            value = pick(std::vector<std::string>{"gzip", "gzip, chunked", "chunked, gzip",
+                                                  "identity", "chunked,", "x-chunked"});
+        fields.push_back(header_line(with_random_case("transfer-encoding", rng_), value));
+        if (damage == Damage::TwoTransferEncodings)
+            fields.push_back(header_line("Transfer-Encoding", "chunked"));
+        if (damage == Damage::ContentLengthAndChunked)
+            fields.push_back(header_line("Content-Length", std::to_string(length)));
+        body = chunked_body(false, damage);
+    }
+    if (damage == Damage::Upgrade) {
+        fields.push_back(header_line("Upgrade", pick(std::vector<std::string>{"websocket", "h2c"})));
+        fields.push_back(header_line("Connection", "Upgrade"));
+    }
+    if (framing != NoBody && coin(0.1))
+        fields.push_back(header_line("Expect", "100-continue"));
+    if (damage == Damage::ControlCharInValue)
+        fields.push_back(header_line("X-Ctl", "a" + std::string(1, static_cast<char>(uniform(0, 31) == 9 ? 1 : uniform(0, 31)) ) + "b"));
+    if (http10 && !last)
+        fields.push_back(header_line("Connection", with_random_case("keep-alive", rng_)));
+    else if (last && coin(0.2))
+        fields.push_back(header_line("Connection", with_random_case("close", rng_)));
+    if (damage == Damage::ConnectionCloseMidStream)
+        fields.push_back(header_line("Connection", "close"));
+    std::shuffle(fields.begin(), fields.end(), rng_);
+
+    std::string text = method_text + " " + target + " " + version + "\r\n";
+    for (const std::string& field : fields)
+        text += field;
+    return text + "\r\n" + body;
+}
+
+std::string MessageGenerator::response(bool last, Damage damage, uint8_t method, bool& interim_prefix)
+{
+    std::string text;
+    interim_prefix = coin(0.1);
+    if (interim_prefix) {
+        int interim = pick(kInterimStatuses);
+        text += "HTTP/1.1 " + std::to_string(interim) + " Interim\r\n";
+        if (damage == Damage::BodilessStatusWithLength)
+            text += "Content-Length: 2\r\n";
+        text += "\r\n";
+    }
+    int status = pick(kFinalStatuses);
+    if (damage == Damage::SwitchingProtocols)
+        status = 101;
+    const bool http10 = coin(0.1);
+    std::string version = http10 ? "HTTP/1.0" : "HTTP/1.1";
+    if (damage == Damage::BadVersion)
+        version = pick(std::vector<std::string>{"HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "http/1.1", "HTTP/1.1 "});
+    std::string reason = coin(0.1) ? "" : " " + random_field_value(20);
+    if (!reason.empty() && (reason.back() == '\r'))
+        reason.pop_back();
+    if (damage == Damage::Http09)
+        return "<html>" + random_body(uniform(0, 20));
+    std::vector<std::string> fields;
+    for (size_t n = uniform(0, 8); n > 0; n--)
+        fields.push_back(header_line("X-" + random_token(1, 18), random_field_value(40)));
+
+    const bool bodiless_status = status == 204 || status == 304 || status == 101;
+    const bool no_body = bodiless_status || method == LIBRA_HTTP_METHOD_HEAD;
+    std::string body;
+    size_t choice = uniform(0, 99);
+    size_t length = uniform(0, 200);
+    if (damage == Damage::BodilessStatusWithLength && !interim_prefix) {
+        status = coin(0.5) ? 204 : 100;
+        fields.push_back(header_line("Content-Length", "3"));
+    } else if (status == 204 || status == 101) {
+        // no framing fields at all
+    } else if (choice < 45 || (status == 304 && choice < 70)) {
+        std::string value = std::to_string(length);
+        if (damage == Damage::BadContentLengthValue)
+            value = pick(std::vector<std::string>{"+" + value, value + ", " + value, value + "\t", "-1"});
+        fields.push_back(header_line(with_random_case("content-length", rng_), value));
+        if (damage == Damage::DuplicateContentLength)
+            fields.push_back(header_line("Content-Length", value));
+        if (damage == Damage::ConflictingContentLength)
+            fields.push_back(header_line("Content-Length", std::to_string(length + 2)));
+        if (damage == Damage::ContentLengthAndChunked)
+            fields.push_back(header_line("Transfer-Encoding", "chunked"));
+        if (!no_body)
+            body = random_body(length);
+    } else if (choice < 75 && !http10 && status != 304) {
+        std::string value = with_random_case("chunked", rng_);
+        if (damage == Damage::OddTransferEncoding)
+            value = pick(std::vector<std::string>{"gzip", "gzip, chunked", "chunked, gzip", "identity"});
+        fields.push_back(header_line(with_random_case("transfer-encoding", rng_), value));
+        if (damage == Damage::TwoTransferEncodings)
+            fields.push_back(header_line("Transfer-Encoding", "chunked"));
+        if (damage == Damage::ContentLengthAndChunked)
+            fields.push_back(header_line("Content-Length", std::to_string(length)));
+        if (!no_body)
+            body = chunked_body(true, damage);
+    } else if (!no_body && !last) {
+        // close-delimited only for the last message; otherwise a length
+        fields.push_back(header_line("Content-Length", std::to_string(length)));
+        body = random_body(length);
+    } else if (!no_body) {
+        body = random_body(uniform(0, 100));  // close-delimited
+    }
+    if (damage == Damage::SwitchingProtocols) {
+        fields.push_back(header_line("Upgrade", "websocket"));
+        fields.push_back(header_line("Connection", "Upgrade"));
+    }
+    if (damage == Damage::ControlCharInValue)
+        fields.push_back(header_line("X-Ctl", "a" + std::string(1, '\x01') + "b"));
+    if (http10 && !last)
+        fields.push_back(header_line("Connection", "keep-alive"));
+    else if (last && coin(0.2))
+        fields.push_back(header_line("Connection", "close"));
+    if (damage == Damage::ConnectionCloseMidStream)
+        fields.push_back(header_line("Connection", "close"));
+    std::shuffle(fields.begin(), fields.end(), rng_);
+
+    text += version + " " + std::to_string(status) + reason + "\r\n";
+    for (const std::string& field : fields)
+        text += field;
+    return text + "\r\n" + body;
+}
+
+std::string MessageGenerator::apply_text_damage(std::string stream, std::string& what)
+{
+    auto positions_of = [&](const std::string& needle) {
+        std::vector<size_t> found;
+        for (size_t at = stream.find(needle); at != std::string::npos; at = stream.find(needle, at + 1))
+            found.push_back(at);
+        return found;
+    };
+    auto damage = static_cast<Damage>(uniform(static_cast<size_t>(Damage::BareLf),
+                                              static_cast<size_t>(Damage::kCount) - 1));
+    switch (damage) {
+    case Damage::BareLf: {
+        auto crlf = positions_of("\r\n");
+        if (!crlf.empty())
+            stream.erase(pick(crlf), 1);
+        what = "bare LF";
+        break;
+    }
+    case Damage::ObsFold: {
+        auto crlf = positions_of("\r\n");
+        if (!crlf.empty())
+            stream.insert(pick(crlf) + 2, pick(std::vector<std::string>{" folded\r\n", "\tx\r\n"}));
+        what = "obs-fold";
+        break;
+    }
+    case Damage::SpaceBeforeColon: {
+        auto colons = positions_of(":");
+        if (!colons.empty())
+            stream.insert(pick(colons), pick(std::vector<std::string>{" ", "\t"}));
+        what = "whitespace before colon";
+        break;
+    }
+    case Damage::LeadingCrlf:
+        stream.insert(0, "\r\n");
+        what = "leading CRLF";
+        break;
+    case Damage::ByteOverwrite:
+        for (size_t n = uniform(1, 3); n > 0 && !stream.empty(); n--)
+            stream[uniform(0, stream.size() - 1)] = static_cast<char>(uniform(0, 255));
+        what = "bytes overwritten";
+        break;
+    case Damage::ByteDelete:
+        if (!stream.empty())
+            stream.erase(uniform(0, stream.size() - 1), 1);
+        what = "byte deleted";
+        break;
+    case Damage::ByteInsert:
+        stream.insert(uniform(0, stream.size()), 1,
+                      pick(std::vector<char>{'\r', '\n', ' ', '\t', ':', '0', 'a', '\0'}));
+        what = "byte inserted";
+        break;
+    default:
+        if (!stream.empty())
+            stream.resize(uniform(0, stream.size() - 1));
+        what = "truncated";
+        break;
+    }
+    return stream;
+}
+
+GeneratedStream MessageGenerator::next()
+{
+    GeneratedStream out;
+    out.direction = coin(0.5) ? LIBRA_PARSE_REQUEST : LIBRA_PARSE_RESPONSE;
+    out.messages = uniform(1, 4);
+
+    Damage damage = Damage::None;
+    size_t damaged_message = uniform(0, out.messages - 1);
+    bool text_damage = false;
+    if (coin(0.5)) {
+        if (coin(0.35)) {
+            text_damage = true;
+        } else {
+            damage = static_cast<Damage>(uniform(1, static_cast<size_t>(Damage::TinyHeaderLimit)));
+            out.damage = "semantic damage " + std::to_string(static_cast<int>(damage)) +
+                         " in message " + std::to_string(damaged_message);
+        }
+    }
+    if (damage == Damage::TinyHeaderLimit)
+        out.max_header_bytes = static_cast<uint32_t>(uniform(16, 120));
+
+    for (size_t i = 0; i < out.messages; i++) {
+        const bool last = i + 1 == out.messages;
+        const Damage here = i == damaged_message ? damage : Damage::None;
+        if (out.direction == LIBRA_PARSE_REQUEST) {
+            uint8_t method = 0;
+            out.bytes += request(last, here, method);
+        } else {
+            uint8_t method = pick(kRequestMethods).method;
+            if (here == Damage::Connect)
+                method = LIBRA_HTTP_METHOD_CONNECT;
+            bool interim = false;
+            out.bytes += response(last, here, method, interim);
+            out.request_methods.push_back(method);
+        }
+    }
+    if (text_damage) {
+        std::string what;
+        out.bytes = apply_text_damage(out.bytes, what);
+        out.damage = what;
+    }
+    out.clean = damage == Damage::None && !text_damage;
+    return out;
+}
+
+}  // namespace libra::parser_test

@@ -1,0 +1,136 @@
+// Differential test: seeded random streams, parsed by the BPF program (split
+// at random points), by the native core, and by libhttp-parser. The Libra
+// parser must agree with the reference on every boundary it commits to, or
+// have stepped aside before it could disagree. Clean streams must not make
+// it step aside at all.
+//
+// LIBRA_PARSER_SEED=<n> reproduces a run; LIBRA_PARSER_MESSAGES=<n> sets how
+// many messages to generate (default 12000).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "bpf_fixture.h"
+#include "boundary_events.h"
+#include "message_generator.h"
+#include "reference_parser.h"
+
+namespace libra::parser_test {
+namespace {
+
+uint64_t env_number(const char* name, uint64_t fallback)
+{
+    const char* text = std::getenv(name);
+    return text && *text ? std::strtoull(text, nullptr, 0) : fallback;
+}
+
+DriveOptions random_schedule(std::mt19937_64& rng, const GeneratedStream& stream)
+{
+    DriveOptions options;
+    options.direction = stream.direction;
+    options.max_header_bytes = stream.max_header_bytes;
+    options.request_methods = stream.request_methods;
+    std::uniform_int_distribution<size_t> cut(1, std::max<size_t>(stream.bytes.size(), 1));
+    for (size_t n = std::uniform_int_distribution<size_t>(0, 4)(rng); n > 0; n--)
+        options.arrivals.push_back(cut(rng));
+    std::sort(options.arrivals.begin(), options.arrivals.end());
+    if (std::bernoulli_distribution(0.2)(rng))
+        options.window_cap = std::uniform_int_distribution<size_t>(1, 64)(rng);
+    return options;
+}
+
+std::string printable(const std::string& bytes)
+{
+    std::string out;
+    for (unsigned char c : bytes) {
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n\n    ";
+        else if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+        else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out;
+}
+
+TEST(Differential, AgreesWithLibHttpParser)
+{
+    LIBRA_REQUIRE_BPF();
+    BpfParser& bpf = *BpfParserEnvironment::parser();
+    NativeParser native;
+
+    const uint64_t seed = env_number("LIBRA_PARSER_SEED", std::random_device{}() ^
+                                                           (uint64_t(std::random_device{}()) << 32));
+    const uint64_t wanted_messages = env_number("LIBRA_PARSER_MESSAGES", 12000);
+    std::cout << "differential seed: LIBRA_PARSER_SEED=" << seed << "\n";
+    RecordProperty("seed", std::to_string(seed));
+
+    MessageGenerator generator(seed);
+    std::mt19937_64 schedule_rng(seed ^ 0x5eed5eed5eedULL);
+    size_t streams = 0, messages = 0, clean_streams = 0, damaged_streams = 0;
+    size_t step_asides = 0, damaged_step_asides = 0, agreed_messages = 0, failures = 0;
+
+    while (messages < wanted_messages && failures < 5) {
+        const GeneratedStream stream = generator.next();
+        streams++;
+        messages += stream.messages;
+        (stream.clean ? clean_streams : damaged_streams)++;
+        const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(stream.bytes.data()),
+                                             stream.bytes.size());
+
+        const Trace ours = drive(bpf, bytes, random_schedule(schedule_rng, stream));
+        const Trace native_trace = drive(native, bytes, random_schedule(schedule_rng, stream));
+        const ReferenceResult reference =
+            reference_parse(stream.direction, bytes, stream.request_methods);
+
+        std::string problem;
+        if (!native_trace.same_outcome(ours))
+            problem = "native core and BPF program differ:\n  bpf:    " + describe(ours) +
+                      "\n  native: " + describe(native_trace);
+        else
+            problem = compare_with_reference(ours, reference, bytes);
+        if (problem.empty() && stream.clean) {
+            if (ours.end == TraceEnd::StepAside)
+                problem = "stepped aside on a clean stream at offset " +
+                          std::to_string(ours.aside_offset);
+            else if (reference.error)
+                problem = "reference rejected a clean stream at offset " +
+                          std::to_string(reference.error_offset);
+            else if (events_of(ours, bytes) != reference.events)
+                problem = "clean stream not parsed through: libra " + describe(events_of(ours, bytes)) +
+                          " reference " + describe(reference.events);
+        }
+        if (ours.end == TraceEnd::StepAside) {
+            step_asides++;
+            if (!stream.clean)
+                damaged_step_asides++;
+        }
+        if (problem.empty()) {
+            for (const Unit& unit : ours.units)
+                if (unit.flags & LIBRA_PARSE_F_MESSAGE_END)
+                    agreed_messages++;
+            continue;
+        }
+        failures++;
+        ADD_FAILURE() << "stream " << streams << " (seed " << seed << ", "
+                      << (stream.direction == LIBRA_PARSE_REQUEST ? "requests" : "responses")
+                      << ", " << (stream.clean ? "clean" : stream.damage) << ", max header "
+                      << stream.max_header_bytes << "): " << problem << "\n  libra trace: "
+                      << describe(ours) << "\n  reference: " << describe(reference.events)
+                      << (reference.error ? " error at " + std::to_string(reference.error_offset) : "")
+                      << "\n  stream:\n    " << printable(stream.bytes);
+    }
+    std::cout << "differential: " << streams << " streams, " << messages << " messages ("
+              << clean_streams << " clean streams, " << damaged_streams << " damaged), "
+              << agreed_messages << " messages framed identically, " << step_asides
+              << " step asides (" << damaged_step_asides << " on damaged streams)\n";
+    EXPECT_GE(messages, wanted_messages);
+    // a parser that always steps aside would agree trivially
+    EXPECT_GT(agreed_messages, messages / 2);
+}
+
+}  // namespace
+}  // namespace libra::parser_test
