@@ -52,4 +52,47 @@ static inline unsigned long libra_func_entry(unsigned long probed)
 }
 #endif
 
+/*
+ * Sending pages without copying. Kernels with sendpage (probed by Kbuild:
+ * LIBRA_HAVE_SENDPAGE) use do_tcp_sendpages(); from 6.5 sendpage is gone
+ * and a bvec iterator with MSG_SPLICE_PAGES does the same through
+ * tcp_sendmsg_locked(). Both need the socket lock and take their own page
+ * references.
+ */
+#include <linux/bvec.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <net/tcp.h>
+
+#ifdef LIBRA_HAVE_SENDPAGE
+static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
+					 u32 len, int flags, bool more)
+{
+	if (more)
+		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+	return do_tcp_sendpages(sk, page, off, len, flags);
+}
+#else
+static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
+					 u32 len, int flags, bool more)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES | (more ? MSG_MORE : 0) };
+	struct bio_vec bv;
+
+	bvec_set_page(&bv, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	return tcp_sendmsg_locked(sk, &msg, len);
+}
+#endif
+
+/*
+ * Since 6.12 an skb may carry device memory that the CPU cannot read
+ * (devmem TCP); such frags are never anchored by reference.
+ */
+#ifdef LIBRA_HAVE_SKB_FRAGS_READABLE
+#define libra_skb_frags_readable(skb) skb_frags_readable(skb)
+#else
+#define libra_skb_frags_readable(skb) true
+#endif
+
 #endif /* LIBRA_COMPAT_H */

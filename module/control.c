@@ -90,6 +90,17 @@ out_free:
 	return err;
 }
 
+static long libra_ioctl_attach_parser(void __user *arg)
+{
+	struct libra_parser_attach req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags)
+		return -EINVAL;
+	return libra_parser_attach(req.prog_fd);
+}
+
 static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -108,6 +119,8 @@ static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned lo
 		return libra_ioctl_optin(uarg, false);
 	case LIBRA_IOC_LIST_OPTINS:
 		return libra_ioctl_list_optins(uarg);
+	case LIBRA_IOC_ATTACH_PARSER:
+		return libra_ioctl_attach_parser(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The hooks on tcp_recvmsg and tcp_sendmsg.
+ * The hooks on tcp_recvmsg and tcp_sendmsg (and tcp_sendpage where it exists).
  *
  * An ftrace callback runs at the entry of every call. It counts the call and,
  * when the calling process is opted in, redirects the call to libra's handler
@@ -49,7 +49,7 @@ static int libra_tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 
 	libra_handler_enter();
 	libra_stat_inc(LIBRA_STAT_RECVMSG_ENGAGED);
-	ret = libra_sym.tcp_recvmsg(sk, msg, len, flags, addr_len);
+	ret = libra_rx_recvmsg(sk, msg, len, flags, addr_len);
 	libra_handler_leave();
 	return ret;
 }
@@ -60,21 +60,23 @@ static int libra_tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	libra_handler_enter();
 	libra_stat_inc(LIBRA_STAT_SENDMSG_ENGAGED);
-	ret = libra_sym.tcp_sendmsg(sk, msg, size);
+	ret = libra_tx_sendmsg(sk, msg, size);
 	libra_handler_leave();
 	return ret;
 }
 
 /*
  * Runs with preemption disabled at the entry of the traced function, in the
- * caller's context. Returns whether the call should go to libra's handler;
- * if so, a module reference has been taken for it.
+ * caller's context. Receives are redirected for opted-in processes; sends
+ * also for any process holding anchors, whose tokens must never leave as
+ * they are. If so, a module reference has been taken for the handler.
  */
-static bool notrace libra_should_redirect(unsigned long parent_ip,
-					  struct ftrace_regs *fregs)
+static bool notrace libra_should_redirect(struct ftrace_regs *fregs, bool sending)
 {
 	struct sock *sk;
 
+	if (sending && libra_proc_has_anchors(current))
+		return try_module_get(THIS_MODULE);
 	if (!libra_optin_any())
 		return false;
 	sk = (struct sock *)libra_ftrace_arg0(fregs);
@@ -89,7 +91,7 @@ static void notrace libra_ftrace_recvmsg(unsigned long ip, unsigned long parent_
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	libra_stat_inc(LIBRA_STAT_RECVMSG_CALLS);
-	if (libra_should_redirect(parent_ip, fregs))
+	if (libra_should_redirect(fregs, false))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_recvmsg);
 }
 
@@ -99,9 +101,34 @@ static void notrace libra_ftrace_sendmsg(unsigned long ip, unsigned long parent_
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	libra_stat_inc(LIBRA_STAT_SENDMSG_CALLS);
-	if (libra_should_redirect(parent_ip, fregs))
+	if (libra_should_redirect(fregs, true))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_sendmsg);
 }
+
+#ifdef LIBRA_HAVE_SENDPAGE
+/* sendfile() and splice() reach TCP here, not through tcp_sendmsg. */
+static int libra_tcp_sendpage(struct sock *sk, struct page *page, int offset,
+			      size_t size, int flags)
+{
+	int ret;
+
+	libra_handler_enter();
+	libra_stat_inc(LIBRA_STAT_SENDMSG_ENGAGED);
+	ret = libra_tx_sendpage(sk, page, offset, size, flags);
+	libra_handler_leave();
+	return ret;
+}
+
+static void notrace libra_ftrace_sendpage(unsigned long ip, unsigned long parent_ip,
+					  struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	libra_stat_inc(LIBRA_STAT_SENDMSG_CALLS);
+	if (libra_should_redirect(fregs, true))
+		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_sendpage);
+}
+#endif
 
 struct libra_hook {
 	const char *name;
@@ -115,6 +142,9 @@ struct libra_hook {
 static struct libra_hook libra_hooks[] = {
 	{ .name = "tcp_recvmsg", .ops = { .func = libra_ftrace_recvmsg, .flags = LIBRA_HOOK_FLAGS } },
 	{ .name = "tcp_sendmsg", .ops = { .func = libra_ftrace_sendmsg, .flags = LIBRA_HOOK_FLAGS } },
+#ifdef LIBRA_HAVE_SENDPAGE
+	{ .name = "tcp_sendpage", .ops = { .func = libra_ftrace_sendpage, .flags = LIBRA_HOOK_FLAGS } },
+#endif
 };
 
 static int libra_hook_install(struct libra_hook *hook)

@@ -3,10 +3,13 @@
 #ifndef LIBRA_H
 #define LIBRA_H
 
+#include <linux/bvec.h>
+#include <linux/kref.h>
 #include <linux/libra.h>
 #include <linux/types.h>
 
 struct msghdr;
+struct pid;
 struct sock;
 struct task_struct;
 
@@ -15,6 +18,8 @@ struct libra_symbols {
 	int (*tcp_recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
 			   int flags, int *addr_len);
 	int (*tcp_sendmsg)(struct sock *sk, struct msghdr *msg, size_t size);
+	int (*tcp_sendpage)(struct sock *sk, struct page *page, int offset,
+			    size_t size, int flags);
 };
 extern struct libra_symbols libra_sym;
 int libra_symbols_resolve(void);
@@ -29,13 +34,119 @@ void libra_stats_read(u64 *values, unsigned int count);
 /* optin.c: which processes' sockets libra handles */
 bool libra_optin_any(void);
 bool libra_optin_match(struct task_struct *task, const struct sock *sk);
+u32 libra_optin_min_body(struct task_struct *task, const struct sock *sk);
 int libra_optin_add(const struct libra_optin *req);
 int libra_optin_del(const struct libra_optin *req);
 int libra_optin_list(struct libra_optin *out, u32 count, u32 *total);
 u64 libra_optin_entries(void);
 void libra_optin_exit(void);
 
-/* hooks.c: ftrace hooks on tcp_recvmsg and tcp_sendmsg */
+/* parser.c: the attached BPF framing parser */
+int libra_parser_attach(int prog_fd);
+bool libra_parser_attached(void);
+int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
+		     int (*fill)(void *dst, u32 len, void *arg), void *arg);
+void libra_parser_exit(void);
+
+/* token.c */
+void libra_token_init(void);
+u64 libra_token_new_id(void);
+void libra_token_make(struct libra_token *tok, u64 id, u32 len, pid_t tgid);
+bool libra_token_valid(const struct libra_token *tok, pid_t tgid);
+
+/* anchor.c: body bytes held by page reference */
+struct libra_anchor {
+	struct hlist_node node;		/* libra_anchor_table, RCU */
+	struct hlist_node dead;		/* the collector's private list */
+	struct rcu_head rcu;
+	struct kref ref;		/* the table's, plus one per user */
+	u64 id;
+	struct pid *owner;		/* thread group that received it */
+	u32 len;			/* region bytes, token included */
+	u32 nr_pieces;
+	struct bio_vec pieces[];
+};
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len);
+void libra_anchor_publish(struct libra_anchor *a);
+void libra_anchor_discard(struct libra_anchor *a);
+struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
+void libra_anchor_sent(struct libra_anchor *a);
+void libra_anchor_put(struct libra_anchor *a);
+u64 libra_anchor_limit(void);
+u64 libra_anchored_now(void);
+u64 libra_anchored_peak_bytes(void);
+u64 libra_anchors_now(void);
+void libra_anchor_init(void);
+void libra_anchor_exit(void);
+
+/* proc.c: processes holding anchors */
+bool libra_proc_has_anchors(struct task_struct *task);
+void libra_proc_anchor_get(struct pid *tgid);
+void libra_proc_anchor_put(struct pid *tgid);
+
+/* sock.c: per-socket state */
+enum libra_sock_role {
+	LIBRA_ROLE_UNKNOWN,	/* no data moved yet */
+	LIBRA_ROLE_CLIENT,	/* this process spoke first: it sends requests */
+	LIBRA_ROLE_SERVER,	/* the peer spoke first: it sends requests to us */
+	LIBRA_ROLE_PASS,	/* not at a message boundary when first seen */
+};
+
+/* A body in sequence space, [start, end). */
+struct libra_extent {
+	u32 start, end;
+};
+
+#define LIBRA_EXTENTS		8
+#define LIBRA_METHOD_QUEUE	16
+
+/* One direction of a stream, as the parser sees it. */
+struct libra_dir {
+	struct libra_parse_ctx ctx;	/* the parser's state between calls */
+	u32 next_seq;			/* first byte the parser has not consumed */
+	u32 need_min;			/* bytes it wants before the next call */
+	bool passthrough;		/* stepped aside for good */
+	bool to_close;			/* the body runs to the end of the stream */
+	u8 ext_head, ext_count;		/* anchorable bodies ahead (rx) */
+	struct libra_extent ext[LIBRA_EXTENTS];
+};
+
+struct libra_sock {
+	struct hlist_node node;		/* libra_socks, RCU */
+	struct rcu_head rcu;
+	struct sock *sk;
+	/* everything below: under the socket lock */
+	enum libra_sock_role role;
+	u32 min_body;
+	struct libra_dir rx, tx;
+	u8 methods[LIBRA_METHOD_QUEUE];	/* requests sent, awaiting responses */
+	u8 method_head, method_count;
+	bool methods_lost;		/* a request went out unparsed */
+	bool tx_synced;
+	u32 tx_expect_seq;		/* write_seq after libra's last send */
+	u32 tx_pos;			/* bytes sent through libra (tx.next_seq's base) */
+	struct libra_anchor *tx_cont;	/* region being sent in pieces ... */
+	u32 tx_cont_off;		/* ... and how much of it went */
+};
+struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
+void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
+void libra_sock_push_method(struct libra_sock *ls, u8 method);
+void libra_sock_pop_method(struct libra_sock *ls);
+u8 libra_sock_peek_method(const struct libra_sock *ls);
+u64 libra_socks_tracked(void);
+int libra_sock_init(void);
+void libra_sock_exit(void);
+
+/* rx.c, tx.c: the handlers opted-in calls are redirected to */
+void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason);
+bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool record_extents);
+int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		     int *addr_len);
+int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
+int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
+		      int flags);
+
+/* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (and tcp_sendpage) */
 int libra_hooks_install(void);
 void libra_hooks_remove(void);
 u64 libra_hooks_in_flight(void);

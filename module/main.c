@@ -19,9 +19,14 @@ static int __init libra_init(void)
 	err = libra_symbols_resolve();
 	if (err)
 		goto err_free_stats;
+	libra_token_init();
+	libra_anchor_init();
+	err = libra_sock_init();
+	if (err)
+		goto err_stop_anchors;
 	err = libra_hooks_install();
 	if (err)
-		goto err_free_stats;
+		goto err_free_socks;
 	err = libra_control_init();
 	if (err)
 		goto err_remove_hooks;
@@ -31,6 +36,10 @@ static int __init libra_init(void)
 
 err_remove_hooks:
 	libra_hooks_remove();
+err_free_socks:
+	libra_sock_exit();
+err_stop_anchors:
+	libra_anchor_exit();
 err_free_stats:
 	libra_stats_exit();
 	return err;
@@ -40,6 +49,9 @@ static void __exit libra_exit(void)
 {
 	libra_control_exit();
 	libra_hooks_remove();
+	libra_sock_exit();
+	libra_anchor_exit();
+	libra_parser_exit();
 	libra_optin_exit();
 	libra_stats_exit();
 	pr_info("unloaded\n");

@@ -97,24 +97,42 @@ static bool libra_optin_task_match(const struct libra_optin_entry *e,
 	return false;
 }
 
+static const struct libra_optin_entry *libra_optin_lookup(struct task_struct *task,
+							  const struct sock *sk)
+{
+	const struct libra_optin_entry *e;
+
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return NULL;
+	list_for_each_entry_rcu(e, &libra_optins, node)
+		if (libra_optin_task_match(e, task) && libra_optin_port_match(e, sk))
+			return e;
+	return NULL;
+}
+
 /* Whether @task's socket @sk is opted in. Called from the hooks, any context. */
 bool libra_optin_match(struct task_struct *task, const struct sock *sk)
 {
-	const struct libra_optin_entry *e;
-	bool match = false;
-
-	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
-		return false;
+	bool match;
 
 	rcu_read_lock();
-	list_for_each_entry_rcu(e, &libra_optins, node) {
-		if (libra_optin_task_match(e, task) && libra_optin_port_match(e, sk)) {
-			match = true;
-			break;
-		}
-	}
+	match = libra_optin_lookup(task, sk) != NULL;
 	rcu_read_unlock();
 	return match;
+}
+
+/* The minimum body to anchor for @task's socket @sk; 0 if not opted in. */
+u32 libra_optin_min_body(struct task_struct *task, const struct sock *sk)
+{
+	const struct libra_optin_entry *e;
+	u32 min_body = 0;
+
+	rcu_read_lock();
+	e = libra_optin_lookup(task, sk);
+	if (e)
+		min_body = e->min_body;
+	rcu_read_unlock();
+	return min_body;
 }
 
 static struct libra_optin_entry *libra_optin_find(const struct libra_optin *req,

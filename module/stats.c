@@ -49,8 +49,13 @@ void libra_stats_read(u64 *values, unsigned int count)
 			sum += per_cpu_ptr(libra_stats, cpu)->v[i];
 		values[i] = sum;
 	}
-	if (count > LIBRA_STAT_OPTIN_ENTRIES)
-		values[LIBRA_STAT_OPTIN_ENTRIES] = libra_optin_entries();
-	if (count > LIBRA_STAT_CALLS_IN_FLIGHT)
-		values[LIBRA_STAT_CALLS_IN_FLIGHT] = libra_hooks_in_flight();
+#define LIBRA_GAUGE(stat, value) do { if (count > (stat)) values[stat] = (value); } while (0)
+	LIBRA_GAUGE(LIBRA_STAT_OPTIN_ENTRIES, libra_optin_entries());
+	LIBRA_GAUGE(LIBRA_STAT_CALLS_IN_FLIGHT, libra_hooks_in_flight());
+	LIBRA_GAUGE(LIBRA_STAT_SOCKETS_TRACKED, libra_socks_tracked());
+	LIBRA_GAUGE(LIBRA_STAT_ANCHORED_BYTES_NOW, libra_anchored_now());
+	LIBRA_GAUGE(LIBRA_STAT_ANCHORED_BYTES_PEAK, libra_anchored_peak_bytes());
+	LIBRA_GAUGE(LIBRA_STAT_ANCHORED_BYTES_LIMIT, libra_anchor_limit());
+	LIBRA_GAUGE(LIBRA_STAT_ANCHORS_NOW, libra_anchors_now());
+#undef LIBRA_GAUGE
 }

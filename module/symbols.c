@@ -40,6 +40,13 @@ int libra_symbols_resolve(void)
 
 	libra_sym.tcp_recvmsg = (void *)lookup("tcp_recvmsg");
 	libra_sym.tcp_sendmsg = (void *)lookup("tcp_sendmsg");
+#ifdef LIBRA_HAVE_SENDPAGE
+	libra_sym.tcp_sendpage = (void *)lookup("tcp_sendpage");
+	if (!libra_sym.tcp_sendpage) {
+		pr_err("cannot resolve tcp_sendpage\n");
+		return -ENOENT;
+	}
+#endif
 	if (!libra_sym.tcp_recvmsg || !libra_sym.tcp_sendmsg) {
 		pr_err("cannot resolve tcp_recvmsg/tcp_sendmsg\n");
 		return -ENOENT;

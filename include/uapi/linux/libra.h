@@ -55,7 +55,64 @@ enum libra_stat {
 	LIBRA_STAT_OPTIN_ENTRIES,
 	/* gauge: libra calls in flight (inside a libra handler right now) */
 	LIBRA_STAT_CALLS_IN_FLIGHT,
+	/* gauge: sockets libra keeps state for */
+	LIBRA_STAT_SOCKETS_TRACKED,
+	/* HTTP metadata units the parser completed (start lines+headers, chunk lines) */
+	LIBRA_STAT_MESSAGES_PARSED,
+	/* bytes of opted-in receives copied to user space the stock way */
+	LIBRA_STAT_BYTES_METADATA_COPIED,
+	/* body bytes received into anchors instead of being copied to user space */
+	LIBRA_STAT_BYTES_ANCHORED,
+	/* anchored bytes sent without copying from user space */
+	LIBRA_STAT_BYTES_ZERO_COPY_SENT,
+	/* body bytes libra could have anchored but copied (see the FALLBACK_* reasons) */
+	LIBRA_STAT_BYTES_FALLBACK_COPIED,
+	/* gauges: anchored memory now, its peak since load, and its limit */
+	LIBRA_STAT_ANCHORED_BYTES_NOW,
+	LIBRA_STAT_ANCHORED_BYTES_PEAK,
+	LIBRA_STAT_ANCHORED_BYTES_LIMIT,
+	/* gauge: live anchors */
+	LIBRA_STAT_ANCHORS_NOW,
+	/* the parser stepped aside (not HTTP/1.x, ambiguous or invalid) */
+	LIBRA_STAT_PARSER_ERRORS,
+	/* fallbacks: why a body region was copied or a connection passed through */
+	LIBRA_STAT_FALLBACK_BUDGET,		/* anchored-memory limit reached */
+	LIBRA_STAT_FALLBACK_SMALL_BODY,		/* body or region under the minimum */
+	LIBRA_STAT_FALLBACK_NO_PARSER,		/* no parser attached */
+	LIBRA_STAT_FALLBACK_DESYNC,		/* stream consumed behind libra's back (splice, race) */
+	LIBRA_STAT_FALLBACK_NOT_ADOPTED,	/* socket had traffic before opt-in */
+	LIBRA_STAT_FALLBACK_UNKNOWN_METHOD,	/* response whose request method is unknown */
+	LIBRA_STAT_FALLBACK_PAGE_COPIED,	/* bytes anchored by kernel copy: slab, shared or unreadable frags */
+	/* tokens in sent data that were forged, stale, damaged or another process's */
+	LIBRA_STAT_TOKENS_REJECTED,
+	/* anchors released: sent in full, process gone, or unload */
+	LIBRA_STAT_ANCHORS_RELEASED,
 	__LIBRA_STAT_MAX
+};
+
+/*
+ * The token. Where libra keeps a body region of @len bytes anchored, the
+ * receiving program's buffer holds this structure at the region's start and
+ * unspecified bytes after it. Sending the region on from the same process
+ * sends the anchored bytes. @mac is a keyed MAC (SipHash, secret chosen at
+ * module load) over id, len and the receiving process, so tokens cannot be
+ * forged, are worthless to another process, and carry no kernel address.
+ */
+#define LIBRA_TOKEN_MAGIC	"\xf7LIBRA\x01\xf7"	/* 8 bytes */
+#define LIBRA_TOKEN_BYTES	32
+
+struct libra_token {
+	__u8 magic[8];
+	__u64 id;
+	__u32 len;		/* bytes of the region, this token included */
+	__u32 reserved;
+	__u64 mac;
+};
+
+/* LIBRA_IOC_ATTACH_PARSER: the framing parser (see the parser ABI below). */
+struct libra_parser_attach {
+	__s32 prog_fd;		/* a loaded BPF_PROG_TYPE_SCHED_CLS program, or -1 to detach */
+	__u32 flags;		/* must be 0 */
 };
 
 /* LIBRA_IOC_GET_STATS: copy counters to user memory. */
@@ -104,6 +161,8 @@ struct libra_optin_list {
 /* matched by pid or cgroup_id; ENOENT if not opted in */
 #define LIBRA_IOC_OPTIN_DEL	_IOW(LIBRA_IOC_MAGIC, 0x03, struct libra_optin)
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
+/* EINVAL if not a SCHED_CLS program; the module holds a reference until replaced */
+#define LIBRA_IOC_ATTACH_PARSER	_IOW(LIBRA_IOC_MAGIC, 0x05, struct libra_parser_attach)
 
 /* ---- parser ABI ---- */
 /*

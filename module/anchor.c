@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Anchors: body bytes taken off a receive queue without copying them to user
+ * space, held as page references until the receiving process sends them on.
+ *
+ * What may be held by reference follows the splice rules: page fragments of
+ * an skb whose frags are not shared with a sender that may still write them
+ * (SKBFL_SHARED_FRAG: sendpage/splice'd pages), and a linear head only when
+ * it lives in a page fragment (head_frag). Anything else — a kmalloc'd head,
+ * shared or unreadable frags, a page sendpage_ok() refuses — is copied into
+ * fresh pages, which still spares the copy to user space.
+ *
+ * Lifetime: libra_anchor_table holds one reference on every live anchor;
+ * a sender takes another for as long as it uses one. The table's reference
+ * goes when the anchor has been sent in full, when its process is gone (the
+ * collector below), or at unload. While any anchor is live the module holds
+ * a reference on itself, so rmmod refuses rather than free pages in flight.
+ *
+ * Locking: libra_anchor_lock (a spinlock, never taken from softirq) guards
+ * the table and the budget's peak; lookups are RCU.
+ */
+#include <linux/bvec.h>
+#include <linux/hashtable.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/tcp.h>
+
+#include "compat.h"
+#include "libra.h"
+
+static unsigned long anchor_limit_mb = 256;
+module_param(anchor_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(anchor_limit_mb, "Anchored memory limit in MiB; past it bodies are copied as usual");
+
+#define LIBRA_ANCHOR_HASH_BITS 12
+static DEFINE_HASHTABLE(libra_anchor_table, LIBRA_ANCHOR_HASH_BITS);
+static DEFINE_SPINLOCK(libra_anchor_lock);
+static atomic64_t libra_anchored_bytes = ATOMIC64_INIT(0);
+static u64 libra_anchored_peak;
+static atomic_t libra_anchor_count = ATOMIC_INIT(0);
+
+static void libra_anchor_collect(struct work_struct *work);
+static DECLARE_DELAYED_WORK(libra_anchor_collector, libra_anchor_collect);
+#define LIBRA_ANCHOR_COLLECT_INTERVAL HZ
+
+u64 libra_anchor_limit(void)
+{
+	return (u64)READ_ONCE(anchor_limit_mb) << 20;
+}
+
+u64 libra_anchored_now(void)
+{
+	return atomic64_read(&libra_anchored_bytes);
+}
+
+u64 libra_anchored_peak_bytes(void)
+{
+	return READ_ONCE(libra_anchored_peak);
+}
+
+u64 libra_anchors_now(void)
+{
+	return atomic_read(&libra_anchor_count);
+}
+
+/* Charges @bytes to the budget; false when that would pass the limit. */
+static bool libra_anchor_charge(u64 bytes)
+{
+	u64 now = atomic64_add_return(bytes, &libra_anchored_bytes);
+
+	if (now > libra_anchor_limit()) {
+		atomic64_sub(bytes, &libra_anchored_bytes);
+		return false;
+	}
+	if (now > READ_ONCE(libra_anchored_peak)) {
+		spin_lock_bh(&libra_anchor_lock);
+		if (now > libra_anchored_peak)
+			WRITE_ONCE(libra_anchored_peak, now);
+		spin_unlock_bh(&libra_anchor_lock);
+	}
+	return true;
+}
+
+static void libra_anchor_free(struct libra_anchor *a)
+{
+	u32 i;
+
+	for (i = 0; i < a->nr_pieces; i++)
+		put_page(a->pieces[i].bv_page);
+	put_pid(a->owner);
+	kvfree(a);
+}
+
+static void libra_anchor_free_rcu(struct rcu_head *rcu)
+{
+	libra_anchor_free(container_of(rcu, struct libra_anchor, rcu));
+}
+
+static void libra_anchor_release(struct kref *ref)
+{
+	struct libra_anchor *a = container_of(ref, struct libra_anchor, ref);
+
+	atomic64_sub(a->len, &libra_anchored_bytes);
+	libra_proc_anchor_put(a->owner);
+	libra_stat_inc(LIBRA_STAT_ANCHORS_RELEASED);
+	call_rcu(&a->rcu, libra_anchor_free_rcu);
+	if (atomic_dec_and_test(&libra_anchor_count))
+		module_put(THIS_MODULE);
+}
+
+void libra_anchor_put(struct libra_anchor *a)
+{
+	kref_put(&a->ref, libra_anchor_release);
+}
+
+/* Drops the table's reference: the anchor can no longer be found. */
+static void libra_anchor_unpublish(struct libra_anchor *a)
+{
+	bool was_published;
+
+	spin_lock_bh(&libra_anchor_lock);
+	was_published = !hlist_unhashed(&a->node);
+	if (was_published)
+		hash_del_rcu(&a->node);
+	spin_unlock_bh(&libra_anchor_lock);
+	if (was_published)
+		libra_anchor_put(a);
+}
+
+/* The anchor a valid token names, referenced, or NULL. */
+struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok)
+{
+	struct libra_anchor *a, *found = NULL;
+
+	if (!libra_token_valid(tok, current->tgid))
+		return NULL;
+	rcu_read_lock();
+	hash_for_each_possible_rcu(libra_anchor_table, a, node, tok->id) {
+		if (a->id == tok->id && a->len == tok->len &&
+		    a->owner == task_tgid(current) && kref_get_unless_zero(&a->ref)) {
+			found = a;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* Sent in full: a response body is never sent twice, so let it go. */
+void libra_anchor_sent(struct libra_anchor *a)
+{
+	libra_anchor_unpublish(a);
+}
+
+/* Building an anchor from the receive queue. */
+struct libra_anchor_builder {
+	struct libra_anchor *a;
+	u32 max_pieces;
+	struct page *copy_page;	/* current page for bytes that must be copied */
+	u32 copy_used;
+	u64 copied;		/* bytes that went through copy_page */
+};
+
+static int libra_builder_add_ref(struct libra_anchor_builder *b, struct page *page,
+				 u32 off, u32 len)
+{
+	struct libra_anchor *a = b->a;
+	struct bio_vec *last = a->nr_pieces ? &a->pieces[a->nr_pieces - 1] : NULL;
+
+	if (last && last->bv_page == page && last->bv_offset + last->bv_len == off) {
+		last->bv_len += len;
+		return 0;
+	}
+	if (a->nr_pieces == b->max_pieces)
+		return -E2BIG;
+	get_page(page);
+	a->pieces[a->nr_pieces++] = (struct bio_vec){ .bv_page = page, .bv_offset = off, .bv_len = len };
+	return 0;
+}
+
+static int libra_builder_add_copy(struct libra_anchor_builder *b, const void *src, u32 len)
+{
+	while (len) {
+		u32 n;
+		int err;
+
+		if (!b->copy_page || b->copy_used == PAGE_SIZE) {
+			if (b->copy_page)
+				put_page(b->copy_page);	/* the pieces hold their own refs */
+			b->copy_page = alloc_page(GFP_KERNEL);
+			if (!b->copy_page)
+				return -ENOMEM;
+			b->copy_used = 0;
+		}
+		n = min_t(u32, len, PAGE_SIZE - b->copy_used);
+		memcpy_to_page(b->copy_page, b->copy_used, src, n);
+		err = libra_builder_add_ref(b, b->copy_page, b->copy_used, n);
+		if (err)
+			return err;
+		b->copy_used += n;
+		b->copied += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int libra_builder_add_page_copy(struct libra_anchor_builder *b, struct page *page,
+				       u32 off, u32 len)
+{
+	while (len) {
+		struct page *p = page + off / PAGE_SIZE;
+		u32 poff = off % PAGE_SIZE, n = min_t(u32, len, PAGE_SIZE - poff);
+		void *vaddr = kmap_local_page(p);
+		int err = libra_builder_add_copy(b, vaddr + poff, n);
+
+		kunmap_local(vaddr);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Adds bytes [off, off + len) of @skb: head, frags, then frag_list. */
+static int libra_builder_add_skb(struct libra_anchor_builder *b, const struct sk_buff *skb,
+				 u32 off, u32 len)
+{
+	u32 headlen = skb_headlen(skb), pos = 0;
+	bool frags_ok = !skb_has_shared_frag(skb) && libra_skb_frags_readable(skb);
+	const struct sk_buff *frag_skb;
+	int i, err;
+
+	if (off < headlen) {
+		u32 n = min(len, headlen - off);
+		const u8 *p = skb->data + off;
+
+		struct page *page = virt_to_head_page(p);
+
+		if (skb->head_frag && sendpage_ok(page)) {
+			err = libra_builder_add_ref(b, page, p - (u8 *)page_address(page), n);
+		} else {
+			err = libra_builder_add_copy(b, p, n);
+		}
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	pos = headlen;
+	for (i = 0; len && i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+		u32 fsize = skb_frag_size(frag), n, foff;
+		struct page *page;
+
+		if (off >= pos + fsize) {
+			pos += fsize;
+			continue;
+		}
+		foff = off - pos;
+		n = min(len, fsize - foff);
+		page = skb_frag_page(frag);
+		if (frags_ok && sendpage_ok(page))
+			err = libra_builder_add_ref(b, page, skb_frag_off(frag) + foff, n);
+		else
+			err = libra_builder_add_page_copy(b, page, skb_frag_off(frag) + foff, n);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+		pos += fsize;
+	}
+	skb_walk_frags(skb, frag_skb) {
+		u32 flen = frag_skb->len, n;
+
+		if (!len)
+			break;
+		if (off >= pos + flen) {
+			pos += flen;
+			continue;
+		}
+		n = min(len, pos + flen - off);
+		err = libra_builder_add_skb(b, frag_skb, off - pos, n);
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+		pos += flen;
+	}
+	return len ? -EINVAL : 0;
+}
+
+static u32 libra_skb_count_pieces(const struct sk_buff *skb)
+{
+	const struct sk_buff *frag_skb;
+	u32 n = 2 + skb_shinfo(skb)->nr_frags * 2;
+
+	skb_walk_frags(skb, frag_skb)
+		n += libra_skb_count_pieces(frag_skb);
+	return n;
+}
+
+/*
+ * An anchor over @len bytes of @sk's receive queue from sequence @seq,
+ * without consuming them. The caller holds the socket lock and has checked
+ * those bytes are queued. NULL when the budget or memory says no: then the
+ * caller copies.
+ */
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len)
+{
+	struct libra_anchor_builder b = { };
+	struct sk_buff *skb;
+	u32 pieces = 0, want = len, s = seq;
+	int err = 0;
+
+	sock_owned_by_me(sk);
+	if (!libra_anchor_charge(len)) {
+		libra_stat_inc(LIBRA_STAT_FALLBACK_BUDGET);
+		return NULL;
+	}
+	skb_queue_walk(&sk->sk_receive_queue, skb) {
+		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
+
+		if (!before(s, end) || !want)
+			continue;
+		pieces += libra_skb_count_pieces(skb);
+		want -= min(want, end - s);
+		s = end;
+	}
+	pieces += len / PAGE_SIZE + 1;	/* copied bytes may straddle pages */
+
+	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL);
+	if (!b.a)
+		goto err_uncharge;
+	b.max_pieces = pieces;
+
+	want = len;
+	s = seq;
+	skb_queue_walk(&sk->sk_receive_queue, skb) {
+		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len, n;
+
+		if (!before(s, end) || !want)
+			continue;
+		n = min(want, end - s);
+		err = libra_builder_add_skb(&b, skb, s - start, n);
+		if (err)
+			break;
+		want -= n;
+		s += n;
+	}
+	if (b.copy_page)
+		put_page(b.copy_page);
+	if (err || want)
+		goto err_free;
+
+	kref_init(&b.a->ref);
+	b.a->len = len;
+	b.a->owner = get_pid(task_tgid(current));
+	b.a->id = libra_token_new_id();
+	if (b.copied)
+		libra_stat_add(LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
+	return b.a;
+
+err_free:
+	b.a->owner = NULL;
+	libra_anchor_free(b.a);
+err_uncharge:
+	atomic64_sub(len, &libra_anchored_bytes);
+	return NULL;
+}
+
+/* Publishes a built anchor: from now on its token finds it. */
+void libra_anchor_publish(struct libra_anchor *a)
+{
+	if (atomic_inc_return(&libra_anchor_count) == 1)
+		__module_get(THIS_MODULE);
+	libra_proc_anchor_get(a->owner);
+	spin_lock_bh(&libra_anchor_lock);
+	hash_add_rcu(libra_anchor_table, &a->node, a->id);
+	spin_unlock_bh(&libra_anchor_lock);
+}
+
+/* Drops an anchor that was built but never published (its token never reached user space). */
+void libra_anchor_discard(struct libra_anchor *a)
+{
+	atomic64_sub(a->len, &libra_anchored_bytes);
+	libra_anchor_free(a);
+}
+
+/* Anchors whose process has exited can never be sent: collect them. */
+static void libra_anchor_collect(struct work_struct *work)
+{
+	struct libra_anchor *a;
+	struct hlist_node *tmp;
+	unsigned int bkt;
+	HLIST_HEAD(dead);
+
+	spin_lock_bh(&libra_anchor_lock);
+	hash_for_each_safe(libra_anchor_table, bkt, tmp, a, node) {
+		bool alive;
+
+		rcu_read_lock();
+		alive = pid_task(a->owner, PIDTYPE_TGID) != NULL;
+		rcu_read_unlock();
+		if (!alive) {
+			hash_del_rcu(&a->node);
+			hlist_add_head(&a->dead, &dead);
+		}
+	}
+	spin_unlock_bh(&libra_anchor_lock);
+	hlist_for_each_entry_safe(a, tmp, &dead, dead)
+		libra_anchor_put(a);
+	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
+}
+
+void libra_anchor_init(void)
+{
+	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
+}
+
+/*
+ * At unload nothing is live (live anchors pin the module), but the collector
+ * and RCU callbacks may still be pending.
+ */
+void libra_anchor_exit(void)
+{
+	cancel_delayed_work_sync(&libra_anchor_collector);
+	rcu_barrier();
+}

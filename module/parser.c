@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running the framing parser: the BPF program librad attaches (see the
+ * parser ABI in <linux/libra.h>). The module copies a window of metadata
+ * bytes after a struct libra_parse_ctx into a private linear skb and runs the
+ * program over it the way cls_bpf and sockmap's stream parser run theirs.
+ *
+ * Locking: libra_parser_lock serialises attach/detach; the program pointer is
+ * read under RCU and the old program is put after a grace period, so a
+ * parse in progress keeps using the program it started with.
+ */
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <net/net_namespace.h>
+
+#include "libra.h"
+
+static struct bpf_prog __rcu *libra_parser_prog;
+static DEFINE_MUTEX(libra_parser_lock);
+
+int libra_parser_attach(int prog_fd)
+{
+	struct bpf_prog *prog = NULL, *old;
+
+	if (prog_fd >= 0) {
+		prog = bpf_prog_get_type_dev(prog_fd, BPF_PROG_TYPE_SCHED_CLS, false);
+		if (IS_ERR(prog))
+			return PTR_ERR(prog);
+	}
+	mutex_lock(&libra_parser_lock);
+	old = rcu_replace_pointer(libra_parser_prog, prog, lockdep_is_held(&libra_parser_lock));
+	mutex_unlock(&libra_parser_lock);
+	if (old) {
+		synchronize_rcu();
+		bpf_prog_put(old);
+	}
+	return 0;
+}
+
+bool libra_parser_attached(void)
+{
+	return rcu_access_pointer(libra_parser_prog) != NULL;
+}
+
+void libra_parser_exit(void)
+{
+	libra_parser_attach(-1);
+}
+
+/*
+ * Runs the parser over @avail window bytes that @fill copies out of the
+ * stream. @ctx carries the state in and the verdict out. Returns 0, or a
+ * negative errno when no parser is attached or memory is short (the caller
+ * then steps aside).
+ */
+int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
+		     int (*fill)(void *dst, u32 len, void *arg), void *arg)
+{
+	struct bpf_prog *prog;
+	struct sk_buff *skb;
+	int err;
+
+	avail = min_t(u32, avail, LIBRA_PARSE_WINDOW_MAX);
+	skb = alloc_skb(sizeof(*ctx) + avail, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	ctx->abi_version = LIBRA_PARSER_ABI_VERSION;
+	ctx->avail = avail;
+	skb_put_data(skb, ctx, sizeof(*ctx));
+	err = fill(skb_put(skb, avail), avail, arg);
+	if (err)
+		goto out_free;
+	/* tc programs may read ifindex and friends: give them a real device */
+	skb->dev = init_net.loopback_dev;
+	skb_reset_mac_header(skb);
+	skb_reset_network_header(skb);
+
+	rcu_read_lock();
+	prog = rcu_dereference(libra_parser_prog);
+	if (prog) {
+		bpf_compute_data_pointers(skb);
+		bpf_prog_run_pin_on_cpu(prog, skb);
+	}
+	rcu_read_unlock();
+	if (!prog) {
+		err = -ENOENT;
+		goto out_free;
+	}
+	/* the program works in place; a program that shrank the packet gets nothing */
+	if (skb->len < sizeof(*ctx)) {
+		err = -EPROTO;
+		goto out_free;
+	}
+	memcpy(ctx, skb->data, sizeof(*ctx));
+	err = 0;
+out_free:
+	kfree_skb(skb);
+	return err;
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive: selective copy for opted-in sockets.
+ *
+ * The parser runs over the unread head of the receive queue and records
+ * where bodies lie, as extents of TCP sequence space. A receive then walks
+ * forward from copied_seq: bytes outside an anchorable extent go to the
+ * caller through the stock tcp_recvmsg, never past the point the parser has
+ * vouched for; bytes inside one are anchored (page references, no copy), the
+ * token is written where they would have started, and the caller's buffer
+ * is advanced past them, so the call returns the count stock would.
+ *
+ * Invariant: no byte leaves the queue before the parser has consumed it (or
+ * skipped it as body). If that ever fails — a splice read, a race with the
+ * stock path — copied_seq passes next_seq unseen, libra notices at the next
+ * call and steps aside for the rest of the connection: correct, just slower.
+ */
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "libra.h"
+
+/* Body regions shorter than this are copied: a token and an anchor cost more. */
+#define LIBRA_MIN_REGION	1024
+/* Bodies longer than this are not tracked in 32-bit sequence space. */
+#define LIBRA_MAX_TRACKED_BODY	(1U << 30)
+#define LIBRA_MAX_HEADER_BYTES	16384
+
+static int libra_stock_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			       int flags, int *addr_len)
+{
+	return libra_sym.tcp_recvmsg(sk, msg, len, flags, addr_len);
+}
+
+/* Sequence number just past the last byte in the receive queue. */
+static u32 libra_rxq_end(const struct sock *sk)
+{
+	const struct sk_buff *last = skb_peek_tail(&sk->sk_receive_queue);
+
+	return last ? TCP_SKB_CB(last)->seq + last->len : tcp_sk(sk)->copied_seq;
+}
+
+struct libra_rxq_window {
+	struct sock *sk;
+	u32 seq;
+};
+
+static int libra_rxq_fill(void *dst, u32 len, void *arg)
+{
+	struct libra_rxq_window *w = arg;
+	struct sk_buff *skb;
+	u32 seq = w->seq;
+
+	skb_queue_walk(&w->sk->sk_receive_queue, skb) {
+		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len, n;
+
+		if (!len)
+			break;
+		if (!before(seq, end))
+			continue;
+		if (before(seq, start))
+			return -EINVAL;
+		n = min(len, end - seq);
+		if (skb_copy_bits(skb, seq - start, dst, n))
+			return -EFAULT;
+		dst += n;
+		len -= n;
+		seq += n;
+	}
+	return len ? -EINVAL : 0;
+}
+
+void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason)
+{
+	if (!d->passthrough)
+		libra_stat_inc(reason);
+	d->passthrough = true;
+}
+
+static void libra_rx_push_extent(struct libra_dir *d, u32 start, u32 end)
+{
+	d->ext[(d->ext_head + d->ext_count) % LIBRA_EXTENTS] =
+		(struct libra_extent){ .start = start, .end = end };
+	d->ext_count++;
+}
+
+/* Applies one parser verdict to @d; false when parsing must stop for now. */
+bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool record_extents)
+{
+	const struct libra_parse_ctx *c = &d->ctx;
+	u32 meta_end = d->next_seq + c->metadata_len;
+
+	switch (c->verdict) {
+	case LIBRA_PARSE_NEED_MORE:
+		d->next_seq = meta_end;
+		d->need_min = max_t(u32, c->need_min, 1);
+		return false;
+	case LIBRA_PARSE_METADATA:
+		break;
+	default:
+		libra_stat_inc(LIBRA_STAT_PARSER_ERRORS);
+		libra_dir_step_aside(d, LIBRA_STAT_PARSER_ERRORS);
+		return false;
+	}
+
+	libra_stat_inc(LIBRA_STAT_MESSAGES_PARSED);
+	d->need_min = 0;
+	if (c->direction == LIBRA_PARSE_REQUEST && (c->flags & LIBRA_PARSE_F_MESSAGE_START))
+		libra_sock_push_method(ls, c->message_method);
+	if (c->direction == LIBRA_PARSE_RESPONSE && (c->flags & LIBRA_PARSE_F_MESSAGE_END) &&
+	    !(c->flags & LIBRA_PARSE_F_INTERIM))
+		libra_sock_pop_method(ls);
+
+	switch (c->body_kind) {
+	case LIBRA_BODY_NONE:
+		d->next_seq = meta_end;
+		return true;
+	case LIBRA_BODY_CONTENT_LENGTH:
+	case LIBRA_BODY_CHUNK:
+		if (c->body_len > LIBRA_MAX_TRACKED_BODY) {
+			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_SMALL_BODY);
+			return false;
+		}
+		if (record_extents && c->body_len >= ls->min_body)
+			libra_rx_push_extent(d, meta_end, meta_end + (u32)c->body_len);
+		d->next_seq = meta_end + (u32)c->body_len;
+		return true;
+	case LIBRA_BODY_CLOSE_DELIMITED:
+		d->next_seq = meta_end;
+		d->to_close = true;
+		return false;
+	default:
+		libra_dir_step_aside(d, LIBRA_STAT_PARSER_ERRORS);
+		return false;
+	}
+}
+
+/* Parses whatever is queued and not yet parsed. Socket lock held. */
+static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
+{
+	struct libra_dir *d = &ls->rx;
+
+	while (!d->passthrough && !d->to_close && d->ext_count < LIBRA_EXTENTS) {
+		u32 end = libra_rxq_end(sk), avail;
+		struct libra_rxq_window w = { .sk = sk, .seq = d->next_seq };
+		int err;
+
+		if (!after(end, d->next_seq))
+			return;
+		avail = end - d->next_seq;
+		if (avail < d->need_min)
+			return;
+		d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
+		/* a response to a request libra did not see makes the parser step aside */
+		if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
+			d->ctx.request_method = libra_sock_peek_method(ls);
+		err = libra_parser_run(&d->ctx, avail, libra_rxq_fill, &w);
+		if (err) {
+			libra_dir_step_aside(d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
+							   : LIBRA_STAT_PARSER_ERRORS);
+			return;
+		}
+		if (d->ctx.verdict == LIBRA_PARSE_STEP_ASIDE &&
+		    d->ctx.direction == LIBRA_PARSE_RESPONSE &&
+		    d->ctx.request_method == LIBRA_HTTP_METHOD_UNKNOWN) {
+			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
+			return;
+		}
+		if (!libra_dir_apply_verdict(ls, d, true))
+			return;
+	}
+}
+
+/* Drops extents behind copied_seq; checks nothing was consumed unparsed. */
+static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
+{
+	struct libra_dir *d = &ls->rx;
+	u32 cs = tcp_sk(sk)->copied_seq;
+
+	while (d->ext_count && !after(d->ext[d->ext_head].end, cs)) {
+		d->ext_head = (d->ext_head + 1) % LIBRA_EXTENTS;
+		d->ext_count--;
+	}
+	if (!d->to_close && after(cs, d->next_seq))
+		libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_DESYNC);
+	if (!d->passthrough)
+		libra_rx_parse(ls, sk);
+}
+
+/*
+ * Where the bytes at @cs stand. Returns how many bytes from @cs may be
+ * anchored (0: none) and in *copy_limit how many may be copied the stock way
+ * before the next anchorable byte or the parser's frontier.
+ */
+static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit)
+{
+	if (d->passthrough) {
+		*copy_limit = U32_MAX;
+		return 0;
+	}
+	if (d->ext_count) {
+		const struct libra_extent *e = &d->ext[d->ext_head];
+
+		if (!before(cs, e->start)) {
+			*copy_limit = 0;
+			return e->end - cs;
+		}
+		*copy_limit = e->start - cs;
+		return 0;
+	}
+	if (d->to_close) {
+		if (!before(cs, d->next_seq)) {
+			*copy_limit = 0;
+			return U32_MAX;
+		}
+		*copy_limit = d->next_seq - cs;
+		return 0;
+	}
+	*copy_limit = after(d->next_seq, cs) ? d->next_seq - cs : 0;
+	return 0;
+}
+
+static int libra_rx_consume_actor(read_descriptor_t *desc, struct sk_buff *skb,
+				  unsigned int offset, size_t len)
+{
+	size_t n = min_t(size_t, len, desc->count);
+
+	desc->count -= n;
+	return n;
+}
+
+/*
+ * Anchors @n queued bytes at copied_seq: token into the caller's buffer,
+ * bytes off the queue. Returns bytes accounted to the caller, 0 when libra
+ * declined (the caller copies instead), or -EFAULT.
+ */
+static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	read_descriptor_t desc = { .count = n };
+	struct libra_anchor *a;
+	struct libra_token tok;
+	int consumed;
+
+	a = libra_anchor_build(sk, tp->copied_seq, n);
+	if (!a)
+		return 0;
+	libra_token_make(&tok, a->id, n, current->tgid);
+	if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok)) {
+		libra_anchor_discard(a);
+		return -EFAULT;
+	}
+	consumed = tcp_read_sock(sk, &desc, libra_rx_consume_actor);
+	if (WARN_ON_ONCE(consumed != n)) {
+		/* cannot happen with the lock held and the bytes queued; the
+		 * token is in user space already, so keep the anchor coherent */
+		libra_anchor_discard(a);
+		return consumed > 0 ? -EIO : -EFAULT;
+	}
+	iov_iter_advance(&msg->msg_iter, n - sizeof(tok));
+	libra_anchor_publish(a);
+	libra_stat_add(LIBRA_STAT_BYTES_ANCHORED, n);
+	return n;
+}
+
+/*
+ * The stock wait for data, under the socket lock: returns 0 when data may be
+ * queued now, 1 when the stock path should answer (end of stream, error,
+ * closed: it will find the queue empty and say so), or a negative errno.
+ */
+static int libra_rx_wait(struct sock *sk, long *timeo)
+{
+	if (sock_flag(sk, SOCK_DONE) || sk->sk_err || (sk->sk_shutdown & RCV_SHUTDOWN) ||
+	    sk->sk_state == TCP_CLOSE)
+		return 1;
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	sk_wait_data(sk, timeo, NULL);
+	return 0;
+}
+
+int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		     int *addr_len)
+{
+	struct libra_sock *ls;
+	long timeo;
+	size_t copied = 0;
+	int ret = 0;
+
+	if (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE | MSG_TRUNC) || !len)
+		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
+
+	lock_sock(sk);
+	ls = libra_sock_get(sk, current);
+	if (!ls || ls->role == LIBRA_ROLE_PASS || !libra_parser_attached())
+		goto stock_unlocked;
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+
+	while (copied < len) {
+		struct tcp_sock *tp = tcp_sk(sk);
+		u32 cs = tp->copied_seq, queued, anchorable, copy_limit;
+		size_t want = len - copied;
+
+		if (ls->role == LIBRA_ROLE_UNKNOWN && after(libra_rxq_end(sk), cs))
+			libra_sock_set_role(ls, LIBRA_ROLE_SERVER);
+		if (ls->role == LIBRA_ROLE_UNKNOWN || ls->role == LIBRA_ROLE_PASS)
+			goto stock_unlocked;
+		libra_rx_sync(ls, sk);
+		if (ls->rx.passthrough)
+			goto stock_unlocked;
+
+		queued = libra_rxq_end(sk) - cs;
+		if (!queued) {
+			int w;
+
+			if (copied)
+				break;
+			w = libra_rx_wait(sk, &timeo);
+			if (w < 0) {
+				ret = w;
+				break;
+			}
+			if (w > 0)
+				goto stock_unlocked;
+			continue;
+		}
+
+		anchorable = libra_rx_classify(&ls->rx, cs, &copy_limit);
+		if (anchorable) {
+			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
+			int r = 0;
+
+			if (n >= LIBRA_MIN_REGION)
+				r = libra_rx_anchor(sk, msg, n);
+			else
+				libra_stat_inc(LIBRA_STAT_FALLBACK_SMALL_BODY);
+			if (r < 0) {
+				ret = r;
+				break;
+			}
+			if (r > 0) {
+				copied += r;
+				continue;
+			}
+			/* declined: copy the region the stock way */
+			copy_limit = n;
+			libra_stat_add(LIBRA_STAT_BYTES_FALLBACK_COPIED, n);
+		}
+		if (!copy_limit) {
+			/* the parser wants more bytes than are queued: wait for them */
+			int w;
+
+			if (copied)
+				break;
+			w = libra_rx_wait(sk, &timeo);
+			if (w < 0) {
+				ret = w;
+				break;
+			}
+			if (w > 0)
+				goto stock_unlocked;
+			continue;
+		}
+
+		/* Stock copy of at most copy_limit bytes, lock dropped around it. */
+		release_sock(sk);
+		ret = libra_stock_recvmsg(sk, msg, min_t(size_t, want, copy_limit),
+					  copied ? flags | MSG_DONTWAIT : flags, addr_len);
+		lock_sock(sk);
+		if (ret <= 0)
+			break;
+		libra_stat_add(LIBRA_STAT_BYTES_METADATA_COPIED, ret);
+		copied += ret;
+		ret = 0;
+		if (copied < len && tcp_sk(sk)->copied_seq == libra_rxq_end(sk))
+			break;
+	}
+	release_sock(sk);
+	if (copied)
+		return copied;
+	return ret == -EAGAIN && (flags & MSG_DONTWAIT || !timeo) ? -EAGAIN : ret;
+
+stock_unlocked:
+	release_sock(sk);
+	if (copied) {
+		ret = libra_stock_recvmsg(sk, msg, len - copied, flags | MSG_DONTWAIT, addr_len);
+		return ret > 0 ? copied + ret : copied;
+	}
+	return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
+}

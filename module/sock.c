@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-socket state for opted-in TCP sockets.
+ *
+ * Entries are created by the handlers, in process context, under the
+ * socket's lock, and freed when the kernel destroys the socket: a kprobe on
+ * tcp_v4_destroy_sock (sk_prot->destroy of both IPv4 and IPv6 TCP sockets)
+ * unlinks the entry and frees it after an RCU grace period. Everything in
+ * struct libra_sock except the hash linkage is protected by the socket lock:
+ * no handler runs on a socket that is being destroyed, because destruction
+ * needs the last file reference gone.
+ *
+ * Locking: libra_sock_lock guards the hash table; lookups are RCU.
+ */
+#include <linux/hashtable.h>
+#include <linux/kprobes.h>
+#include <linux/slab.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "libra.h"
+
+#define LIBRA_SOCK_HASH_BITS 12
+static DEFINE_HASHTABLE(libra_socks, LIBRA_SOCK_HASH_BITS);
+static DEFINE_SPINLOCK(libra_sock_lock);
+static atomic_t libra_sock_count = ATOMIC_INIT(0);
+
+u64 libra_socks_tracked(void)
+{
+	return atomic_read(&libra_sock_count);
+}
+
+static struct libra_sock *libra_sock_find(const struct sock *sk)
+{
+	struct libra_sock *ls;
+
+	hash_for_each_possible_rcu(libra_socks, ls, node, (unsigned long)sk)
+		if (ls->sk == sk)
+			return ls;
+	return NULL;
+}
+
+/*
+ * Libra adopts a socket only at the very start of both directions of its
+ * stream, the only place it knows a message begins. A socket that carried
+ * traffic before its process was opted in stays on the stock path.
+ */
+static bool libra_sock_at_stream_start(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return tp->bytes_received == tp->rcv_nxt - tp->copied_seq &&
+	       !tp->bytes_acked && tp->write_seq == tp->snd_una &&
+	       tp->bytes_sent == 0;
+}
+
+/*
+ * The state of @sk, created on first use by @task. Caller holds the socket
+ * lock. A socket of a process that is not opted in (it only holds anchors)
+ * gets state for sending but never anchors what it receives.
+ */
+struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
+{
+	struct libra_sock *ls;
+
+	sock_owned_by_me(sk);
+	rcu_read_lock();
+	ls = libra_sock_find(sk);
+	rcu_read_unlock();
+	if (ls)
+		return ls;
+	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT)
+		return NULL;
+
+	ls = kzalloc(sizeof(*ls), GFP_KERNEL);
+	if (!ls)
+		return NULL;
+	ls->sk = sk;
+	ls->role = LIBRA_ROLE_UNKNOWN;
+	ls->min_body = libra_optin_min_body(task, sk);
+	if (!ls->min_body)
+		ls->rx.passthrough = true;
+	if (!libra_sock_at_stream_start(sk)) {
+		ls->role = LIBRA_ROLE_PASS;
+		libra_stat_inc(LIBRA_STAT_FALLBACK_NOT_ADOPTED);
+	}
+	ls->rx.next_seq = tcp_sk(sk)->copied_seq;
+
+	spin_lock_bh(&libra_sock_lock);
+	hash_add_rcu(libra_socks, &ls->node, (unsigned long)sk);
+	atomic_inc(&libra_sock_count);
+	spin_unlock_bh(&libra_sock_lock);
+	return ls;
+}
+
+/*
+ * Who spoke first decides which parser runs where. Libra anchors response
+ * bodies only: a request body may be resent to another upstream after it
+ * was sent once (proxy_next_upstream), and telling when that can no longer
+ * happen needs the responses on that connection tracked too.
+ */
+void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
+{
+	ls->role = role;
+	if (role == LIBRA_ROLE_CLIENT) {
+		ls->rx.ctx.direction = LIBRA_PARSE_RESPONSE;
+		ls->tx.ctx.direction = LIBRA_PARSE_REQUEST;
+	} else {
+		ls->rx.ctx.direction = LIBRA_PARSE_REQUEST;
+		ls->rx.passthrough = true;
+		ls->tx.ctx.direction = LIBRA_PARSE_RESPONSE;
+		ls->tx.passthrough = true;
+	}
+}
+
+void libra_sock_push_method(struct libra_sock *ls, u8 method)
+{
+	if (ls->method_count == LIBRA_METHOD_QUEUE) {
+		ls->methods_lost = true;
+		return;
+	}
+	ls->methods[(ls->method_head + ls->method_count++) % LIBRA_METHOD_QUEUE] = method;
+}
+
+void libra_sock_pop_method(struct libra_sock *ls)
+{
+	if (!ls->method_count)
+		return;
+	ls->method_head = (ls->method_head + 1) % LIBRA_METHOD_QUEUE;
+	ls->method_count--;
+}
+
+/* The method of the request the next response answers; UNKNOWN if not sure. */
+u8 libra_sock_peek_method(const struct libra_sock *ls)
+{
+	if (ls->methods_lost || !ls->method_count)
+		return LIBRA_HTTP_METHOD_UNKNOWN;
+	return ls->methods[ls->method_head];
+}
+
+static void libra_sock_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct libra_sock, rcu));
+}
+
+static void libra_sock_unlink(struct libra_sock *ls)
+{
+	lockdep_assert_held(&libra_sock_lock);
+	hash_del_rcu(&ls->node);
+	atomic_dec(&libra_sock_count);
+	if (ls->tx_cont)
+		libra_anchor_put(ls->tx_cont);
+	call_rcu(&ls->rcu, libra_sock_free_rcu);
+}
+
+static int libra_sock_destroy_probe(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct libra_sock *ls;
+
+	if (!atomic_read(&libra_sock_count))
+		return 0;
+	spin_lock_bh(&libra_sock_lock);
+	ls = libra_sock_find(sk);
+	if (ls)
+		libra_sock_unlink(ls);
+	spin_unlock_bh(&libra_sock_lock);
+	return 0;
+}
+
+static struct kprobe libra_sock_destroy_kp = {
+	.symbol_name = "tcp_v4_destroy_sock",
+	.pre_handler = libra_sock_destroy_probe,
+};
+
+int libra_sock_init(void)
+{
+	int err = register_kprobe(&libra_sock_destroy_kp);
+
+	if (err)
+		pr_err("cannot probe tcp_v4_destroy_sock: %d\n", err);
+	return err;
+}
+
+/* After the hooks are gone: nothing can find or create entries any more. */
+void libra_sock_exit(void)
+{
+	struct libra_sock *ls;
+	struct hlist_node *tmp;
+	unsigned int bkt;
+
+	unregister_kprobe(&libra_sock_destroy_kp);
+	spin_lock_bh(&libra_sock_lock);
+	hash_for_each_safe(libra_socks, bkt, tmp, ls, node)
+		libra_sock_unlink(ls);
+	spin_unlock_bh(&libra_sock_lock);
+	rcu_barrier();
+}
