@@ -50,8 +50,7 @@ static bool libra_sock_at_stream_start(const struct sock *sk)
 	const struct tcp_sock *tp = tcp_sk(sk);
 
 	return tp->bytes_received == tp->rcv_nxt - tp->copied_seq &&
-	       !tp->bytes_acked && tp->write_seq == tp->snd_una &&
-	       tp->bytes_sent == 0;
+	       tp->bytes_sent == 0 && tp->write_seq == tp->snd_una;
 }
 
 /*

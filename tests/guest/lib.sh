@@ -145,3 +145,18 @@ finish_wrk() {
 		fail "wrk saw errors"
 	fi
 }
+
+libra_attach_parser() {
+	"$DEVCTL" attach-parser "$LIBRA_BUILD/bpf/libra_http.bpf.o" || fail "attaching the parser"
+	say "parser attached"
+}
+
+# Waits until every anchor is released (sent in full or its process gone).
+wait_anchors_released() {
+	for _ in $(seq 100); do
+		[[ $(stat_of anchored_bytes_now) == 0 && $(stat_of anchors_now) == 0 ]] && return 0
+		sleep 0.1
+	done
+	"$DEVCTL" stats
+	fail "anchored memory was not released"
+}

@@ -10,6 +10,7 @@
  *   libra-devctl enable PID [desc]    opt a process in (desc: and descendants)
  *   libra-devctl disable PID
  *   libra-devctl list                 print "pid flags min_body" per entry
+ *   libra-devctl attach-parser OBJ    load the BPF parser object, hand it to the module
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
 #include <linux/libra.h>
 
 static const char *const stat_names[__LIBRA_STAT_MAX] = {
@@ -29,7 +31,28 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_SENDMSG_ENGAGED] = "sendmsg_engaged",
 	[LIBRA_STAT_OPTIN_ENTRIES] = "optin_entries",
 	[LIBRA_STAT_CALLS_IN_FLIGHT] = "calls_in_flight",
+	[LIBRA_STAT_SOCKETS_TRACKED] = "sockets_tracked",
+	[LIBRA_STAT_MESSAGES_PARSED] = "messages_parsed",
+	[LIBRA_STAT_BYTES_METADATA_COPIED] = "bytes_metadata_copied",
+	[LIBRA_STAT_BYTES_ANCHORED] = "bytes_anchored",
+	[LIBRA_STAT_BYTES_ZERO_COPY_SENT] = "bytes_zero_copy_sent",
+	[LIBRA_STAT_BYTES_FALLBACK_COPIED] = "bytes_fallback_copied",
+	[LIBRA_STAT_ANCHORED_BYTES_NOW] = "anchored_bytes_now",
+	[LIBRA_STAT_ANCHORED_BYTES_PEAK] = "anchored_bytes_peak",
+	[LIBRA_STAT_ANCHORED_BYTES_LIMIT] = "anchored_bytes_limit",
+	[LIBRA_STAT_ANCHORS_NOW] = "anchors_now",
+	[LIBRA_STAT_PARSER_ERRORS] = "parser_errors",
+	[LIBRA_STAT_FALLBACK_BUDGET] = "fallback_budget",
+	[LIBRA_STAT_FALLBACK_SMALL_BODY] = "fallback_small_body",
+	[LIBRA_STAT_FALLBACK_NO_PARSER] = "fallback_no_parser",
+	[LIBRA_STAT_FALLBACK_DESYNC] = "fallback_desync",
+	[LIBRA_STAT_FALLBACK_NOT_ADOPTED] = "fallback_not_adopted",
+	[LIBRA_STAT_FALLBACK_UNKNOWN_METHOD] = "fallback_unknown_method",
+	[LIBRA_STAT_FALLBACK_PAGE_COPIED] = "fallback_page_copied",
+	[LIBRA_STAT_TOKENS_REJECTED] = "tokens_rejected",
+	[LIBRA_STAT_ANCHORS_RELEASED] = "anchors_released",
 };
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
 static int die(const char *what)
 {
@@ -100,6 +123,26 @@ int main(int argc, char **argv)
 			printf("%d %#x %u\n", entries[i].pid, entries[i].flags, entries[i].min_body);
 		return 0;
 	}
-	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc]|disable PID|list\n");
+	if (!strcmp(cmd, "attach-parser") && argc > 2) {
+		struct bpf_object *obj = bpf_object__open_file(argv[2], NULL);
+		struct bpf_program *prog;
+		struct libra_parser_attach req = { .prog_fd = -1 };
+
+		if (!obj || libbpf_get_error(obj))
+			return die("open BPF object");
+		prog = bpf_object__find_program_by_name(obj, "libra_http_parse");
+		if (!prog) {
+			fprintf(stderr, "libra-devctl: no program libra_http_parse in %s\n", argv[2]);
+			return 1;
+		}
+		if (bpf_object__load(obj))
+			return die("load BPF object");
+		req.prog_fd = bpf_program__fd(prog);
+		if (ioctl(fd, LIBRA_IOC_ATTACH_PARSER, &req))
+			return die("LIBRA_IOC_ATTACH_PARSER");
+		bpf_object__close(obj);
+		return 0;
+	}
+	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc]|disable PID|list|attach-parser OBJ\n");
 	return 2;
 }
