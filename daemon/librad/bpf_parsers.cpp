@@ -55,20 +55,30 @@ Result<LoadedParser> load_parser_object(const std::string& path)
 
 void hand_parser_to_module(ModuleControl& module, LoadedParser& parser)
 {
-    parser.attached = true;
-    parser.attach_note.clear();
+    // The module runs one framing parser, a SCHED_CLS program (see the parser
+    // ABI in linux/libra.h); the object's first such program is the one.
+    bpf_program* chosen = nullptr;
     bpf_program* program = nullptr;
     bpf_object__for_each_program(program, parser.object.get())
-    {
-        auto attached = module.attach_parser(bpf_program__fd(program), bpf_program__name(program));
-        if (!attached) {
-            parser.attached = false;
-            parser.attach_note = attached.error().message;
-            logger("bpf")->warn("{}: {}", parser.path, attached.error().message);
-            return;
+        if (bpf_program__type(program) == BPF_PROG_TYPE_SCHED_CLS) {
+            chosen = program;
+            break;
         }
-        logger("bpf")->info("parser {} from {} handed to the module", bpf_program__name(program), parser.path);
+    parser.attached = false;
+    if (!chosen) {
+        parser.attach_note = "no SEC(\"tc\") (SCHED_CLS) program in the object";
+        logger("bpf")->error("{}: {}", parser.path, parser.attach_note);
+        return;
     }
+    auto attached = module.attach_parser(bpf_program__fd(chosen), bpf_program__name(chosen));
+    if (!attached) {
+        parser.attach_note = attached.error().message;
+        logger("bpf")->error("{}: {}", parser.path, attached.error().message);
+        return;
+    }
+    parser.attached = true;
+    parser.attach_note.clear();
+    logger("bpf")->info("parser {} from {} handed to the module", bpf_program__name(chosen), parser.path);
 }
 
 nlohmann::json parsers_to_json(const std::vector<LoadedParser>& parsers)

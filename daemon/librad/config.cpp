@@ -29,9 +29,8 @@ po::options_description make_shared_options()
          "group whose members may use libractl (root-only if it does not exist)")
         ("device", po::value<std::string>()->default_value("/dev/libra"),
          "control device of the libra kernel module")
-        ("bpf-object", po::value<std::vector<std::string>>()->composing()
-             ->default_value({kDefaultBpfObject}, kDefaultBpfObject),
-         "eBPF parser object to load and hand to the module (repeatable)")
+        ("bpf-object", po::value<std::string>()->default_value(kDefaultBpfObject),
+         "eBPF parser object to load and hand to the module")
         ("prometheus-listen", po::value<std::string>(),
          "serve metrics in Prometheus text format on ADDR:PORT (off when unset)")
         ("prometheus-allow-remote", po::value<bool>()->default_value(false),
@@ -93,8 +92,7 @@ Result<std::map<std::string, FileEntry>> read_config_lines(std::istream& in, con
         if (known.find_nothrow(key, false) == nullptr)
             return Error{ErrorCode::config_error, where + "unknown key '" + key + "'"};
         auto [it, inserted] = entries.try_emplace(key, FileEntry{line_no, {}});
-        bool repeatable = key == "bpf-object";
-        if (!inserted && !repeatable)
+        if (!inserted)
             return Error{ErrorCode::config_error, where + "key '" + key + "' already set on line " +
                                                       std::to_string(it->second.line)};
         it->second.values.push_back(value);
@@ -147,11 +145,9 @@ Result<DaemonConfig> validate(const po::variables_map& vm, std::string config_pa
     if (config.group.empty())
         return Error{ErrorCode::config_error, "group must not be empty"};
     config.device = vm["device"].as<std::string>();
-    for (const auto& object : vm["bpf-object"].as<std::vector<std::string>>()) {
-        if (object.empty())
-            return Error{ErrorCode::config_error, "bpf-object must not be empty"};
-        config.bpf_objects.push_back(object);
-    }
+    config.bpf_object = vm["bpf-object"].as<std::string>();
+    if (config.bpf_object.empty())
+        return Error{ErrorCode::config_error, "bpf-object must not be empty"};
     if (vm.count("prometheus-listen")) {
         auto endpoint = parse_tcp_endpoint(vm["prometheus-listen"].as<std::string>());
         if (!endpoint)

@@ -22,7 +22,7 @@ struct DaemonConfig {
     std::string socket_path;
     std::string group;  // members may use libractl; see Authorizer
     std::string device;
-    std::vector<std::string> bpf_objects;
+    std::string bpf_object;  // the framing parser; the module runs one
     std::optional<TcpEndpoint> prometheus_listen;  // unset: no metrics listener
 };
 

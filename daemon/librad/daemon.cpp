@@ -39,8 +39,18 @@ void block_handled_signals()
     signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
 }
 
-Daemon::Daemon(ParsedCommandLine command_line, DaemonConfig config)
-    : command_line_(std::move(command_line)), config_(std::move(config))
+ModuleOpener device_module_opener()
+{
+    return [](const std::string& device) -> Result<std::unique_ptr<ModuleControl>> {
+        auto opened = DeviceModuleControl::open(device);
+        if (!opened)
+            return opened.error();
+        return std::unique_ptr<ModuleControl>(std::move(opened.value()));
+    };
+}
+
+Daemon::Daemon(ParsedCommandLine command_line, DaemonConfig config, ModuleOpener open_module)
+    : command_line_(std::move(command_line)), open_module_(std::move(open_module)), config_(std::move(config))
 {
 }
 
@@ -102,7 +112,7 @@ int Daemon::start()
     if (!config_.config_file_found)
         logger("config")->info("no config file at {}; using defaults and the command line", config_.config_path);
 
-    auto module = DeviceModuleControl::open(config_.device);
+    auto module = open_module_(config_.device);
     if (!module) {
         logger("module")->critical("{}", module.error().message);
         return librad_exit::module_unavailable;
@@ -122,16 +132,14 @@ int Daemon::start()
                            config_.device, optins->size());
 
     route_libbpf_logging();
-    for (const auto& path : config_.bpf_objects) {
-        auto parser = load_parser_object(path);
-        if (!parser) {
-            logger("bpf")->critical("{}", parser.error().message);
-            return librad_exit::bpf_load_failed;
-        }
-        logger("bpf")->info("loaded {} ({} programs)", path, parser->programs.size());
-        parsers_.push_back(std::move(parser.value()));
-        hand_parser_to_module(*module_, parsers_.back());
+    auto parser = load_parser_object(config_.bpf_object);
+    if (!parser) {
+        logger("bpf")->critical("{}", parser.error().message);
+        return librad_exit::bpf_load_failed;
     }
+    logger("bpf")->info("loaded {} ({} programs)", config_.bpf_object, parser->programs.size());
+    parsers_.push_back(std::move(parser.value()));
+    hand_parser_to_module(*module_, parsers_.back());
 
     auto loop = EventLoop::create();
     if (!loop) {
@@ -193,11 +201,11 @@ void Daemon::reload()
             if (auto metrics = start_metrics(next); !metrics)
                 logger("metrics")->error("metrics listener: {}", metrics.error().message);
         if (next.socket_path != config_.socket_path || next.device != config_.device ||
-            next.bpf_objects != config_.bpf_objects)
+            next.bpf_object != config_.bpf_object)
             logger("config")->warn("socket, device and bpf-object changes take effect on restart");
         next.socket_path = config_.socket_path;  // what is actually in use
         next.device = config_.device;
-        next.bpf_objects = config_.bpf_objects;
+        next.bpf_object = config_.bpf_object;
         config_ = std::move(next);
         logger("config")->info("configuration reloaded from {}", config_.config_path);
     }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
+#include <string>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,9 +21,15 @@
 
 namespace libra {
 
+// Opens the module's control interface; DeviceModuleControl::open in librad.
+using ModuleOpener = std::function<Result<std::unique_ptr<ModuleControl>>(const std::string& device)>;
+
+ModuleOpener device_module_opener();
+
 class Daemon {
 public:
-    Daemon(ParsedCommandLine command_line, DaemonConfig config);
+    Daemon(ParsedCommandLine command_line, DaemonConfig config,
+           ModuleOpener open_module = device_module_opener());
     ~Daemon();
 
     // Runs until asked to stop; returns the exit status (librad_exit).
@@ -36,6 +44,7 @@ private:
     nlohmann::json daemon_state() const;
 
     ParsedCommandLine command_line_;
+    ModuleOpener open_module_;
     DaemonConfig config_;
     std::time_t started_at_ = 0;
     UniqueFd signal_fd_;

@@ -36,6 +36,52 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "entries in the opt-in table", {}},
     {LIBRA_STAT_CALLS_IN_FLIGHT, "calls_in_flight", StatKind::gauge,
      "libra calls in flight right now", {}},
+// The counters of the data path, added to the uapi together with
+// LIBRA_IOC_ATTACH_PARSER; the guard lets this build follow the header.
+#ifdef LIBRA_IOC_ATTACH_PARSER
+    {LIBRA_STAT_SOCKETS_TRACKED, "sockets_tracked", StatKind::gauge,
+     "sockets libra keeps state for", {}},
+    {LIBRA_STAT_MESSAGES_PARSED, "messages_parsed", StatKind::counter,
+     "HTTP metadata units the parser completed", {}},
+    {LIBRA_STAT_BYTES_METADATA_COPIED, "bytes_metadata_copied", StatKind::counter,
+     "bytes of opted-in receives copied to user space the stock way", {}},
+    {LIBRA_STAT_BYTES_ANCHORED, "bytes_anchored", StatKind::counter,
+     "body bytes received into anchors instead of being copied", {}},
+    {LIBRA_STAT_BYTES_ZERO_COPY_SENT, "bytes_zero_copy_sent", StatKind::counter,
+     "anchored bytes sent without copying from user space", {}},
+    {LIBRA_STAT_BYTES_FALLBACK_COPIED, "bytes_fallback_copied", StatKind::counter,
+     "body bytes libra could have anchored but copied", {}},
+    {LIBRA_STAT_ANCHORED_BYTES_NOW, "anchored_bytes_now", StatKind::gauge,
+     "anchored memory now, bytes", {}},
+    {LIBRA_STAT_ANCHORED_BYTES_PEAK, "anchored_bytes_peak", StatKind::gauge,
+     "peak anchored memory since the module was loaded, bytes", {}},
+    {LIBRA_STAT_ANCHORED_BYTES_LIMIT, "anchored_bytes_limit", StatKind::gauge,
+     "anchored memory limit, bytes", {}},
+    {LIBRA_STAT_ANCHORS_NOW, "anchors_now", StatKind::gauge,
+     "live anchors", {}},
+    {LIBRA_STAT_PARSER_ERRORS, "parser_errors", StatKind::counter,
+     "times the parser stepped aside (not HTTP/1.x, ambiguous or invalid)", {}},
+    {LIBRA_STAT_FALLBACK_BUDGET, "fallback_budget", StatKind::counter,
+     "fallbacks: anchored-memory limit reached", "budget"},
+    {LIBRA_STAT_FALLBACK_SMALL_BODY, "fallback_small_body", StatKind::counter,
+     "fallbacks: body or region under the minimum", "small_body"},
+    {LIBRA_STAT_FALLBACK_NO_PARSER, "fallback_no_parser", StatKind::counter,
+     "fallbacks: no parser attached", "no_parser"},
+    {LIBRA_STAT_FALLBACK_DESYNC, "fallback_desync", StatKind::counter,
+     "fallbacks: stream consumed behind libra's back", "desync"},
+    {LIBRA_STAT_FALLBACK_NOT_ADOPTED, "fallback_not_adopted", StatKind::counter,
+     "fallbacks: socket had traffic before opt-in", "not_adopted"},
+    {LIBRA_STAT_FALLBACK_UNKNOWN_METHOD, "fallback_unknown_method", StatKind::counter,
+     "fallbacks: response whose request method is unknown", "unknown_method"},
+    // Bytes, not a count of fallbacks: kept out of the "fallbacks" object so
+    // that object holds one unit only.
+    {LIBRA_STAT_FALLBACK_PAGE_COPIED, "bytes_anchored_by_copy", StatKind::counter,
+     "bytes anchored by a kernel copy (slab, shared or unreadable frags)", {}},
+    {LIBRA_STAT_TOKENS_REJECTED, "tokens_rejected", StatKind::counter,
+     "tokens in sent data that were forged, stale, damaged or another process's", {}},
+    {LIBRA_STAT_ANCHORS_RELEASED, "anchors_released", StatKind::counter,
+     "anchors released: sent in full, process gone, or unload", {}},
+#endif
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()

@@ -54,8 +54,7 @@ TEST_F(ConfigTest, DefaultsWhenFileIsEmpty)
     EXPECT_EQ(config->socket_path, "/run/libra/librad.sock");
     EXPECT_EQ(config->group, "libra");
     EXPECT_EQ(config->device, "/dev/libra");
-    ASSERT_EQ(config->bpf_objects.size(), 1u);
-    EXPECT_EQ(config->bpf_objects[0], kDefaultBpfObject);
+    EXPECT_EQ(config->bpf_object, kDefaultBpfObject);
     EXPECT_FALSE(config->prometheus_listen.has_value());
 }
 
@@ -66,7 +65,6 @@ TEST_F(ConfigTest, GoodFileSetsEveryKey)
                "group = wheel\n"
                "device = /dev/null\n"
                "bpf-object = /a.o\n"
-               "bpf-object = /b.o\n"
                "prometheus-listen = 127.0.0.1:9464\n"
                "prometheus-allow-remote = false\n");
     auto config = load({"--config", path_});
@@ -75,7 +73,7 @@ TEST_F(ConfigTest, GoodFileSetsEveryKey)
     EXPECT_EQ(config->socket_path, "/run/x/y.sock");
     EXPECT_EQ(config->group, "wheel");
     EXPECT_EQ(config->device, "/dev/null");
-    EXPECT_EQ(config->bpf_objects, (std::vector<std::string>{"/a.o", "/b.o"}));
+    EXPECT_EQ(config->bpf_object, "/a.o");
     ASSERT_TRUE(config->prometheus_listen.has_value());
     EXPECT_TRUE(config->prometheus_listen->loopback);
 }
@@ -123,8 +121,7 @@ TEST_F(ConfigTest, CommandLineWins)
     ASSERT_TRUE(config) << config.error().message;
     EXPECT_EQ(config->log_level, "warn");
     EXPECT_EQ(config->socket_path, "/from/file.sock");
-    // Repeatable keys are not merged: the command line replaces the file's list.
-    EXPECT_EQ(config->bpf_objects, (std::vector<std::string>{"/cli.o"}));
+    EXPECT_EQ(config->bpf_object, "/cli.o");
 }
 
 TEST_F(ConfigTest, UnknownCommandLineOptionIsAnError)
