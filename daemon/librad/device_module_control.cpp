@@ -134,17 +134,11 @@ Result<std::vector<libra_optin>> DeviceModuleControl::list_optins()
 
 Result<void> DeviceModuleControl::attach_parser(int program_fd, const std::string& name)
 {
-#ifdef LIBRA_IOC_ATTACH_PARSER
     libra_parser_attach attach{};
     attach.prog_fd = program_fd;
     if (ioctl_retry(device_.get(), LIBRA_IOC_ATTACH_PARSER, &attach) != 0)
         return module_error_from_errno("LIBRA_IOC_ATTACH_PARSER (" + name + ")", errno);
     return {};
-#else
-    (void)program_fd;
-    return Error{ErrorCode::unsupported, "this build's uapi header has no parser-attach ioctl; parser '" +
-                                             name + "' is loaded but not attached"};
-#endif
 }
 
 }  // namespace libra

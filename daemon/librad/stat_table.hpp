@@ -36,9 +36,6 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "entries in the opt-in table", {}},
     {LIBRA_STAT_CALLS_IN_FLIGHT, "calls_in_flight", StatKind::gauge,
      "libra calls in flight right now", {}},
-// The counters of the data path, added to the uapi together with
-// LIBRA_IOC_ATTACH_PARSER; the guard lets this build follow the header.
-#ifdef LIBRA_IOC_ATTACH_PARSER
     {LIBRA_STAT_SOCKETS_TRACKED, "sockets_tracked", StatKind::gauge,
      "sockets libra keeps state for", {}},
     {LIBRA_STAT_MESSAGES_PARSED, "messages_parsed", StatKind::counter,
@@ -81,7 +78,6 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "tokens in sent data that were forged, stale, damaged or another process's", {}},
     {LIBRA_STAT_ANCHORS_RELEASED, "anchors_released", StatKind::counter,
      "anchors released: sent in full, process gone, or unload", {}},
-#endif
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()
