@@ -58,9 +58,10 @@ CONF
 	wait_port "$port"
 }
 
-# nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2.
+# nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2
+# (instance name $3, default nginx-proxy).
 start_nginx_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/nginx-proxy
+	local port=$1 upstream=$2 dir=$WORK/${3:-nginx-proxy}
 	mkdir -p "$dir/logs"
 	cat > "$dir/nginx.conf" <<CONF
 user root;
