@@ -334,6 +334,12 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
 			int r = 0;
 
+			/*
+			 * A region never spans two buffers of a readv(): the program
+			 * may send them apart, with framing of its own in between.
+			 */
+			n = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
+
 			if (n >= LIBRA_MIN_REGION)
 				r = libra_rx_anchor(sk, msg, n);
 			else

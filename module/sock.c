@@ -147,8 +147,11 @@ static void libra_sock_unlink(struct libra_sock *ls)
 	lockdep_assert_held(&libra_sock_lock);
 	hash_del_rcu(&ls->node);
 	atomic_dec(&libra_sock_count);
-	if (ls->tx_cont)
+	if (ls->tx_cont) {
+		/* a body cut off with its connection is never sent again */
+		libra_anchor_sent(ls->tx_cont);
 		libra_anchor_put(ls->tx_cont);
+	}
 	call_rcu(&ls->rcu, libra_sock_free_rcu);
 }
 

@@ -1,0 +1,76 @@
+# Brief §4's hazards under Debian's nginx (its default settings, sendfile on):
+# re-framing both ways, bodiless responses, a client
+# slower than the proxy's buffers (the body spills to a temp file and goes
+# out with sendfile), an upstream that closes early, a client that goes
+# away mid-body. Every body is checked by sha256; nothing may leak.
+source "$LIBRA_SRC/tests/guest/lib.sh"
+
+libra_load
+libra_attach_parser
+start_special_backend 8083
+start_nginx_proxy 8080 8083
+"$DEVCTL" enable "$PROXY_PID" desc || fail "opt-in of nginx"
+M=1048576
+
+# Re-framing: upstream chunked (nginx de-chunks and re-chunks), and an
+# HTTP/1.0 body delimited by close (nginx sends it chunked).
+fetch_special "/chunked/$M?chunk=40000" 8080 $M
+fetch_special "/chunked/$((3 * M + 17))?chunk=300000" 8080 $((3 * M + 17))
+fetch_special "/chunked/200000?chunk=5000" 8080 200000
+fetch_special "/close/$M" 8080 $M
+fetch_special "/close/$((2 * M + 3))" 8080 $((2 * M + 3))
+
+# A HEAD's response has a Content-Length and no body; the next response on
+# the same upstream connection must not be mistaken for it.
+for _ in 1 2; do
+	curl -sf -I "http://127.0.0.1:8080/cl/$M" | grep -qi "content-length: $M" || fail "HEAD"
+	fetch_special "/cl/$M" 8080 $M
+done
+say "HEAD then GET on a kept-alive upstream: ok"
+
+# A client that reads nothing for a while: the body outgrows nginx's
+# buffers and spills to a temp file, and goes out later with sendfile.
+make_bodies $((4 * M))
+start_backend 8081
+start_nginx_proxy 8084 8081 nginx-spill
+"$DEVCTL" enable "$PROXY_PID" desc || fail "opt-in of the second nginx"
+python3 - "$WORK/spilled" <<'PY' || fail "the stalling client failed"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", 8084))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b"GET /4194304 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+time.sleep(3)
+data = b""
+while chunk := s.recv(1 << 20):
+    data += chunk
+open(sys.argv[1], "wb").write(data.split(b"\r\n\r\n", 1)[1])
+PY
+cmp -s "$WORK/spilled" "$WORK/www/$((4 * M))" || fail "the spilled body differs"
+grep -q "buffered to a temporary file" "$WORK/nginx-spill/logs/error.log" \
+	|| fail "nginx never spilled to a temp file: the test did not test that"
+say "stalled client: body went through a temp file and sendfile, byte-exact"
+
+# The upstream closes halfway through a promised body: the client gets the
+# bytes that came, exactly.
+got=$( (curl -s "http://127.0.0.1:8080/early-close/$M" || true) | sha256sum | cut -d" " -f1)
+[[ $got == "$(special_sha $M $((M / 2)))" ]] || fail "early close: the bytes that came differ"
+say "upstream closed early: the first half arrived exactly"
+
+# Clients that go away mid-body.
+for _ in 1 2 3; do
+	curl -s --max-time 1 --limit-rate 200K "http://127.0.0.1:8080/cl/$((4 * M))" > /dev/null || true
+done
+say "clients aborted mid-body"
+
+fetch_special "/cl/$M" 8080 $M
+"$DEVCTL" stats
+(($(stat_of bytes_anchored) > 0)) || fail "nothing was anchored"
+(($(stat_of tokens_rejected) == 0)) || fail "a token was rejected"
+
+# Whatever the aborted requests left anchored goes when its worker does.
+nginx -p "$WORK/nginx-proxy" -c "$WORK/nginx-proxy/nginx.conf" -s reload
+sleep 2
+fetch_special "/cl/$M" 8080 $M
+wait_anchors_released
+"$DEVCTL" disable "$PROXY_PID"
+libra_unload
