@@ -337,3 +337,154 @@ libractl_wait_anchors_released() {
 	"$LIBRACTL" stats
 	fail "anchored memory was not released"
 }
+
+# --- librad as libra.service runs it (daemon-* scenarios) ---------------------
+# The installed unit (cmake --install of this build inside the guest's overlay)
+# is the source of truth: its ExecStartPre/ExecStart, CapabilityBoundingSet,
+# NoNewPrivileges, UMask and RuntimeDirectory are applied the way systemd would
+# apply them; INVOCATION_ID is set, and NOTIFY_SOCKET points at a listener that
+# records every sd_notify datagram with the sender's pid ("PID: MESSAGE").
+# Not reproduced without systemd: the mount, seccomp and device-cgroup
+# sandboxing (ProtectSystem, SystemCallFilter, DevicePolicy...).
+
+# Installs this build (binaries, unit, config, BPF objects) with its configured
+# prefix; sets LIBRA_UNIT, LIBRAD, LIBRACTL.
+libra_install_userspace() {
+	cmake --install "$LIBRA_BUILD" > "$WORK/install.log" 2>&1 || fail "cmake --install: $(cat "$WORK/install.log")"
+	local prefix
+	prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$LIBRA_BUILD/CMakeCache.txt")
+	LIBRA_UNIT=$(grep -m1 '/libra.service$' "$LIBRA_BUILD/install_manifest.txt") || fail "no libra.service installed"
+	LIBRAD=$(grep -m1 '/librad$' "$LIBRA_BUILD/install_manifest.txt") || fail "no librad installed"
+	LIBRACTL=$(grep -m1 '/libractl$' "$LIBRA_BUILD/install_manifest.txt") || fail "no libractl installed"
+	say "installed under $prefix: $LIBRAD, $LIBRACTL, $LIBRA_UNIT"
+}
+
+# unit_value KEY: the last value of KEY= in the installed unit (all of them with -a)
+unit_value() {
+	if [[ $1 == -a ]]; then
+		sed -n "s/^$2=//p" "$LIBRA_UNIT"
+	else
+		sed -n "s/^$1=//p" "$LIBRA_UNIT" | tail -n 1
+	fi
+}
+
+# Records sd_notify datagrams on $WORK/notify.sock into $WORK/notify.log.
+start_notify_listener() {
+	NOTIFY_SOCK=$WORK/notify.sock NOTIFY_LOG=$WORK/notify.log
+	rm -f "$NOTIFY_SOCK" "$NOTIFY_LOG"; : > "$NOTIFY_LOG"
+	python3 - "$NOTIFY_SOCK" "$NOTIFY_LOG" <<'PY' &
+import socket, struct, sys
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+s.bind(path)
+with open(log, "a") as out:
+    while True:
+        data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+        pid = 0
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = struct.unpack("iII", payload[:12])[0]
+        for line in data.decode(errors="replace").splitlines():
+            out.write(f"{pid}: {line}\n")
+        out.flush()
+PY
+	NOTIFY_PID=$!
+	for _ in $(seq 100); do [[ -S $NOTIFY_SOCK ]] && return 0; sleep 0.05; done
+	fail "sd_notify listener did not start"
+}
+
+stop_notify_listener() {
+	kill "$NOTIFY_PID" 2>/dev/null || true
+	wait "$NOTIFY_PID" 2>/dev/null || true
+}
+
+# Starts librad as the unit does (ExecStartPre first); waits for READY=1 from
+# librad's own pid (NotifyAccess=main). Sets LIBRAD_PID; log in $WORK/librad.log.
+librad_start_like_unit() {
+	local pre cmd caps bounding nnp umask_value rundir mode
+	while read -r pre; do
+		[[ -n $pre ]] || continue
+		pre=${pre#[-+@!:]}; pre=${pre#[-+@!:]}
+		say "ExecStartPre: $pre"
+		$pre || fail "ExecStartPre $pre"
+	done <<<"$(unit_value -a ExecStartPre)"
+	rundir=$(unit_value RuntimeDirectory) mode=$(unit_value RuntimeDirectoryMode)
+	if [[ -n $rundir ]]; then
+		mkdir -p "/run/$rundir" && chmod "${mode:-0755}" "/run/$rundir"
+	fi
+	caps=$(unit_value CapabilityBoundingSet)
+	bounding=-all
+	for cap in $caps; do
+		cap=${cap#CAP_}; bounding+=",+${cap,,}"
+	done
+	nnp=()
+	[[ $(unit_value NoNewPrivileges) == yes ]] && nnp=(--no-new-privs)
+	umask_value=$(unit_value UMask)
+	cmd=$(unit_value ExecStart)
+	[[ -x ${cmd%% *} ]] || fail "ExecStart $cmd is not an installed program"
+	[[ -n ${NOTIFY_PID:-} ]] || start_notify_listener
+	: > "$NOTIFY_LOG"
+	say "ExecStart: $cmd (bounding set $bounding${nnp:+, no_new_privs}, umask ${umask_value:-0022})"
+	(
+		umask "${umask_value:-0022}"
+		cd /
+		export INVOCATION_ID=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+		export NOTIFY_SOCKET=$NOTIFY_SOCK
+		# shellcheck disable=SC2086
+		exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set="$bounding" "${nnp[@]}" $cmd
+	) >> "$WORK/librad.log" 2>&1 &
+	LIBRAD_PID=$!
+	for _ in $(seq 300); do
+		if grep -q "^$LIBRAD_PID: READY=1" "$NOTIFY_LOG"; then
+			say "librad (pid $LIBRAD_PID) is ready: $(grep "^$LIBRAD_PID: STATUS=" "$NOTIFY_LOG" | tail -n 1)"
+			return 0
+		fi
+		kill -0 "$LIBRAD_PID" 2>/dev/null || { cat "$WORK/librad.log"; fail "librad exited before READY=1"; }
+		sleep 0.1
+	done
+	cat "$WORK/librad.log" "$NOTIFY_LOG"
+	fail "librad sent no READY=1"
+}
+
+# Stops librad as systemd does (SIGTERM), expects exit status 0 and the socket gone.
+librad_stop() {
+	local socket=${1:-/run/libra/librad.sock} rc=0
+	kill -TERM "$LIBRAD_PID"
+	wait "$LIBRAD_PID" || rc=$?
+	((rc == 0)) || { cat "$WORK/librad.log"; fail "librad exited $rc on SIGTERM"; }
+	[[ ! -e $socket ]] || fail "librad left its socket $socket behind"
+	grep -q "^$LIBRAD_PID: STOPPING=1" "$NOTIFY_LOG" || fail "librad did not send STOPPING=1"
+	say "librad stopped: exit 0, socket removed, STOPPING=1 sent"
+}
+
+# libractl stats --json, checked for every key issue 4 requires; prints the
+# value of each key named in the arguments, one per line.
+libractl_stats() {
+	"$LIBRACTL" stats --json > "$WORK/stats.json" || fail "libractl stats --json"
+	python3 - "$WORK/stats.json" "$@" <<'PY' || fail "stats --json: $(cat "$WORK/stats.json")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+stats = doc.get("result", doc)
+required = ["sockets_tracked", "messages_parsed", "bytes_metadata_copied", "bytes_anchored",
+            "bytes_zero_copy_sent", "bytes_fallback_copied", "anchored_bytes_now",
+            "anchored_bytes_peak", "anchored_bytes_limit", "parser_errors", "fallbacks", "processes"]
+missing = [k for k in required if k not in stats]
+if missing:
+    sys.exit(f"missing keys: {missing}")
+if not isinstance(stats["fallbacks"], dict) or not isinstance(stats["processes"], list):
+    sys.exit("fallbacks must be an object and processes a list")
+for key in sys.argv[2:]:
+    print(stats[key])
+PY
+}
+
+# Waits until libractl stats reports no anchored bytes.
+libractl_wait_anchors_released() {
+	for _ in $(seq 100); do
+		[[ $(libractl_stats anchored_bytes_now) == 0 ]] && return 0
+		sleep 0.1
+	done
+	"$LIBRACTL" stats
+	fail "anchored memory was not released"
+}
