@@ -16,8 +16,12 @@
  * collector below), or at unload. While any anchor is live the module holds
  * a reference on itself, so rmmod refuses rather than free pages in flight.
  *
- * Locking: libra_anchor_lock (a spinlock, never taken from softirq) guards
- * the table and the budget's peak; lookups are RCU.
+ * A response is never sent twice, so when the connection that was sending a
+ * message's body goes away, whatever of that body is still anchored can
+ * never be sent: libra_anchor_abandon_msg() lets it go.
+ *
+ * Locking: libra_anchor_lock guards both tables and the budget's peak;
+ * lookups by id are RCU.
  */
 #include <linux/bvec.h>
 #include <linux/hashtable.h>
@@ -39,6 +43,17 @@ MODULE_PARM_DESC(anchor_limit_mb, "Anchored memory limit in MiB; past it bodies 
 
 #define LIBRA_ANCHOR_HASH_BITS 12
 static DEFINE_HASHTABLE(libra_anchor_table, LIBRA_ANCHOR_HASH_BITS);
+/* the same anchors by message, to drop a message's unsent rest at once */
+static DEFINE_HASHTABLE(libra_anchor_msgs, LIBRA_ANCHOR_HASH_BITS);
+static atomic64_t libra_anchor_next_msg_id = ATOMIC64_INIT(0);
+/*
+ * Messages abandoned lately: a proxy may still read the rest of such a body
+ * after the connection it was going to is gone; that rest is copied, not
+ * anchored, since it can never be sent.
+ */
+#define LIBRA_ABANDONED_MSGS 64
+static u64 libra_abandoned_msgs[LIBRA_ABANDONED_MSGS];
+static unsigned int libra_abandoned_next;
 static DEFINE_SPINLOCK(libra_anchor_lock);
 static atomic64_t libra_anchored_bytes = ATOMIC64_INIT(0);
 static u64 libra_anchored_peak;
@@ -118,17 +133,60 @@ void libra_anchor_put(struct libra_anchor *a)
 	kref_put(&a->ref, libra_anchor_release);
 }
 
+/* Unlinks @a from both tables; true if it was linked. */
+static bool libra_anchor_unlink(struct libra_anchor *a)
+{
+	lockdep_assert_held(&libra_anchor_lock);
+	if (hlist_unhashed(&a->node))
+		return false;
+	hash_del_rcu(&a->node);
+	hash_del(&a->msg_node);
+	return true;
+}
+
 /* Drops the table's reference: the anchor can no longer be found. */
 static void libra_anchor_unpublish(struct libra_anchor *a)
 {
 	bool was_published;
 
 	spin_lock_bh(&libra_anchor_lock);
-	was_published = !hlist_unhashed(&a->node);
-	if (was_published)
-		hash_del_rcu(&a->node);
+	was_published = libra_anchor_unlink(a);
 	spin_unlock_bh(&libra_anchor_lock);
 	if (was_published)
+		libra_anchor_put(a);
+}
+
+u64 libra_anchor_new_msg_id(void)
+{
+	return atomic64_inc_return(&libra_anchor_next_msg_id);
+}
+
+bool libra_anchor_msg_abandoned(u64 msg_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < LIBRA_ABANDONED_MSGS; i++)
+		if (READ_ONCE(libra_abandoned_msgs[i]) == msg_id)
+			return true;
+	return false;
+}
+
+/* The connection sending message @msg_id is gone: the rest of its body too. */
+void libra_anchor_abandon_msg(u64 msg_id)
+{
+	struct libra_anchor *a;
+	struct hlist_node *tmp;
+	HLIST_HEAD(dead);
+
+	spin_lock_bh(&libra_anchor_lock);
+	WRITE_ONCE(libra_abandoned_msgs[libra_abandoned_next], msg_id);
+	libra_abandoned_next = (libra_abandoned_next + 1) % LIBRA_ABANDONED_MSGS;
+	hash_for_each_possible_safe(libra_anchor_msgs, a, tmp, msg_node, msg_id) {
+		if (a->msg_id == msg_id && libra_anchor_unlink(a))
+			hlist_add_head(&a->dead, &dead);
+	}
+	spin_unlock_bh(&libra_anchor_lock);
+	hlist_for_each_entry_safe(a, tmp, &dead, dead)
 		libra_anchor_put(a);
 }
 
@@ -312,7 +370,7 @@ static u32 libra_skb_count_pieces(const struct sk_buff *skb)
  * those bytes are queued. NULL when the budget or memory says no: then the
  * caller copies.
  */
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len)
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id)
 {
 	struct libra_anchor_builder b = { };
 	struct sk_buff *skb;
@@ -363,6 +421,7 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len)
 	b.a->len = len;
 	b.a->owner = get_pid(task_tgid(current));
 	b.a->id = libra_token_new_id();
+	b.a->msg_id = msg_id;
 	if (b.copied)
 		libra_stat_add(LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
 	return b.a;
@@ -383,6 +442,7 @@ void libra_anchor_publish(struct libra_anchor *a)
 	libra_proc_anchor_get(a->owner);
 	spin_lock_bh(&libra_anchor_lock);
 	hash_add_rcu(libra_anchor_table, &a->node, a->id);
+	hash_add(libra_anchor_msgs, &a->msg_node, a->msg_id);
 	spin_unlock_bh(&libra_anchor_lock);
 }
 
@@ -408,10 +468,8 @@ static void libra_anchor_collect(struct work_struct *work)
 		rcu_read_lock();
 		alive = pid_task(a->owner, PIDTYPE_TGID) != NULL;
 		rcu_read_unlock();
-		if (!alive) {
-			hash_del_rcu(&a->node);
+		if (!alive && libra_anchor_unlink(a))
 			hlist_add_head(&a->dead, &dead);
-		}
 	}
 	spin_unlock_bh(&libra_anchor_lock);
 	hlist_for_each_entry_safe(a, tmp, &dead, dead)

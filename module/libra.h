@@ -57,7 +57,9 @@ bool libra_token_valid(const struct libra_token *tok, pid_t tgid);
 /* anchor.c: body bytes held by page reference */
 struct libra_anchor {
 	struct hlist_node node;		/* libra_anchor_table, RCU */
-	struct hlist_node dead;		/* the collector's private list */
+	struct hlist_node msg_node;	/* libra_anchor_msgs, under libra_anchor_lock */
+	struct hlist_node dead;		/* a private list of anchors to put */
+	u64 msg_id;			/* the HTTP message it is a body part of */
 	struct rcu_head rcu;
 	struct kref ref;		/* the table's, plus one per user */
 	u64 id;
@@ -66,7 +68,10 @@ struct libra_anchor {
 	u32 nr_pieces;
 	struct bio_vec pieces[];
 };
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len);
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id);
+u64 libra_anchor_new_msg_id(void);
+void libra_anchor_abandon_msg(u64 msg_id);
+bool libra_anchor_msg_abandoned(u64 msg_id);
 void libra_anchor_publish(struct libra_anchor *a);
 void libra_anchor_discard(struct libra_anchor *a);
 struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
@@ -95,9 +100,10 @@ enum libra_sock_role {
 /* A body in sequence space, [start, end). */
 struct libra_extent {
 	u32 start, end;
+	u64 msg_id;		/* rx: the message the body belongs to */
 };
 
-#define LIBRA_EXTENTS		8
+#define LIBRA_EXTENTS		32
 #define LIBRA_METHOD_QUEUE	16
 
 /* One direction of a stream, as the parser sees it. */
@@ -107,7 +113,8 @@ struct libra_dir {
 	u32 need_min;			/* bytes it wants before the next call */
 	bool passthrough;		/* stepped aside for good */
 	bool to_close;			/* the body runs to the end of the stream */
-	u8 ext_head, ext_count;		/* anchorable bodies ahead (rx) */
+	u8 ext_head, ext_count;		/* bodies ahead: anchorable (rx), all (tx) */
+	u64 msg_id;			/* rx: the message being parsed */
 	struct libra_extent ext[LIBRA_EXTENTS];
 };
 
@@ -124,9 +131,12 @@ struct libra_sock {
 	bool methods_lost;		/* a request went out unparsed */
 	bool tx_synced;
 	u32 tx_expect_seq;		/* write_seq after libra's last send */
-	u32 tx_pos;			/* bytes sent through libra (tx.next_seq's base) */
+	u32 tx_pos;			/* stream position of the next byte to send */
 	struct libra_anchor *tx_cont;	/* region being sent in pieces ... */
 	u32 tx_cont_off;		/* ... and how much of it went */
+#define LIBRA_TX_MSGS 4
+	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
+	u8 tx_msgs_next;
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
@@ -139,7 +149,9 @@ void libra_sock_exit(void);
 
 /* rx.c, tx.c: the handlers opted-in calls are redirected to */
 void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason);
-bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool record_extents);
+bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min_extent);
+int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
+		    int (*fill)(void *dst, u32 len, void *arg), void *arg);
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		     int *addr_len);
 int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);

@@ -82,12 +82,12 @@ void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason)
 static void libra_rx_push_extent(struct libra_dir *d, u32 start, u32 end)
 {
 	d->ext[(d->ext_head + d->ext_count) % LIBRA_EXTENTS] =
-		(struct libra_extent){ .start = start, .end = end };
+		(struct libra_extent){ .start = start, .end = end, .msg_id = d->msg_id };
 	d->ext_count++;
 }
 
 /* Applies one parser verdict to @d; false when parsing must stop for now. */
-bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool record_extents)
+bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min_extent)
 {
 	const struct libra_parse_ctx *c = &d->ctx;
 	u32 meta_end = d->next_seq + c->metadata_len;
@@ -107,6 +107,8 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool re
 
 	libra_stat_inc(LIBRA_STAT_MESSAGES_PARSED);
 	d->need_min = 0;
+	if (c->flags & LIBRA_PARSE_F_MESSAGE_START)
+		d->msg_id = libra_anchor_new_msg_id();
 	if (c->direction == LIBRA_PARSE_REQUEST && (c->flags & LIBRA_PARSE_F_MESSAGE_START))
 		libra_sock_push_method(ls, c->message_method);
 	if (c->direction == LIBRA_PARSE_RESPONSE && (c->flags & LIBRA_PARSE_F_MESSAGE_END) &&
@@ -123,7 +125,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool re
 			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_SMALL_BODY);
 			return false;
 		}
-		if (record_extents && c->body_len >= ls->min_body)
+		if (c->body_len >= min_extent)
 			libra_rx_push_extent(d, meta_end, meta_end + (u32)c->body_len);
 		d->next_seq = meta_end + (u32)c->body_len;
 		return true;
@@ -135,6 +137,35 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, bool re
 		libra_dir_step_aside(d, LIBRA_STAT_PARSER_ERRORS);
 		return false;
 	}
+}
+
+/*
+ * One parser call over @avail bytes at d->next_seq that @fill copies out.
+ * Returns 0 with the verdict in d->ctx, or a negative errno after stepping
+ * aside.
+ */
+int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
+		    int (*fill)(void *dst, u32 len, void *arg), void *arg)
+{
+	int err;
+
+	d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
+	/* a response to a request libra did not see makes the parser step aside */
+	if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
+		d->ctx.request_method = libra_sock_peek_method(ls);
+	err = libra_parser_run(&d->ctx, avail, fill, arg);
+	if (err) {
+		libra_dir_step_aside(d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
+						   : LIBRA_STAT_PARSER_ERRORS);
+		return err;
+	}
+	if (d->ctx.verdict == LIBRA_PARSE_STEP_ASIDE &&
+	    d->ctx.direction == LIBRA_PARSE_RESPONSE &&
+	    d->ctx.request_method == LIBRA_HTTP_METHOD_UNKNOWN) {
+		libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 /* Parses whatever is queued and not yet parsed. Socket lock held. */
@@ -152,23 +183,11 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 		avail = end - d->next_seq;
 		if (avail < d->need_min)
 			return;
-		d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
-		/* a response to a request libra did not see makes the parser step aside */
-		if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
-			d->ctx.request_method = libra_sock_peek_method(ls);
-		err = libra_parser_run(&d->ctx, avail, libra_rxq_fill, &w);
-		if (err) {
-			libra_dir_step_aside(d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
-							   : LIBRA_STAT_PARSER_ERRORS);
+		err = libra_dir_parse(ls, d, avail, libra_rxq_fill, &w);
+		if (err)
 			return;
-		}
-		if (d->ctx.verdict == LIBRA_PARSE_STEP_ASIDE &&
-		    d->ctx.direction == LIBRA_PARSE_RESPONSE &&
-		    d->ctx.request_method == LIBRA_HTTP_METHOD_UNKNOWN) {
-			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
-			return;
-		}
-		if (!libra_dir_apply_verdict(ls, d, true))
+		/* bodies of requests are never anchored: see libra_sock_set_role() */
+		if (!libra_dir_apply_verdict(ls, d, ls->role == LIBRA_ROLE_CLIENT ? ls->min_body : U32_MAX))
 			return;
 	}
 }
@@ -194,7 +213,8 @@ static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
  * anchored (0: none) and in *copy_limit how many may be copied the stock way
  * before the next anchorable byte or the parser's frontier.
  */
-static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit)
+static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit,
+			     u64 *msg_id)
 {
 	if (d->passthrough) {
 		*copy_limit = U32_MAX;
@@ -205,6 +225,7 @@ static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit)
 
 		if (!before(cs, e->start)) {
 			*copy_limit = 0;
+			*msg_id = e->msg_id;
 			return e->end - cs;
 		}
 		*copy_limit = e->start - cs;
@@ -213,6 +234,7 @@ static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit)
 	if (d->to_close) {
 		if (!before(cs, d->next_seq)) {
 			*copy_limit = 0;
+			*msg_id = d->msg_id;
 			return U32_MAX;
 		}
 		*copy_limit = d->next_seq - cs;
@@ -236,7 +258,7 @@ static int libra_rx_consume_actor(read_descriptor_t *desc, struct sk_buff *skb,
  * bytes off the queue. Returns bytes accounted to the caller, 0 when libra
  * declined (the caller copies instead), or -EFAULT.
  */
-static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n)
+static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n, u64 msg_id)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 	read_descriptor_t desc = { .count = n };
@@ -244,7 +266,9 @@ static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n)
 	struct libra_token tok;
 	int consumed;
 
-	a = libra_anchor_build(sk, tp->copied_seq, n);
+	if (libra_anchor_msg_abandoned(msg_id))
+		return 0;
+	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id);
 	if (!a)
 		return 0;
 	libra_token_make(&tok, a->id, n, current->tgid);
@@ -303,6 +327,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	while (copied < len) {
 		struct tcp_sock *tp = tcp_sk(sk);
 		u32 cs = tp->copied_seq, queued, anchorable, copy_limit;
+		u64 msg_id = 0;
 		size_t want = len - copied;
 
 		if (ls->role == LIBRA_ROLE_UNKNOWN && after(libra_rxq_end(sk), cs))
@@ -329,7 +354,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			continue;
 		}
 
-		anchorable = libra_rx_classify(&ls->rx, cs, &copy_limit);
+		anchorable = libra_rx_classify(&ls->rx, cs, &copy_limit, &msg_id);
 		if (anchorable) {
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
 			int r = 0;
@@ -341,7 +366,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			n = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
 
 			if (n >= LIBRA_MIN_REGION)
-				r = libra_rx_anchor(sk, msg, n);
+				r = libra_rx_anchor(sk, msg, n, msg_id);
 			else
 				libra_stat_inc(LIBRA_STAT_FALLBACK_SMALL_BODY);
 			if (r < 0) {

@@ -78,6 +78,7 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	ls->role = LIBRA_ROLE_UNKNOWN;
 	ls->min_body = libra_optin_min_body(task, sk);
 	if (!ls->min_body)
+		/* not opted in: this process only holds anchors, it gets no new ones */
 		ls->rx.passthrough = true;
 	if (!libra_sock_at_stream_start(sk)) {
 		ls->role = LIBRA_ROLE_PASS;
@@ -93,10 +94,12 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 }
 
 /*
- * Who spoke first decides which parser runs where. Libra anchors response
- * bodies only: a request body may be resent to another upstream after it
+ * Who spoke first decides which parser runs where: the requests a socket
+ * carries are parsed for their methods, the responses for their framing.
+ * Libra anchors response bodies only (the receive path records no request
+ * body extents): a request body may be resent to another upstream after it
  * was sent once (proxy_next_upstream), and telling when that can no longer
- * happen needs the responses on that connection tracked too.
+ * happen is not done yet.
  */
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
 {
@@ -106,9 +109,7 @@ void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
 		ls->tx.ctx.direction = LIBRA_PARSE_REQUEST;
 	} else {
 		ls->rx.ctx.direction = LIBRA_PARSE_REQUEST;
-		ls->rx.passthrough = true;
 		ls->tx.ctx.direction = LIBRA_PARSE_RESPONSE;
-		ls->tx.passthrough = true;
 	}
 }
 
@@ -144,14 +145,17 @@ static void libra_sock_free_rcu(struct rcu_head *rcu)
 
 static void libra_sock_unlink(struct libra_sock *ls)
 {
+	int i;
+
 	lockdep_assert_held(&libra_sock_lock);
 	hash_del_rcu(&ls->node);
 	atomic_dec(&libra_sock_count);
-	if (ls->tx_cont) {
-		/* a body cut off with its connection is never sent again */
-		libra_anchor_sent(ls->tx_cont);
+	if (ls->tx_cont)
 		libra_anchor_put(ls->tx_cont);
-	}
+	/* a response cut off with its connection is never sent again */
+	for (i = 0; i < LIBRA_TX_MSGS; i++)
+		if (ls->tx_msgs[i])
+			libra_anchor_abandon_msg(ls->tx_msgs[i]);
 	call_rcu(&ls->rcu, libra_sock_free_rcu);
 }
 

@@ -2,18 +2,25 @@
 /*
  * Send: anchored-payload reuse.
  *
- * A process that holds anchors has what it sends scanned for tokens. Bytes
- * before a valid token go out the stock way; at the token, the anchored
- * pages go out instead of the region's bytes in user memory, which hold only
- * the token and unspecified bytes. A region sent in pieces continues where
- * the previous piece stopped (tx_cont): a stream's next bytes are always the
- * ones after those already sent. A token that is forged, stale, damaged or
- * another process's is sent as the bytes it is, and counted.
+ * Libra follows the HTTP framing of what an opted-in socket sends, the way
+ * it follows what it receives: the same parser maps the outgoing stream into
+ * metadata (start lines, headers, chunk-size lines) and body bytes before a
+ * byte of it is sent. Metadata always goes out as the program wrote it. In
+ * body bytes, a valid token starts a region: from there the anchored pages
+ * go out instead of the program's bytes, which hold only the token and
+ * unspecified bytes, and the region continues over the following body bytes
+ * — across send calls, across framing the program put in between (a proxy
+ * re-chunking a body), even when the framing splits the token itself —
+ * until its length is used up. A token that is forged, stale, damaged or
+ * another process's goes out as the bytes it is, and is counted.
  *
- * On a socket where this process is the HTTP client, the requests it sends
- * are parsed too, so the response parser knows which answer a HEAD.
- * Anything sent behind libra's back (write_seq moved without it) stops that
- * tracking, and with it response parsing: never a guess.
+ * Where the outgoing framing cannot be followed (the parser stepped aside,
+ * bytes went out behind libra's back), every byte counts as body: a region
+ * then continues over whatever follows it, which is right for a program that
+ * forwards bodies unchanged, and the case is counted (tokens_unframed).
+ *
+ * All state lives in struct libra_sock under the socket lock. Positions are
+ * 32-bit offsets in the outgoing stream; ls->tx_pos is the next byte to go.
  */
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -25,90 +32,58 @@
 
 #define LIBRA_SCAN_CHUNK 2048
 
-/* Where libra_tx_send_plain() takes bytes from. */
+/* Where plain bytes are taken from. */
 struct libra_tx_source {
 	struct msghdr *msg;	/* sendmsg: the caller's message */
 	struct page *page;	/* sendpage: the caller's page ... */
-	int page_off;		/* ... and the offset of the iterator's start in it */
+	int page_off;		/* ... and where the unsent part starts in it */
 	int flags;
 };
 
-static int libra_tx_send_plain(struct sock *sk, struct libra_tx_source *src,
-			       struct iov_iter *iter, size_t n, bool more)
+/* One send call: the caller's data starts at ls->tx_pos in @iter. */
+struct libra_tx_call {
+	struct sock *sk;
+	struct libra_sock *ls;
+	struct libra_tx_source *src;
+	struct iov_iter *iter;
+	u8 *buf;		/* LIBRA_SCAN_CHUNK bytes of scratch */
+	bool scan;		/* the process holds anchors: look for tokens */
+};
+
+static bool libra_tx_framed(const struct libra_sock *ls)
 {
+	return (ls->role == LIBRA_ROLE_CLIENT || ls->role == LIBRA_ROLE_SERVER) &&
+	       !ls->tx.passthrough;
+}
+
+static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
+{
+	struct libra_tx_source *src = call->src;
+	struct iov_iter *iter = call->iter;
 	size_t orig = iov_iter_count(iter);
 	int ret;
 
 	if (src->page) {
-		/* the caller's own page: sent by reference, as stock sendpage would */
-		ret = libra_compat_send_page(sk, src->page, src->page_off, n, src->flags, more);
+		/* the caller's own page: by reference, as stock sendpage would */
+		ret = libra_compat_send_page(call->sk, src->page, src->page_off, n,
+					     src->flags, more);
 		if (ret > 0) {
 			iov_iter_advance(iter, ret);
 			src->page_off += ret;
 		}
-		return ret;
 	} else {
 		unsigned int saved = src->msg->msg_flags;
 
 		iov_iter_truncate(iter, n);
 		if (more)
 			src->msg->msg_flags |= MSG_MORE;
-		ret = tcp_sendmsg_locked(sk, src->msg, n);
+		ret = tcp_sendmsg_locked(call->sk, src->msg, n);
 		src->msg->msg_flags = saved;
 		iov_iter_reexpand(iter, iov_iter_count(iter) + (orig - n));
-		return ret;
 	}
-}
-
-/*
- * The offset in the next @len bytes of @iter of the first valid token, with
- * its anchor referenced in *found; @len with *found NULL when there is none.
- * A token cut off by the end of the data makes the scan stop before it, so
- * the caller sends up to there and the rest comes with its next call.
- */
-static size_t libra_tx_find_token(const struct iov_iter *iter, size_t len,
-				  u8 *buf, struct libra_anchor **found)
-{
-	size_t base = 0;
-
-	*found = NULL;
-	while (base < len) {
-		size_t n = min_t(size_t, len - base, LIBRA_SCAN_CHUNK), i = 0;
-		bool last = base + n == len;
-		struct iov_iter it = *iter;
-
-		iov_iter_advance(&it, base);
-		if (copy_from_iter(buf, n, &it) != n)
-			return base ?: len;	/* unreadable: the stock path reports the fault */
-		while (i < n) {
-			const u8 *p = memchr(buf + i, LIBRA_TOKEN_MAGIC[0], n - i);
-			struct libra_token tok;
-
-			if (!p)
-				break;
-			i = p - buf;
-			if (n - i < LIBRA_TOKEN_BYTES) {
-				if (!last)
-					break;	/* the next chunk overlaps and sees it whole */
-				if (!memcmp(p, LIBRA_TOKEN_MAGIC, min_t(size_t, n - i, 8)))
-					return base + i ?: len;
-				i++;
-				continue;
-			}
-			if (!memcmp(p, LIBRA_TOKEN_MAGIC, 8)) {
-				memcpy(&tok, p, sizeof(tok));
-				*found = libra_anchor_lookup(&tok);
-				if (*found)
-					return base + i;
-				libra_stat_inc(LIBRA_STAT_TOKENS_REJECTED);
-			}
-			i++;
-		}
-		if (last)
-			break;
-		base += n - (LIBRA_TOKEN_BYTES - 1);
-	}
-	return len;
+	if (ret > 0)
+		call->ls->tx_pos += ret;
+	return ret;
 }
 
 /* Sends [off, off + n) of @a; returns bytes sent or a negative errno. */
@@ -119,7 +94,7 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 
 	for (i = 0; i < a->nr_pieces && sent < n; i++) {
 		const struct bio_vec *bv = &a->pieces[i];
-		u32 take, last;
+		u32 take;
 		int ret;
 
 		if (off >= bv->bv_len) {
@@ -127,9 +102,8 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 			continue;
 		}
 		take = min(bv->bv_len - off, n - sent);
-		last = !more && sent + take == n;
-		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take,
-					     flags, !last);
+		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take, flags,
+					     more || sent + take < n);
 		if (ret <= 0)
 			return sent ? sent : (ret ?: -EAGAIN);
 		sent += ret;
@@ -140,141 +114,319 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 	return sent;
 }
 
-static int libra_tx_fill_iter(void *dst, u32 len, void *arg)
+/* Copies @len bytes at offset @off of the caller's unsent data into @dst. */
+static bool libra_tx_peek(const struct libra_tx_call *call, size_t off, void *dst, size_t len)
 {
-	struct iov_iter *it = arg;
+	struct iov_iter it = *call->iter;
 
-	return copy_from_iter(dst, len, it) == len ? 0 : -EFAULT;
+	if (off + len > iov_iter_count(&it))
+		return false;
+	iov_iter_advance(&it, off);
+	return copy_from_iter(dst, len, &it) == len;
+}
+
+struct libra_tx_window {
+	const struct libra_tx_call *call;
+	size_t off;
+};
+
+static int libra_tx_fill(void *dst, u32 len, void *arg)
+{
+	struct libra_tx_window *w = arg;
+
+	return libra_tx_peek(w->call, w->off, dst, len) ? 0 : -EFAULT;
 }
 
 /*
- * Parses the @n request bytes just sent from @sent (an iterator positioned
- * at their start): each request's method goes into the socket's queue.
+ * Maps the caller's data into metadata and bodies as far as it goes, before
+ * any of it is sent: the parser's frontier (tx.next_seq) moves ahead of
+ * tx_pos, and tx.ext lists the bodies in between.
  */
-static void libra_tx_parse(struct libra_sock *ls, const struct iov_iter *sent, u32 n)
+static void libra_tx_map(struct libra_tx_call *call)
+{
+	struct libra_sock *ls = call->ls;
+	struct libra_dir *d = &ls->tx;
+	u32 data_end = ls->tx_pos + iov_iter_count(call->iter);
+
+	while (libra_tx_framed(ls) && !d->to_close && before(d->next_seq, data_end) &&
+	       d->ext_count < LIBRA_EXTENTS) {
+		struct libra_tx_window w = { .call = call };
+		u32 avail;
+
+		if (before(d->next_seq, ls->tx_pos)) {
+			/* the parser missed bytes that went out: stop following */
+			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_DESYNC);
+			ls->methods_lost = true;
+			return;
+		}
+		w.off = d->next_seq - ls->tx_pos;
+		avail = min_t(u32, data_end - d->next_seq, LIBRA_PARSE_WINDOW_MAX);
+		if (libra_dir_parse(ls, d, avail, libra_tx_fill, &w))
+			return;
+		if (!libra_dir_apply_verdict(ls, d, 0) && d->ctx.verdict != LIBRA_PARSE_NEED_MORE)
+			return;
+	}
+}
+
+/*
+ * What the byte at stream position @pos is: returns how many bytes from
+ * there are of the same kind (body or not, in *body), or 0 if @pos is past
+ * what is mapped.
+ */
+static u32 libra_tx_span(struct libra_sock *ls, u32 pos, bool *body)
 {
 	struct libra_dir *d = &ls->tx;
-	u32 start = ls->tx_pos, end = start + n;
 
-	while (!d->passthrough && before(d->next_seq, end)) {
-		struct iov_iter it = *sent;
-		u32 skip, avail;
-		int err;
-
-		if (before(d->next_seq, start)) {
-			/* bytes went out that the parser needed but never saw */
-			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_DESYNC);
-			break;
-		}
-		skip = d->next_seq - start;
-		avail = end - d->next_seq;
-		iov_iter_advance(&it, skip);
-		d->ctx.max_header_bytes = 16384;
-		err = libra_parser_run(&d->ctx, avail, libra_tx_fill_iter, &it);
-		if (err) {
-			libra_dir_step_aside(d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
-							   : LIBRA_STAT_PARSER_ERRORS);
-			break;
-		}
-		if (!libra_dir_apply_verdict(ls, d, false) || d->to_close)
-			break;
+	if (!libra_tx_framed(ls)) {
+		*body = true;
+		return U32_MAX;
 	}
-	ls->tx_pos = end;
+	while (d->ext_count && !after(d->ext[d->ext_head].end, pos)) {
+		d->ext_head = (d->ext_head + 1) % LIBRA_EXTENTS;
+		d->ext_count--;
+	}
+	if (d->ext_count) {
+		const struct libra_extent *e = &d->ext[d->ext_head];
+
+		if (!before(pos, e->start)) {
+			*body = true;
+			return e->end - pos;
+		}
+		*body = false;
+		return e->start - pos;
+	}
+	if (d->to_close && !before(pos, d->next_seq)) {
+		*body = true;
+		return U32_MAX;
+	}
+	*body = false;
+	return before(pos, d->next_seq) ? d->next_seq - pos : 0;
+}
+
+/*
+ * Reads @len body bytes starting at body position @pos, skipping the
+ * metadata between bodies: a token split by framing the program inserted is
+ * read whole. Returns how many bytes the caller's data held.
+ */
+static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 len)
+{
+	struct libra_sock *ls = call->ls;
+	u32 got = 0;
+
+	while (got < len) {
+		struct libra_dir *d = &ls->tx;
+		u32 off = pos - ls->tx_pos, span = U32_MAX, n, i;
+		bool found = !libra_tx_framed(ls);
+
+		/* the span of body bytes at pos, without consuming extents */
+		for (i = 0; !found && i < d->ext_count; i++) {
+			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
+
+			if (!before(pos, e->end))
+				continue;
+			if (before(pos, e->start))
+				pos = e->start;
+			span = e->end - pos;
+			found = true;
+		}
+		if (!found && d->to_close) {
+			if (before(pos, d->next_seq))
+				pos = d->next_seq;
+			found = true;
+		}
+		if (!found)
+			break;
+		off = pos - ls->tx_pos;
+		n = min3(len - got, span, (u32)min_t(size_t, iov_iter_count(call->iter) - min_t(size_t, off, iov_iter_count(call->iter)), U32_MAX));
+		if (!n || !libra_tx_peek(call, off, dst + got, n))
+			break;
+		got += n;
+		pos += n;
+	}
+	return got;
+}
+
+/*
+ * The first valid token in the @n body bytes at tx_pos. Returns its offset
+ * with its anchor referenced in *found, or @n with *found NULL. A candidate
+ * the caller's data cuts off makes it return the candidate's offset with
+ * *found NULL and *held set: the caller sends up to there, and the rest
+ * comes with its next call.
+ */
+static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
+			       struct libra_anchor **found, bool *held)
+{
+	u32 base = 0;
+
+	*found = NULL;
+	*held = false;
+	while (base < n) {
+		u32 len = min_t(u32, n - base, LIBRA_SCAN_CHUNK), i = 0;
+		bool last = base + len == n;
+
+		if (!libra_tx_peek(call, base, call->buf, len))
+			return base ?: n;	/* unreadable: the stock path reports the fault */
+		while (i < len) {
+			const u8 *p = memchr(call->buf + i, LIBRA_TOKEN_MAGIC[0], len - i);
+			struct libra_token tok;
+			u32 got;
+
+			if (!p)
+				break;
+			i = p - call->buf;
+			if (len - i >= LIBRA_TOKEN_BYTES) {
+				memcpy(&tok, p, sizeof(tok));
+				got = sizeof(tok);
+			} else if (!last) {
+				break;	/* the next, overlapping chunk sees it whole */
+			} else {
+				got = libra_tx_read_body(call, call->ls->tx_pos + base + i,
+							 (u8 *)&tok, sizeof(tok));
+			}
+			if (memcmp(&tok, LIBRA_TOKEN_MAGIC, min_t(u32, got, 8))) {
+				i++;
+				continue;
+			}
+			if (got < sizeof(tok)) {
+				*held = true;
+				return base + i;
+			}
+			*found = libra_anchor_lookup(&tok);
+			if (*found)
+				return base + i;
+			libra_stat_inc(LIBRA_STAT_TOKENS_REJECTED);
+			i++;
+		}
+		if (last)
+			break;
+		base += len - (LIBRA_TOKEN_BYTES - 1);
+	}
+	return n;
+}
+
+/* Continues the region being sent over @n body bytes. */
+static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
+{
+	struct libra_sock *ls = call->ls;
+	struct libra_anchor *a = ls->tx_cont;
+	u32 k = min(n, a->len - ls->tx_cont_off);
+	int ret;
+
+	ret = libra_tx_send_anchor(call->sk, a, ls->tx_cont_off, k, call->src->flags,
+				   more || k < iov_iter_count(call->iter));
+	if (ret <= 0)
+		return ret;
+	iov_iter_advance(call->iter, ret);
+	if (call->src->page)
+		call->src->page_off += ret;
+	ls->tx_pos += ret;
+	ls->tx_cont_off += ret;
+	libra_stat_add(LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+	if (ls->tx_cont_off == a->len) {
+		ls->tx_cont = NULL;
+		libra_anchor_sent(a);
+		libra_anchor_put(a);
+	}
+	return ret;
+}
+
+/* Remembers that a body part of message @msg_id went out on this socket. */
+static void libra_tx_note_msg(struct libra_sock *ls, u64 msg_id)
+{
+	int i;
+
+	for (i = 0; i < LIBRA_TX_MSGS; i++)
+		if (ls->tx_msgs[i] == msg_id)
+			return;
+	ls->tx_msgs[ls->tx_msgs_next] = msg_id;
+	ls->tx_msgs_next = (ls->tx_msgs_next + 1) % LIBRA_TX_MSGS;
 }
 
 static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 {
 	if (ls->tx_synced && tcp_sk(sk)->write_seq != ls->tx_expect_seq) {
-		/* sent behind libra's back: requests unknown from here on */
+		/* sent behind libra's back: framing and requests unknown from here */
 		libra_dir_step_aside(&ls->tx, LIBRA_STAT_FALLBACK_DESYNC);
 		ls->methods_lost = true;
 	}
 }
 
-static int libra_tx_run(struct sock *sk, struct libra_sock *ls, struct libra_tx_source *src,
-			struct iov_iter *iter, bool scan)
+static int libra_tx_run(struct libra_tx_call *call)
 {
-	u8 *buf = NULL;
+	struct libra_sock *ls = call->ls;
 	size_t total = 0;
 	int err = 0;
 
-	if (ls->role == LIBRA_ROLE_UNKNOWN && iov_iter_count(iter))
+	if (ls->role == LIBRA_ROLE_UNKNOWN && iov_iter_count(call->iter))
 		libra_sock_set_role(ls, LIBRA_ROLE_CLIENT);
-	libra_tx_check_sync(ls, sk);
-	if (scan || ls->tx_cont) {
-		buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
-		if (!buf) {
+	libra_tx_check_sync(ls, call->sk);
+	if (call->scan || ls->tx_cont) {
+		call->buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
+		if (!call->buf) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
+	libra_tx_map(call);
 
-	while (iov_iter_count(iter)) {
-		size_t remaining = iov_iter_count(iter), plain = remaining;
+	while (iov_iter_count(call->iter)) {
+		size_t remaining = iov_iter_count(call->iter);
 		struct libra_anchor *a = NULL;
+		bool body, held = false;
+		u32 span, n, plain;
 		int ret;
 
-		if (ls->tx_cont) {
-			struct libra_anchor *c = ls->tx_cont;
-			u32 k = min_t(size_t, remaining, c->len - ls->tx_cont_off);
+		span = libra_tx_span(ls, ls->tx_pos, &body);
+		if (!span) {
+			libra_tx_map(call);
+			span = libra_tx_span(ls, ls->tx_pos, &body);
+			if (!span)
+				break;	/* nothing more can be mapped now: a short send */
+		}
+		n = min_t(size_t, remaining, span);
 
-			ret = libra_tx_send_anchor(sk, c, ls->tx_cont_off, k, src->flags,
-						   remaining > k);
+		if (body && ls->tx_cont) {
+			u32 k = min(n, ls->tx_cont->len - ls->tx_cont_off);
+
+			ret = libra_tx_continue(call, n, false);
 			if (ret < 0) {
 				err = ret;
 				break;
 			}
-			iov_iter_advance(iter, ret);
-			ls->tx_pos += ret;
-			ls->tx_cont_off += ret;
 			total += ret;
-			libra_stat_add(LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
-			if (ls->tx_cont_off == c->len) {
-				ls->tx_cont = NULL;
-				libra_anchor_sent(c);
-				libra_anchor_put(c);
-			}
 			if (ret < k)
-				break;
+				break;	/* the socket took less */
 			continue;
 		}
 
-		if (buf)
-			plain = libra_tx_find_token(iter, remaining, buf, &a);
+		plain = n;
+		if (body && call->buf)
+			plain = libra_tx_find_token(call, n, &a, &held);
 		if (plain) {
-			struct iov_iter before_send = *iter;
-
-			ret = libra_tx_send_plain(sk, src, iter, plain, a != NULL);
-			if (ret <= 0) {
-				if (a)
-					libra_anchor_put(a);
+			ret = libra_tx_send_plain(call, plain, a || plain < remaining);
+			if (ret < 0)
 				err = ret;
-				break;
-			}
-			if (ls->role == LIBRA_ROLE_CLIENT && !ls->tx.passthrough)
-				libra_tx_parse(ls, &before_send, ret);
 			else
-				ls->tx_pos += ret;
-			total += ret;
-			if (ret < plain) {
+				total += ret;
+			if (ret < (int)plain) {
 				if (a)
 					libra_anchor_put(a);
 				break;
 			}
-			if (!a && plain < remaining)
-				break;	/* a token cut off at the end: the caller resends it */
 		}
+		if (held)
+			break;	/* a token cut off by the end of the data: sent with the rest */
 		if (a) {
 			ls->tx_cont = a;
 			ls->tx_cont_off = 0;
-			if (ls->role == LIBRA_ROLE_CLIENT)
-				/* request bodies are not parsed past an anchor */
-				libra_dir_step_aside(&ls->tx, LIBRA_STAT_FALLBACK_DESYNC);
+			libra_tx_note_msg(ls, a->msg_id);
+			if (!libra_tx_framed(ls))
+				libra_stat_inc(LIBRA_STAT_TOKENS_UNFRAMED);
 		}
 	}
 out:
-	kfree(buf);
-	ls->tx_expect_seq = tcp_sk(sk)->write_seq;
+	kfree(call->buf);
+	ls->tx_expect_seq = tcp_sk(call->sk)->write_seq;
 	ls->tx_synced = true;
 	return total ? total : err;
 }
@@ -282,43 +434,43 @@ out:
 int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct libra_tx_source src = { .msg = msg, .flags = msg->msg_flags };
-	struct libra_sock *ls;
+	struct libra_tx_call call = { .sk = sk, .src = &src, .iter = &msg->msg_iter };
 	int ret;
 
 	if (msg->msg_flags & (MSG_ZEROCOPY | MSG_FASTOPEN | MSG_OOB) || !size)
 		return libra_sym.tcp_sendmsg(sk, msg, size);
 
 	lock_sock(sk);
-	ls = libra_sock_get(sk, current);
-	if (!ls) {
+	call.ls = libra_sock_get(sk, current);
+	if (!call.ls) {
 		release_sock(sk);
 		return libra_sym.tcp_sendmsg(sk, msg, size);
 	}
-	ret = libra_tx_run(sk, ls, &src, &msg->msg_iter, libra_proc_has_anchors(current));
+	call.scan = libra_proc_has_anchors(current);
+	ret = libra_tx_run(&call);
 	release_sock(sk);
 	return ret;
 }
 
-#ifdef LIBRA_HAVE_SENDPAGE
 /* sendfile() and splice() on kernels that still have sendpage. */
 int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t size, int flags)
 {
 	struct libra_tx_source src = { .page = page, .page_off = offset, .flags = flags };
 	struct bio_vec bv = { .bv_page = page, .bv_offset = offset, .bv_len = size };
-	struct libra_sock *ls;
 	struct iov_iter iter;
+	struct libra_tx_call call = { .sk = sk, .src = &src, .iter = &iter };
 	int ret;
 
 	lock_sock(sk);
-	ls = libra_sock_get(sk, current);
-	if (!ls) {
+	call.ls = libra_sock_get(sk, current);
+	if (!call.ls) {
 		ret = libra_compat_send_page(sk, page, offset, size, flags, false);
 		release_sock(sk);
 		return ret;
 	}
 	iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, size);
-	ret = libra_tx_run(sk, ls, &src, &iter, libra_proc_has_anchors(current));
+	call.scan = libra_proc_has_anchors(current);
+	ret = libra_tx_run(&call);
 	release_sock(sk);
 	return ret;
 }
-#endif

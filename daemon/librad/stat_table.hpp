@@ -78,6 +78,8 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "tokens in sent data that were forged, stale, damaged or another process's", {}},
     {LIBRA_STAT_ANCHORS_RELEASED, "anchors_released", StatKind::counter,
      "anchors released: sent in full, process gone, or unload", {}},
+    {LIBRA_STAT_TOKENS_UNFRAMED, "tokens_unframed", StatKind::counter,
+     "tokens sent where the outbound HTTP framing was unknown", {}},
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()

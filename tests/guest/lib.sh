@@ -102,8 +102,8 @@ global
 defaults
 	mode http
 	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
+	timeout client 10s
+	timeout server 10s
 frontend fe
 	bind 127.0.0.1:$port
 	default_backend be
@@ -157,9 +157,10 @@ libra_attach_parser() {
 	say "parser attached"
 }
 
-# Waits until every anchor is released (sent in full or its process gone).
+# Waits until every anchor is released (sent in full, its connection or its
+# process gone), for at most $1 seconds (default 10).
 wait_anchors_released() {
-	for _ in $(seq 100); do
+	for _ in $(seq $((${1:-10} * 10))); do
 		[[ $(stat_of anchored_bytes_now) == 0 && $(stat_of anchors_now) == 0 ]] && return 0
 		sleep 0.1
 	done

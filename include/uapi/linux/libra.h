@@ -87,6 +87,8 @@ enum libra_stat {
 	LIBRA_STAT_TOKENS_REJECTED,
 	/* anchors released: sent in full, process gone, or unload */
 	LIBRA_STAT_ANCHORS_RELEASED,
+	/* tokens sent where the outbound HTTP framing was unknown (see docs/design.md) */
+	LIBRA_STAT_TOKENS_UNFRAMED,
 	__LIBRA_STAT_MAX
 };
 

@@ -51,6 +51,7 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_FALLBACK_PAGE_COPIED] = "fallback_page_copied",
 	[LIBRA_STAT_TOKENS_REJECTED] = "tokens_rejected",
 	[LIBRA_STAT_ANCHORS_RELEASED] = "anchors_released",
+	[LIBRA_STAT_TOKENS_UNFRAMED] = "tokens_unframed",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
