@@ -134,6 +134,14 @@ struct libra_sock {
 	u32 tx_pos;			/* stream position of the next byte to send */
 	struct libra_anchor *tx_cont;	/* region being sent in pieces ... */
 	u32 tx_cont_off;		/* ... and how much of it went */
+	/*
+	 * Bytes the program handed over that are not sent yet: the start of
+	 * what may be a token, cut off by the end of a send call. Sent, as an
+	 * anchor's bytes or as they are, before anything that follows them.
+	 */
+	u8 tx_owed[LIBRA_TOKEN_BYTES];
+	u8 tx_owed_len;
+	u8 tx_owed_state;		/* enum libra_tx_owed in tx.c */
 #define LIBRA_TX_MSGS 4
 	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
 	u8 tx_msgs_next;

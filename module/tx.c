@@ -247,6 +247,35 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 }
 
 /*
+ * Whether @got bytes at body position @pos, a token's start cut off by the
+ * end of the caller's data, may be held back until the next call. Only when
+ * more of the stream must follow: the body they are in goes on past the
+ * data (a program always finishes a Content-Length or chunked body). Where
+ * the body runs to the close, or the framing is unknown, only a cut-off
+ * token whose whole magic is there is held: a body that merely ends in
+ * bytes like a token's first ones goes out as it is.
+ */
+static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
+{
+	struct libra_sock *ls = call->ls;
+	struct libra_dir *d = &ls->tx;
+	u32 data_end = ls->tx_pos + iov_iter_count(call->iter);
+	u8 i;
+
+	if (libra_tx_framed(ls)) {
+		for (i = 0; i < d->ext_count; i++) {
+			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
+
+			if (!before(pos, e->start) && before(pos, e->end))
+				return after(e->end, data_end);
+		}
+		if (!d->to_close)
+			return false;
+	}
+	return got >= 8;
+}
+
+/*
  * The first valid token in the @n body bytes at tx_pos. Returns its offset
  * with its anchor referenced in *found, or @n with *found NULL. A candidate
  * the caller's data cuts off makes it return the candidate's offset with
@@ -288,8 +317,12 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 				continue;
 			}
 			if (got < sizeof(tok)) {
-				*held = true;
-				return base + i;
+				if (libra_tx_may_hold(call, call->ls->tx_pos + base + i, got)) {
+					*held = true;
+					return base + i;
+				}
+				i++;
+				continue;
 			}
 			*found = libra_anchor_lookup(&tok);
 			if (*found)
@@ -302,6 +335,119 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 		base += len - (LIBRA_TOKEN_BYTES - 1);
 	}
 	return n;
+}
+
+/* Remembers that a body part of message @msg_id went out on this socket. */
+static void libra_tx_note_msg(struct libra_sock *ls, u64 msg_id)
+{
+	int i;
+
+	for (i = 0; i < LIBRA_TX_MSGS; i++)
+		if (ls->tx_msgs[i] == msg_id)
+			return;
+	ls->tx_msgs[ls->tx_msgs_next] = msg_id;
+	ls->tx_msgs_next = (ls->tx_msgs_next + 1) % LIBRA_TX_MSGS;
+}
+
+enum libra_tx_owed {
+	LIBRA_OWED_NONE,
+	LIBRA_OWED_CANDIDATE,	/* a token's start: undecided */
+	LIBRA_OWED_ANCHOR,	/* it was a token: tx_cont's bytes stand for them */
+	LIBRA_OWED_RAW,		/* it was not: send them as they are */
+};
+
+static int libra_tx_send_raw(struct libra_tx_call *call, const void *data, u32 len)
+{
+	struct msghdr msg = { .msg_flags = call->src->flags | MSG_MORE };
+	struct kvec kv = { .iov_base = (void *)data, .iov_len = len };
+
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	return tcp_sendmsg_locked(call->sk, &msg, len);
+}
+
+/*
+ * Settles what a previous call left owed, before anything of this call goes
+ * out. Returns 0 when nothing is owed any more, a positive count when this
+ * call's bytes only lengthened a still undecided token start (they are
+ * taken), or a negative errno when the owed bytes could not all be sent.
+ */
+static int libra_tx_settle_owed(struct libra_tx_call *call)
+{
+	struct libra_sock *ls = call->ls;
+
+	if (ls->tx_owed_state == LIBRA_OWED_CANDIDATE) {
+		u32 need = LIBRA_TOKEN_BYTES - ls->tx_owed_len, got;
+		struct libra_token tok;
+		bool body;
+
+		memcpy(&tok, ls->tx_owed, ls->tx_owed_len);
+		got = libra_tx_read_body(call, ls->tx_pos, (u8 *)&tok + ls->tx_owed_len, need);
+		if (got < need) {
+			size_t remaining = iov_iter_count(call->iter);
+
+			if (got == remaining && libra_tx_span(ls, ls->tx_pos, &body) >= got && body) {
+				memcpy(ls->tx_owed + ls->tx_owed_len, (u8 *)&tok + ls->tx_owed_len, got);
+				ls->tx_owed_len += got;
+				iov_iter_advance(call->iter, got);
+				if (call->src->page)
+					call->src->page_off += got;
+				ls->tx_pos += got;
+				return got;
+			}
+			ls->tx_owed_state = LIBRA_OWED_RAW;
+		} else {
+			struct libra_anchor *a = libra_anchor_lookup(&tok);
+
+			if (a) {
+				ls->tx_cont = a;
+				ls->tx_cont_off = 0;
+				libra_tx_note_msg(ls, a->msg_id);
+				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
+			} else {
+				libra_stat_inc(LIBRA_STAT_TOKENS_REJECTED);
+				ls->tx_owed_state = LIBRA_OWED_RAW;
+			}
+		}
+	}
+
+	while (ls->tx_owed_len) {
+		int ret;
+
+		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR) {
+			ret = libra_tx_send_anchor(call->sk, ls->tx_cont, ls->tx_cont_off,
+						   ls->tx_owed_len, call->src->flags, true);
+			if (ret > 0) {
+				ls->tx_cont_off += ret;
+				libra_stat_add(LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+			}
+		} else {
+			ret = libra_tx_send_raw(call, ls->tx_owed, ls->tx_owed_len);
+			if (ret > 0)
+				memmove(ls->tx_owed, ls->tx_owed + ret, ls->tx_owed_len - ret);
+		}
+		if (ret <= 0)
+			return ret ?: -EAGAIN;
+		ls->tx_owed_len -= ret;
+	}
+	ls->tx_owed_state = LIBRA_OWED_NONE;
+	return 0;
+}
+
+/* Takes the cut-off token start at tx_pos, the rest of the data, as owed. */
+static u32 libra_tx_owe(struct libra_tx_call *call)
+{
+	struct libra_sock *ls = call->ls;
+	u32 k = iov_iter_count(call->iter);
+
+	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) ||
+	    copy_from_iter(ls->tx_owed, k, call->iter) != k)
+		return 0;
+	if (call->src->page)
+		call->src->page_off += k;
+	ls->tx_pos += k;
+	ls->tx_owed_len = k;
+	ls->tx_owed_state = LIBRA_OWED_CANDIDATE;
+	return k;
 }
 
 /* Continues the region being sent over @n body bytes. */
@@ -330,18 +476,6 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
 	return ret;
 }
 
-/* Remembers that a body part of message @msg_id went out on this socket. */
-static void libra_tx_note_msg(struct libra_sock *ls, u64 msg_id)
-{
-	int i;
-
-	for (i = 0; i < LIBRA_TX_MSGS; i++)
-		if (ls->tx_msgs[i] == msg_id)
-			return;
-	ls->tx_msgs[ls->tx_msgs_next] = msg_id;
-	ls->tx_msgs_next = (ls->tx_msgs_next + 1) % LIBRA_TX_MSGS;
-}
-
 static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 {
 	if (ls->tx_synced && tcp_sk(sk)->write_seq != ls->tx_expect_seq) {
@@ -368,6 +502,17 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 	}
 	libra_tx_map(call);
+	if (ls->tx_owed_len) {
+		int ret = libra_tx_settle_owed(call);
+
+		if (ret) {
+			if (ret > 0)
+				total = ret;
+			else
+				err = ret;
+			goto out;
+		}
+	}
 
 	while (iov_iter_count(call->iter)) {
 		size_t remaining = iov_iter_count(call->iter);
@@ -414,8 +559,11 @@ static int libra_tx_run(struct libra_tx_call *call)
 				break;
 			}
 		}
-		if (held)
-			break;	/* a token cut off by the end of the data: sent with the rest */
+		if (held) {
+			/* a token cut off by the end of the data: decided with the next call */
+			total += libra_tx_owe(call);
+			break;
+		}
 		if (a) {
 			ls->tx_cont = a;
 			ls->tx_cont_off = 0;
