@@ -326,7 +326,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 
 	while (copied < len) {
 		struct tcp_sock *tp = tcp_sk(sk);
-		u32 cs = tp->copied_seq, queued, anchorable, copy_limit;
+		u32 cs = tp->copied_seq, queued, anchorable, copy_limit = 0;
 		u64 msg_id = 0;
 		size_t want = len - copied;
 
@@ -339,22 +339,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			goto stock_unlocked;
 
 		queued = libra_rxq_end(sk) - cs;
-		if (!queued) {
-			int w;
-
-			if (copied)
-				break;
-			w = libra_rx_wait(sk, &timeo);
-			if (w < 0) {
-				ret = w;
-				break;
-			}
-			if (w > 0)
-				goto stock_unlocked;
-			continue;
-		}
-
-		anchorable = libra_rx_classify(&ls->rx, cs, &copy_limit, &msg_id);
+		anchorable = queued ? libra_rx_classify(&ls->rx, cs, &copy_limit, &msg_id) : 0;
 		if (anchorable) {
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
 			int r = 0;
@@ -381,8 +366,8 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			copy_limit = n;
 			libra_stat_add(LIBRA_STAT_BYTES_FALLBACK_COPIED, n);
 		}
-		if (!copy_limit) {
-			/* the parser wants more bytes than are queued: wait for them */
+		if (!queued || !copy_limit) {
+			/* nothing queued, or the parser wants more than is: wait for it */
 			int w;
 
 			if (copied)

@@ -338,3 +338,35 @@ libractl_wait_anchors_released() {
 	"$LIBRACTL" stats
 	fail "anchored memory was not released"
 }
+
+# The shared hazards of hazards-*.sh, against the special backend behind the
+# proxy on port $1.
+
+# A HEAD's response has a Content-Length and no body; the next response on
+# the same upstream connection must not be mistaken for it.
+check_head_then_get() {
+	for _ in 1 2; do
+		curl -sf -I "http://127.0.0.1:$1/cl/1048576" | grep -qi "content-length: 1048576" \
+			|| fail "HEAD"
+		fetch_special /cl/1048576 "$1" 1048576
+	done
+	say "HEAD then GET on a kept-alive upstream: ok"
+}
+
+# The upstream closes halfway through a promised body: the client gets the
+# bytes that came, exactly.
+check_early_close() {
+	local got
+	got=$( (curl -s "http://127.0.0.1:$1/early-close/1048576" || true) | sha256sum | cut -d" " -f1)
+	[[ $got == "$(special_sha 1048576 524288)" ]] || fail "early close: the bytes that came differ"
+	say "upstream closed early: the first half arrived exactly"
+}
+
+# Clients that go away mid-body; a later body still arrives whole.
+abort_clients() {
+	for _ in 1 2 3; do
+		curl -s --max-time 1 --limit-rate 200K "http://127.0.0.1:$1/cl/4194304" > /dev/null || true
+	done
+	say "clients aborted mid-body"
+	fetch_special /cl/1048576 "$1" 1048576
+}

@@ -16,21 +16,11 @@ fetch_special "/chunked/$((3 * M + 17))?chunk=300000" 8080 $((3 * M + 17))
 fetch_special "/chunked/200000?chunk=5000" 8080 200000
 fetch_special "/close/$M" 8080 $M
 fetch_special "/slow/$M" 8080 $M
-for _ in 1 2; do
-	curl -sf -I "http://127.0.0.1:8080/cl/$M" | grep -qi "content-length: $M" || fail "HEAD"
-	fetch_special "/cl/$M" 8080 $M
-done
-say "HEAD then GET: ok"
+check_head_then_get 8080
 
-got=$( (curl -s "http://127.0.0.1:8080/early-close/$M" || true) | sha256sum | cut -d" " -f1)
-[[ $got == "$(special_sha $M $((M / 2)))" ]] || fail "early close: the bytes that came differ"
-say "upstream closed early: the first half arrived exactly"
+check_early_close 8080
 
-for _ in 1 2 3; do
-	curl -s --max-time 1 --limit-rate 200K "http://127.0.0.1:8080/cl/$((4 * M))" > /dev/null || true
-done
-say "clients aborted mid-body"
-fetch_special "/cl/$M" 8080 $M
+abort_clients 8080
 "$DEVCTL" stats
 (($(stat_of bytes_anchored) > 0)) || fail "nothing was anchored"
 (($(stat_of tokens_rejected) == 0)) || fail "a token was rejected"

@@ -20,13 +20,7 @@ fetch_special "/chunked/200000?chunk=5000" 8080 200000
 fetch_special "/close/$M" 8080 $M
 fetch_special "/close/$((2 * M + 3))" 8080 $((2 * M + 3))
 
-# A HEAD's response has a Content-Length and no body; the next response on
-# the same upstream connection must not be mistaken for it.
-for _ in 1 2; do
-	curl -sf -I "http://127.0.0.1:8080/cl/$M" | grep -qi "content-length: $M" || fail "HEAD"
-	fetch_special "/cl/$M" 8080 $M
-done
-say "HEAD then GET on a kept-alive upstream: ok"
+check_head_then_get 8080
 
 # A client that reads nothing for a while: the body outgrows nginx's
 # buffers and spills to a temp file, and goes out later with sendfile.
@@ -50,24 +44,14 @@ grep -q "buffered to a temporary file" "$WORK/nginx-spill/logs/error.log" \
 	|| fail "nginx never spilled to a temp file: the test did not test that"
 say "stalled client: body went through a temp file and sendfile, byte-exact"
 
-# The upstream closes halfway through a promised body: the client gets the
-# bytes that came, exactly.
-got=$( (curl -s "http://127.0.0.1:8080/early-close/$M" || true) | sha256sum | cut -d" " -f1)
-[[ $got == "$(special_sha $M $((M / 2)))" ]] || fail "early close: the bytes that came differ"
-say "upstream closed early: the first half arrived exactly"
+check_early_close 8080
 
-# Clients that go away mid-body.
-for _ in 1 2 3; do
-	curl -s --max-time 1 --limit-rate 200K "http://127.0.0.1:8080/cl/$((4 * M))" > /dev/null || true
-done
-say "clients aborted mid-body"
-
-fetch_special "/cl/$M" 8080 $M
+abort_clients 8080
 "$DEVCTL" stats
 (($(stat_of bytes_anchored) > 0)) || fail "nothing was anchored"
 (($(stat_of tokens_rejected) == 0)) || fail "a token was rejected"
 
-# Whatever the aborted requests left anchored goes when its worker does.
+# Anything still anchored goes, at the latest, when its worker exits.
 nginx -p "$WORK/nginx-proxy" -c "$WORK/nginx-proxy/nginx.conf" -s reload
 sleep 2
 fetch_special "/cl/$M" 8080 $M
