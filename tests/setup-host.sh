@@ -18,7 +18,9 @@ packages=(
 	# guest test bed
 	qemu-system-x86 busybox-static cpio xz-utils zstd
 	# what runs in the guest
-	nginx haproxy curl wrk iproute2 util-linux procps
+	nginx haproxy curl wrk iproute2 util-linux procps python3
+	# benchmark plots, man page checks
+	gnuplot-nox groff
 )
 
 export DEBIAN_FRONTEND=noninteractive
