@@ -28,6 +28,15 @@ CONFIG_LABELS = {
     "haproxy-splice": "HAProxy splice-auto",
 }
 STOCK_OF = {"nginx-libra": "nginx-stock", "haproxy-libra": "haproxy-stock"}
+# plot styles: stock light, Libra dark of the same hue; splice green; direct black
+STYLE = {
+    "direct": "lc rgb '#000000' pt 1",
+    "nginx-stock": "lc rgb '#8fb8e8' pt 6",
+    "nginx-libra": "lc rgb '#1a4f9c' pt 7",
+    "haproxy-stock": "lc rgb '#f0a08c' pt 4",
+    "haproxy-libra": "lc rgb '#b0281a' pt 5",
+    "haproxy-splice": "lc rgb '#2e9e44' pt 9",
+}
 PROXIES = ["nginx-stock", "nginx-libra", "haproxy-stock", "haproxy-libra", "haproxy-splice"]
 
 
@@ -241,8 +250,8 @@ def plots(outdir, cells, sizes, conns_list, methods, configs):
                             c = cells.get((m, s, conns, cfg))
                             if c and c[field]:
                                 f.write(f"{s / 1024:g} {c[field] * scale:g}\n")
-                    files.append((path, CONFIG_LABELS[cfg]))
-                plot = ", ".join(f"'{p}' using 1:2 with linespoints lw 2 pt 7 ps 0.6 title '{t}'" for p, t in files)
+                    files.append((path, CONFIG_LABELS[cfg], STYLE.get(cfg, "")))
+                plot = ", ".join(f"'{p}' using 1:2 with linespoints lw 2 {st} ps 0.8 title '{t}'" for p, t, st in files)
                 panels.append(f"set title '{m}, {conns} connection{'s' if conns != 1 else ''}'\nplot {plot}\n")
             png = f"{m.lower()}-{metric}.png"
             width = 460 * len(panels) + 40
@@ -317,6 +326,8 @@ def main():
     ap.add_argument("--host-cpu", default="unknown")
     ap.add_argument("--qemu", default="")
     ap.add_argument("--elapsed", type=int, default=0)
+    ap.add_argument("--commit", default="")
+    ap.add_argument("--host-load", default="")
     a = ap.parse_args()
 
     info, runs, copies_raw, confs, selftest, libra_total, plan = load(a.raw)
@@ -339,10 +350,12 @@ def main():
     import report_md  # noqa: E402  (beside this file)
     md = report_md.render(info=info, cells=cells, copies=copies, confs=confs, selftest=selftest,
                           libra_total=libra_total, sizes=sizes, methods=methods, conns_list=conns_list,
-                          configs=configs, pngs=pngs, host_cpu=a.host_cpu, qemu=a.qemu, elapsed=a.elapsed,
+                          configs=configs, pngs=pngs, host_cpu=a.host_cpu, qemu=a.qemu, elapsed=a.elapsed, commit=a.commit, host_load=a.host_load,
                           helpers=sys.modules[__name__])
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(md)
+    with open(os.path.join(a.out, "headline.md"), "w") as f:
+        f.write(report_md.headline(info, cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
 
     if a.check:
         problems = check(info, runs, cells, copies, plan)

@@ -1,9 +1,37 @@
 """results.md for bench/report.py: platform, headline tables, targets, counters."""
 import datetime
+import os
+
+
+def headline(info, cells, copies, sizes, methods, conns_list, helpers):
+    """The short table for README: GET throughput ratios and bytes copied, per size."""
+    h = helpers
+    L = []
+    w = L.append
+    if "GET" not in methods:
+        return ""
+    cols = []
+    for conns in conns_list:
+        cols += [(conns, "nginx-libra", "nginx-stock"), (conns, "haproxy-libra", "haproxy-stock"),
+                 (conns, "haproxy-splice", "haproxy-stock"), (conns, "nginx-libra", "direct")]
+    names = {("nginx-libra", "nginx-stock"): "nginx+Libra / nginx",
+             ("haproxy-libra", "haproxy-stock"): "HAProxy+Libra / HAProxy",
+             ("haproxy-splice", "haproxy-stock"): "HAProxy splice / HAProxy",
+             ("nginx-libra", "direct"): "nginx+Libra / direct"}
+    w("| GET body | " + " | ".join(f"{names[(a, b)]}, c{c}" for c, a, b in cols)
+      + " | bytes copied/req: nginx / nginx+Libra / floor |")
+    w("|---:|" + "---:|" * len(cols) + "---:|")
+    for s in sizes:
+        row = [h.fmt_ratio(h.ratio_spread(cells, ("GET", s, c, a), ("GET", s, c, b))) for c, a, b in cols]
+        st, lb = copies.get(("GET", s, "nginx-stock"), {}), copies.get(("GET", s, "nginx-libra"), {})
+        row.append(f"{h.human_bytes(st.get('copied_per_req'))} / {h.human_bytes(lb.get('copied_per_req'))} / "
+                   f"{h.human_bytes(lb.get('meta_per_req'))}")
+        w(f"| {h.human_size(s)} | " + " | ".join(row) + " |")
+    return "\n".join(L) + "\n"
 
 
 def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, conns_list, configs,
-           pngs, host_cpu, qemu, elapsed, helpers):
+           pngs, host_cpu, qemu, elapsed, helpers, commit="", host_load=""):
     h = helpers
     L = []
     w = L.append
@@ -18,8 +46,14 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
       f"(ERMS in guest: {info.get('erms', '?')}); host CPU {host_cpu}; {qemu}. "
       f"Guest kernel {info.get('kernel', '?')} (Debian). nginx {info.get('nginx', '?')}, "
       f"HAProxy {info.get('haproxy', '?')}, wrk {info.get('wrk', '?')}, curl {info.get('curl', '?')}; "
-      f"libra.ko {info.get('libra', '?')}. Client, backend and proxies share the guest's vCPUs over loopback.")
+      f"libra.ko {info.get('libra', '?')}{' built from commit ' + commit if commit else ''}. "
+      "Client, backend and proxies share the guest's vCPUs over loopback.")
     w("")
+    if host_load:
+        w(f"Host load average (1, 5, 15 min) during the run: {host_load} on the host's "
+          f"{os.cpu_count()} cores, which other work shares with this guest: expect run-to-run noise, "
+          "visible as the min–max spread of the ratios.")
+        w("")
     w("Emulation distorts absolute costs: without ERMS the kernel's copy loop runs about 7x slower than "
       "on the host while other work runs 12x or more slower, so copies weigh *less* here than on real "
       "hardware and copy savings are understated. Compare ratios, not absolute numbers.")
@@ -27,7 +61,9 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     w(f"Sweep: body sizes {', '.join(h.human_size(s) for s in sizes)}; {', '.join(methods)}; "
       f"{' and '.join(str(c) for c in conns_list)} connection(s) (wrk -t1); {info.get('reps', '?')} repetitions of "
       f"{info.get('duration_s', '?')} s per cell, interleaved (every configuration once per repetition, in turn: "
-      "A/B/A/B). Medians shown; (min–max) is the spread of the per-repetition ratios.")
+      "A/B/A/B). Medians shown; (min–max) is the spread of the per-repetition ratios. Sizes run one "
+      "after another, so absolute levels across sizes also follow the host's load over time: compare "
+      "configurations within a size.")
     w("")
 
     def rps_table(m, conns):
@@ -90,6 +126,9 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
               + f" | {over('nginx-libra')} | {over('haproxy-libra')} |")
         w("")
 
+    w("## Headline (GET; throughput ratios, median and min–max over repetition pairs)")
+    w("")
+    w(headline(info, cells, copies, sizes, methods, conns_list, helpers))
     w("## Throughput")
     w("")
     for p in pngs:
