@@ -6,7 +6,7 @@ WORK=/tmp/libra-test
 rm -rf "$WORK"	# the overlay shows the host's /tmp: start from nothing
 mkdir -p "$WORK"
 
-say() { echo "scenario: $*"; }
+say() { echo "scenario [${SECONDS}s]: $*"; }
 fail() { echo "scenario: FAILED: $*" >&2; exit 1; }
 
 libra_load() {

@@ -31,7 +31,7 @@ start_nginx_proxy 8084 8081 nginx-spill
 python3 - "$WORK/spilled" <<'PY' || fail "the stalling client failed"
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", 8084))
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 s.sendall(b"GET /4194304 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 time.sleep(3)
 data = b""
