@@ -39,6 +39,9 @@ bool notrace libra_proc_has_anchors(struct task_struct *task)
 {
 	bool found;
 
+	/* the hook asks on every TCP send in the system: no anchors, no lookup */
+	if (!libra_anchors_now())
+		return false;
 	rcu_read_lock();
 	found = libra_proc_find(task_tgid(task)) != NULL;
 	rcu_read_unlock();

@@ -215,7 +215,8 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 
 	while (got < len) {
 		struct libra_dir *d = &ls->tx;
-		u32 off = pos - ls->tx_pos, span = U32_MAX, n, i;
+		u32 span = U32_MAX, off, n, i;
+		size_t left = iov_iter_count(call->iter);
 		bool found = !libra_tx_framed(ls);
 
 		/* the span of body bytes at pos, without consuming extents */
@@ -237,8 +238,10 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 		if (!found)
 			break;
 		off = pos - ls->tx_pos;
-		n = min3(len - got, span, (u32)min_t(size_t, iov_iter_count(call->iter) - min_t(size_t, off, iov_iter_count(call->iter)), U32_MAX));
-		if (!n || !libra_tx_peek(call, off, dst + got, n))
+		if (off >= left)
+			break;	/* the caller's data ends before the body goes on */
+		n = min3(len - got, span, (u32)min_t(size_t, left - off, U32_MAX));
+		if (!libra_tx_peek(call, off, dst + got, n))
 			break;
 		got += n;
 		pos += n;
