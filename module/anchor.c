@@ -68,6 +68,15 @@ u64 libra_anchor_limit(void)
 	return (u64)READ_ONCE(anchor_limit_mb) << 20;
 }
 
+/* Lowering the limit never evicts: it only stops new anchors past it. */
+int libra_anchor_set_limit(u64 bytes)
+{
+	if (!bytes || bytes & ((1ULL << 20) - 1) || bytes >> 20 > ULONG_MAX)
+		return -EINVAL;
+	WRITE_ONCE(anchor_limit_mb, bytes >> 20);
+	return 0;
+}
+
 u64 libra_anchored_now(void)
 {
 	return atomic64_read(&libra_anchored_bytes);
@@ -108,6 +117,8 @@ static void libra_anchor_free(struct libra_anchor *a)
 	for (i = 0; i < a->nr_pieces; i++)
 		put_page(a->pieces[i].bv_page);
 	put_pid(a->owner);
+	libra_scope_uncharge(a->scope, a->len);
+	libra_scope_put(a->scope);
 	kvfree(a);
 }
 
@@ -122,7 +133,7 @@ static void libra_anchor_release(struct kref *ref)
 
 	atomic64_sub(a->len, &libra_anchored_bytes);
 	libra_proc_anchor_put(a->owner);
-	libra_stat_inc(LIBRA_STAT_ANCHORS_RELEASED);
+	libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_RELEASED, 1);
 	call_rcu(&a->rcu, libra_anchor_free_rcu);
 	if (atomic_dec_and_test(&libra_anchor_count))
 		module_put(THIS_MODULE);
@@ -370,7 +381,8 @@ static u32 libra_skb_count_pieces(const struct sk_buff *skb)
  * those bytes are queued. NULL when the budget or memory says no: then the
  * caller copies.
  */
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id)
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
+					struct libra_scope *scope)
 {
 	struct libra_anchor_builder b = { };
 	struct sk_buff *skb;
@@ -378,9 +390,13 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	int err = 0;
 
 	sock_owned_by_me(sk);
-	if (!libra_anchor_charge(len)) {
-		libra_stat_inc(LIBRA_STAT_FALLBACK_BUDGET);
+	if (!libra_scope_charge(scope, len)) {
+		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
 		return NULL;
+	}
+	if (!libra_anchor_charge(len)) {
+		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
+		goto err_uncharge_scope_only;
 	}
 	skb_queue_walk(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
@@ -396,6 +412,9 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL);
 	if (!b.a)
 		goto err_uncharge;
+	/* from here the anchor carries the scope's charge: freeing it uncharges */
+	b.a->scope = libra_scope_get(scope);
+	b.a->len = len;
 	b.max_pieces = pieces;
 
 	want = len;
@@ -418,19 +437,24 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 		goto err_free;
 
 	kref_init(&b.a->ref);
-	b.a->len = len;
 	b.a->owner = get_pid(task_tgid(current));
 	b.a->id = libra_token_new_id();
 	b.a->msg_id = msg_id;
 	if (b.copied)
-		libra_stat_add(LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
+		libra_scope_add(scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
 	return b.a;
 
 err_free:
 	b.a->owner = NULL;
-	libra_anchor_free(b.a);
+	libra_anchor_free(b.a);		/* uncharges the scope */
+	goto err_uncharge_global;
 err_uncharge:
+	libra_scope_uncharge(scope, len);
+err_uncharge_global:
 	atomic64_sub(len, &libra_anchored_bytes);
+	return NULL;
+err_uncharge_scope_only:
+	libra_scope_uncharge(scope, len);
 	return NULL;
 }
 

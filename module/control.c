@@ -90,6 +90,35 @@ out_free:
 	return err;
 }
 
+static long libra_ioctl_optin_stats(void __user *arg)
+{
+	u64 values[__LIBRA_STAT_MAX];
+	struct libra_optin_stats req;
+	u32 n;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	n = min_t(u32, req.count, __LIBRA_STAT_MAX);
+	err = libra_optin_read_stats(&req.entry, values, n, &req.counted);
+	if (err)
+		return err;
+	if (copy_to_user(u64_to_user_ptr(req.values), values, n * sizeof(u64)))
+		return -EFAULT;
+	req.count = n;
+	req.known = __LIBRA_STAT_MAX;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static long libra_ioctl_set_anchor_limit(void __user *arg)
+{
+	struct libra_anchor_limit req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	return libra_anchor_set_limit(req.bytes);
+}
+
 static long libra_ioctl_attach_parser(void __user *arg)
 {
 	struct libra_parser_attach req;
@@ -121,6 +150,10 @@ static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned lo
 		return libra_ioctl_list_optins(uarg);
 	case LIBRA_IOC_ATTACH_PARSER:
 		return libra_ioctl_attach_parser(uarg);
+	case LIBRA_IOC_OPTIN_STATS:
+		return libra_ioctl_optin_stats(uarg);
+	case LIBRA_IOC_SET_ANCHOR_LIMIT:
+		return libra_ioctl_set_anchor_limit(uarg);
 	default:
 		return -ENOTTY;
 	}

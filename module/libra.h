@@ -30,15 +30,31 @@ void libra_stats_exit(void);
 void libra_stat_inc(enum libra_stat stat);
 void libra_stat_add(enum libra_stat stat, u64 delta);
 void libra_stats_read(u64 *values, unsigned int count);
+/* ... and the same per opt-in entry: a refcounted scope */
+struct libra_scope;
+struct libra_scope *libra_scope_new(u64 anchor_limit);
+struct libra_scope *libra_scope_get(struct libra_scope *s);
+void libra_scope_put(struct libra_scope *s);
+void libra_scope_add(struct libra_scope *s, enum libra_stat stat, u64 delta);
+void libra_scope_socket(struct libra_scope *s, int delta);
+bool libra_scope_charge(struct libra_scope *s, u64 bytes);
+void libra_scope_uncharge(struct libra_scope *s, u64 bytes);
+u64 libra_scope_limit(const struct libra_scope *s);
+void libra_scope_retire(struct libra_scope *s);
+bool libra_scope_retired(const struct libra_scope *s);
+void libra_scope_read(struct libra_scope *s, u64 *values, unsigned int count, u64 *counted);
 
 /* optin.c: which processes' sockets libra handles */
 bool libra_optin_any(void);
 bool libra_optin_match(struct task_struct *task, const struct sock *sk);
-u32 libra_optin_min_body(struct task_struct *task, const struct sock *sk);
+u32 libra_optin_adopt(struct task_struct *task, const struct sock *sk,
+		      struct libra_scope **scope);
 int libra_optin_add(const struct libra_optin *req);
 int libra_optin_del(const struct libra_optin *req);
 int libra_optin_list(struct libra_optin *out, u32 count, u32 *total);
 u64 libra_optin_entries(void);
+int libra_optin_read_stats(const struct libra_optin *req, u64 *values, u32 count,
+			   u64 *counted);
 void libra_optin_exit(void);
 
 /* parser.c: the attached BPF framing parser */
@@ -64,11 +80,13 @@ struct libra_anchor {
 	struct kref ref;		/* the table's, plus one per user */
 	u64 id;
 	struct pid *owner;		/* thread group that received it */
+	struct libra_scope *scope;	/* charged for it; NULL if none */
 	u32 len;			/* region bytes, token included */
 	u32 nr_pieces;
 	struct bio_vec pieces[];
 };
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id);
+struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
+					struct libra_scope *scope);
 u64 libra_anchor_new_msg_id(void);
 void libra_anchor_abandon_msg(u64 msg_id);
 bool libra_anchor_msg_abandoned(u64 msg_id);
@@ -78,6 +96,7 @@ struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
 void libra_anchor_sent(struct libra_anchor *a);
 void libra_anchor_put(struct libra_anchor *a);
 u64 libra_anchor_limit(void);
+int libra_anchor_set_limit(u64 bytes);
 u64 libra_anchored_now(void);
 u64 libra_anchored_peak_bytes(void);
 u64 libra_anchors_now(void);
@@ -125,6 +144,7 @@ struct libra_sock {
 	/* everything below: under the socket lock */
 	enum libra_sock_role role;
 	u32 min_body;
+	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
 	u8 methods[LIBRA_METHOD_QUEUE];	/* requests sent, awaiting responses */
 	u8 method_head, method_count;
@@ -156,7 +176,7 @@ int libra_sock_init(void);
 void libra_sock_exit(void);
 
 /* rx.c, tx.c: the handlers opted-in calls are redirected to */
-void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason);
+void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra_stat reason);
 bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min_extent);
 int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		    int (*fill)(void *dst, u32 len, void *arg), void *arg);

@@ -36,6 +36,7 @@ struct libra_optin_entry {
 	u32 min_body;
 	u16 nr_ports;
 	u16 ports[LIBRA_OPTIN_MAX_PORTS];
+	struct libra_scope *scope;	/* counters and budget, shared with its sockets */
 };
 
 static DEFINE_MUTEX(libra_optin_lock);
@@ -121,16 +122,23 @@ bool libra_optin_match(struct task_struct *task, const struct sock *sk)
 	return match;
 }
 
-/* The minimum body to anchor for @task's socket @sk; 0 if not opted in. */
-u32 libra_optin_min_body(struct task_struct *task, const struct sock *sk)
+/*
+ * The minimum body to anchor for @task's socket @sk, 0 if not opted in, and
+ * in *scope a reference on the counters of the entry that matched.
+ */
+u32 libra_optin_adopt(struct task_struct *task, const struct sock *sk,
+		      struct libra_scope **scope)
 {
 	const struct libra_optin_entry *e;
 	u32 min_body = 0;
 
+	*scope = NULL;
 	rcu_read_lock();
 	e = libra_optin_lookup(task, sk);
-	if (e)
+	if (e) {
 		min_body = e->min_body;
+		*scope = libra_scope_get(e->scope);
+	}
 	rcu_read_unlock();
 	return min_body;
 }
@@ -212,6 +220,11 @@ int libra_optin_add(const struct libra_optin *req)
 	e->min_body = req->min_body ?: LIBRA_MIN_BODY_DEFAULT;
 	e->nr_ports = req->nr_ports;
 	memcpy(e->ports, req->ports, sizeof(e->ports));
+	e->scope = libra_scope_new(req->anchor_limit);
+	if (!e->scope) {
+		err = -ENOMEM;
+		goto err_free_entry;
+	}
 
 	mutex_lock(&libra_optin_lock);
 	if (libra_optin_find(req, tgid)) {
@@ -229,6 +242,8 @@ int libra_optin_add(const struct libra_optin *req)
 
 err_unlock:
 	mutex_unlock(&libra_optin_lock);
+	libra_scope_put(e->scope);
+err_free_entry:
 	kfree(e);
 err_put_pid:
 	put_pid(tgid);
@@ -240,6 +255,7 @@ static void libra_optin_free_rcu(struct rcu_head *rcu)
 	struct libra_optin_entry *e = container_of(rcu, struct libra_optin_entry, rcu);
 
 	put_pid(e->tgid);
+	libra_scope_put(e->scope);
 	kfree(e);
 }
 
@@ -248,35 +264,52 @@ static void libra_optin_unlink(struct libra_optin_entry *e)
 	lockdep_assert_held(&libra_optin_lock);
 	list_del_rcu(&e->node);
 	atomic_dec(&libra_optin_count);
+	libra_scope_retire(e->scope);
 	call_rcu(&e->rcu, libra_optin_free_rcu);
 }
 
-int libra_optin_del(const struct libra_optin *req)
+/* The struct pid an existing entry's key names (NULL for a cgroup key), referenced. */
+static int libra_optin_key(const struct libra_optin *req, struct pid **tgid)
+{
+	*tgid = NULL;
+	if (req->flags & LIBRA_OPTIN_F_CGROUP)
+		return req->cgroup_id ? 0 : -EINVAL;
+	if (req->pid <= 0)
+		return -EINVAL;
+	*tgid = find_get_pid(req->pid);
+	return *tgid ? 0 : -ENOENT;
+}
+
+/* Runs @fn on the entry @req names, under libra_optin_lock; ENOENT if none. */
+static int libra_optin_apply(const struct libra_optin *req,
+			     void (*fn)(struct libra_optin_entry *e, void *arg), void *arg)
 {
 	struct libra_optin_entry *e;
-	struct pid *tgid = NULL;
-	int err = 0;
+	struct pid *tgid;
+	int err;
 
-	if (req->flags & LIBRA_OPTIN_F_CGROUP) {
-		if (!req->cgroup_id)
-			return -EINVAL;
-	} else {
-		if (req->pid <= 0)
-			return -EINVAL;
-		tgid = find_get_pid(req->pid);
-		if (!tgid)
-			return -ENOENT;
-	}
-
+	err = libra_optin_key(req, &tgid);
+	if (err)
+		return err;
 	mutex_lock(&libra_optin_lock);
 	e = libra_optin_find(req, tgid);
 	if (e)
-		libra_optin_unlink(e);
+		fn(e, arg);
 	else
 		err = -ENOENT;
 	mutex_unlock(&libra_optin_lock);
 	put_pid(tgid);
 	return err;
+}
+
+static void libra_optin_apply_unlink(struct libra_optin_entry *e, void *arg)
+{
+	libra_optin_unlink(e);
+}
+
+int libra_optin_del(const struct libra_optin *req)
+{
+	return libra_optin_apply(req, libra_optin_apply_unlink, NULL);
 }
 
 int libra_optin_list(struct libra_optin *out, u32 count, u32 *total)
@@ -297,12 +330,34 @@ int libra_optin_list(struct libra_optin *out, u32 count, u32 *total)
 			o->min_body = e->min_body;
 			o->nr_ports = e->nr_ports;
 			memcpy(o->ports, e->ports, sizeof(o->ports));
+			o->anchor_limit = libra_scope_limit(e->scope);
 		}
 		n++;
 	}
 	*total = n;
 	mutex_unlock(&libra_optin_lock);
 	return 0;
+}
+
+struct libra_optin_stats_req {
+	u64 *values;
+	u32 count;
+	u64 *counted;
+};
+
+static void libra_optin_apply_read(struct libra_optin_entry *e, void *arg)
+{
+	struct libra_optin_stats_req *r = arg;
+
+	libra_scope_read(e->scope, r->values, r->count, r->counted);
+}
+
+int libra_optin_read_stats(const struct libra_optin *req, u64 *values, u32 count,
+			   u64 *counted)
+{
+	struct libra_optin_stats_req r = { values, count, counted };
+
+	return libra_optin_apply(req, libra_optin_apply_read, &r);
 }
 
 void libra_optin_exit(void)

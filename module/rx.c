@@ -72,10 +72,10 @@ static int libra_rxq_fill(void *dst, u32 len, void *arg)
 	return len ? -EINVAL : 0;
 }
 
-void libra_dir_step_aside(struct libra_dir *d, enum libra_stat reason)
+void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra_stat reason)
 {
 	if (!d->passthrough)
-		libra_stat_inc(reason);
+		libra_scope_add(ls->scope, reason, 1);
 	d->passthrough = true;
 }
 
@@ -100,12 +100,11 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 	case LIBRA_PARSE_METADATA:
 		break;
 	default:
-		libra_stat_inc(LIBRA_STAT_PARSER_ERRORS);
-		libra_dir_step_aside(d, LIBRA_STAT_PARSER_ERRORS);
+		libra_dir_step_aside(ls, d, LIBRA_STAT_PARSER_ERRORS);
 		return false;
 	}
 
-	libra_stat_inc(LIBRA_STAT_MESSAGES_PARSED);
+	libra_scope_add(ls->scope, LIBRA_STAT_MESSAGES_PARSED, 1);
 	d->need_min = 0;
 	if (c->flags & LIBRA_PARSE_F_MESSAGE_START)
 		d->msg_id = libra_anchor_new_msg_id();
@@ -122,7 +121,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 	case LIBRA_BODY_CONTENT_LENGTH:
 	case LIBRA_BODY_CHUNK:
 		if (c->body_len > LIBRA_MAX_TRACKED_BODY) {
-			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_SMALL_BODY);
+			libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_SMALL_BODY);
 			return false;
 		}
 		if (c->body_len >= min_extent)
@@ -134,7 +133,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 		d->to_close = true;
 		return false;
 	default:
-		libra_dir_step_aside(d, LIBRA_STAT_PARSER_ERRORS);
+		libra_dir_step_aside(ls, d, LIBRA_STAT_PARSER_ERRORS);
 		return false;
 	}
 }
@@ -155,14 +154,14 @@ int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		d->ctx.request_method = libra_sock_peek_method(ls);
 	err = libra_parser_run(&d->ctx, avail, fill, arg);
 	if (err) {
-		libra_dir_step_aside(d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
+		libra_dir_step_aside(ls, d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
 						   : LIBRA_STAT_PARSER_ERRORS);
 		return err;
 	}
 	if (d->ctx.verdict == LIBRA_PARSE_STEP_ASIDE &&
 	    d->ctx.direction == LIBRA_PARSE_RESPONSE &&
 	    d->ctx.request_method == LIBRA_HTTP_METHOD_UNKNOWN) {
-		libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
+		libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
 		return -EPROTO;
 	}
 	return 0;
@@ -203,7 +202,7 @@ static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
 		d->ext_count--;
 	}
 	if (!d->to_close && after(cs, d->next_seq))
-		libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_DESYNC);
+		libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_DESYNC);
 	if (!d->passthrough)
 		libra_rx_parse(ls, sk);
 }
@@ -258,7 +257,8 @@ static int libra_rx_consume_actor(read_descriptor_t *desc, struct sk_buff *skb,
  * bytes off the queue. Returns bytes accounted to the caller, 0 when libra
  * declined (the caller copies instead), or -EFAULT.
  */
-static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n, u64 msg_id)
+static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr *msg,
+			   u32 n, u64 msg_id)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 	read_descriptor_t desc = { .count = n };
@@ -268,7 +268,7 @@ static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n, u64 msg_i
 
 	if (libra_anchor_msg_abandoned(msg_id))
 		return 0;
-	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id);
+	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->scope);
 	if (!a)
 		return 0;
 	libra_token_make(&tok, a->id, n, current->tgid);
@@ -285,7 +285,7 @@ static int libra_rx_anchor(struct sock *sk, struct msghdr *msg, u32 n, u64 msg_i
 	}
 	iov_iter_advance(&msg->msg_iter, n - sizeof(tok));
 	libra_anchor_publish(a);
-	libra_stat_add(LIBRA_STAT_BYTES_ANCHORED, n);
+	libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ANCHORED, n);
 	return n;
 }
 
@@ -313,7 +313,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	struct libra_sock *ls;
 	long timeo;
 	size_t copied = 0;
-	int ret = 0;
+	int ret = 0, target;
 
 	if (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE | MSG_TRUNC) || !len)
 		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
@@ -323,6 +323,8 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	if (!ls || ls->role == LIBRA_ROLE_PASS || !libra_parser_attached())
 		goto stock_unlocked;
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	/* as stock: MSG_WAITALL and SO_RCVLOWAT say how much to wait for */
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 
 	while (copied < len) {
 		struct tcp_sock *tp = tcp_sk(sk);
@@ -351,9 +353,9 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			n = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
 
 			if (n >= LIBRA_MIN_REGION)
-				r = libra_rx_anchor(sk, msg, n, msg_id);
+				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
 			else
-				libra_stat_inc(LIBRA_STAT_FALLBACK_SMALL_BODY);
+				libra_scope_add(ls->scope, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
 			if (r < 0) {
 				ret = r;
 				break;
@@ -364,13 +366,13 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			}
 			/* declined: copy the region the stock way */
 			copy_limit = n;
-			libra_stat_add(LIBRA_STAT_BYTES_FALLBACK_COPIED, n);
+			libra_scope_add(ls->scope, LIBRA_STAT_BYTES_FALLBACK_COPIED, n);
 		}
 		if (!queued || !copy_limit) {
 			/* nothing queued, or the parser wants more than is: wait for it */
 			int w;
 
-			if (copied)
+			if (copied >= target)
 				break;
 			w = libra_rx_wait(sk, &timeo);
 			if (w < 0) {
@@ -389,11 +391,9 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		lock_sock(sk);
 		if (ret <= 0)
 			break;
-		libra_stat_add(LIBRA_STAT_BYTES_METADATA_COPIED, ret);
+		libra_scope_add(ls->scope, LIBRA_STAT_BYTES_METADATA_COPIED, ret);
 		copied += ret;
 		ret = 0;
-		if (copied < len && tcp_sk(sk)->copied_seq == libra_rxq_end(sk))
-			break;
 	}
 	release_sock(sk);
 	if (copied)

@@ -54,6 +54,24 @@ static bool libra_sock_at_stream_start(const struct sock *sk)
 }
 
 /*
+ * The entry that adopted @ls was removed: count it, and take its minimum
+ * body and limit, under whatever entry matches now (if none, the socket
+ * keeps its settings and counts only system-wide).
+ */
+static void libra_sock_rescope(struct libra_sock *ls, struct task_struct *task)
+{
+	struct libra_scope *scope;
+	u32 min_body = libra_optin_adopt(task, ls->sk, &scope);
+
+	libra_scope_socket(ls->scope, -1);
+	libra_scope_put(ls->scope);
+	ls->scope = scope;
+	libra_scope_socket(scope, 1);
+	if (min_body)
+		ls->min_body = min_body;
+}
+
+/*
  * The state of @sk, created on first use by @task. Caller holds the socket
  * lock. A socket of a process that is not opted in (it only holds anchors)
  * gets state for sending but never anchors what it receives.
@@ -66,8 +84,11 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	rcu_read_lock();
 	ls = libra_sock_find(sk);
 	rcu_read_unlock();
-	if (ls)
+	if (ls) {
+		if (unlikely(libra_scope_retired(ls->scope)))
+			libra_sock_rescope(ls, task);
 		return ls;
+	}
 	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT)
 		return NULL;
 
@@ -76,13 +97,14 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 		return NULL;
 	ls->sk = sk;
 	ls->role = LIBRA_ROLE_UNKNOWN;
-	ls->min_body = libra_optin_min_body(task, sk);
+	ls->min_body = libra_optin_adopt(task, sk, &ls->scope);
+	libra_scope_socket(ls->scope, 1);
 	if (!ls->min_body)
 		/* not opted in: this process only holds anchors, it gets no new ones */
 		ls->rx.passthrough = true;
 	if (!libra_sock_at_stream_start(sk)) {
 		ls->role = LIBRA_ROLE_PASS;
-		libra_stat_inc(LIBRA_STAT_FALLBACK_NOT_ADOPTED);
+		libra_scope_add(ls->scope, LIBRA_STAT_FALLBACK_NOT_ADOPTED, 1);
 	}
 	ls->rx.next_seq = tcp_sk(sk)->copied_seq;
 
@@ -140,7 +162,10 @@ u8 libra_sock_peek_method(const struct libra_sock *ls)
 
 static void libra_sock_free_rcu(struct rcu_head *rcu)
 {
-	kfree(container_of(rcu, struct libra_sock, rcu));
+	struct libra_sock *ls = container_of(rcu, struct libra_sock, rcu);
+
+	libra_scope_put(ls->scope);
+	kfree(ls);
 }
 
 static void libra_sock_unlink(struct libra_sock *ls)
@@ -150,6 +175,7 @@ static void libra_sock_unlink(struct libra_sock *ls)
 	lockdep_assert_held(&libra_sock_lock);
 	hash_del_rcu(&ls->node);
 	atomic_dec(&libra_sock_count);
+	libra_scope_socket(ls->scope, -1);
 	if (ls->tx_cont)
 		libra_anchor_put(ls->tx_cont);
 	/* a response cut off with its connection is never sent again */

@@ -155,7 +155,7 @@ static void libra_tx_map(struct libra_tx_call *call)
 
 		if (before(d->next_seq, ls->tx_pos)) {
 			/* the parser missed bytes that went out: stop following */
-			libra_dir_step_aside(d, LIBRA_STAT_FALLBACK_DESYNC);
+			libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_DESYNC);
 			ls->methods_lost = true;
 			return;
 		}
@@ -330,7 +330,7 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 			*found = libra_anchor_lookup(&tok);
 			if (*found)
 				return base + i;
-			libra_stat_inc(LIBRA_STAT_TOKENS_REJECTED);
+			libra_scope_add(call->ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
 			i++;
 		}
 		if (last)
@@ -407,7 +407,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 				libra_tx_note_msg(ls, a->msg_id);
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else {
-				libra_stat_inc(LIBRA_STAT_TOKENS_REJECTED);
+				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
 				ls->tx_owed_state = LIBRA_OWED_RAW;
 			}
 		}
@@ -421,7 +421,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 						   ls->tx_owed_len, call->src->flags, true);
 			if (ret > 0) {
 				ls->tx_cont_off += ret;
-				libra_stat_add(LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+				libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 			}
 		} else {
 			ret = libra_tx_send_raw(call, ls->tx_owed, ls->tx_owed_len);
@@ -470,7 +470,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
 		call->src->page_off += ret;
 	ls->tx_pos += ret;
 	ls->tx_cont_off += ret;
-	libra_stat_add(LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+	libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 	if (ls->tx_cont_off == a->len) {
 		ls->tx_cont = NULL;
 		libra_anchor_sent(a);
@@ -483,7 +483,7 @@ static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 {
 	if (ls->tx_synced && tcp_sk(sk)->write_seq != ls->tx_expect_seq) {
 		/* sent behind libra's back: framing and requests unknown from here */
-		libra_dir_step_aside(&ls->tx, LIBRA_STAT_FALLBACK_DESYNC);
+		libra_dir_step_aside(ls, &ls->tx, LIBRA_STAT_FALLBACK_DESYNC);
 		ls->methods_lost = true;
 	}
 }
@@ -572,7 +572,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 			ls->tx_cont_off = 0;
 			libra_tx_note_msg(ls, a->msg_id);
 			if (!libra_tx_framed(ls))
-				libra_stat_inc(LIBRA_STAT_TOKENS_UNFRAMED);
+				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_UNFRAMED, 1);
 		}
 	}
 out:

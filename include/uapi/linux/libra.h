@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define LIBRA_ABI_VERSION	1
+#define LIBRA_ABI_VERSION	2
 #define LIBRA_DEVICE_NAME	"libra"		/* /dev/libra */
 #define LIBRA_VERSION_LEN	32
 
@@ -129,7 +129,9 @@ struct libra_stats {
  * thread group (pid, optionally with its descendants, forked now or later)
  * or a cgroup v2 (cgroup_id: the inode number of its directory, with every
  * cgroup below it). Optionally only sockets whose local or peer port is in
- * @ports. Bodies shorter than @min_body bytes are copied as usual.
+ * @ports. Bodies shorter than @min_body bytes are copied as usual. The
+ * entry's sockets together hold at most @anchor_limit bytes anchored (and the
+ * whole system at most the global limit): past it, bodies are copied.
  */
 #define LIBRA_OPTIN_F_DESCENDANTS	(1U << 0)	/* pid entry: and its children */
 #define LIBRA_OPTIN_F_CGROUP		(1U << 1)	/* select by @cgroup_id, not @pid */
@@ -147,6 +149,7 @@ struct libra_optin {
 	__u16 nr_ports;		/* 0: every port */
 	__u16 reserved;		/* must be 0 */
 	__u16 ports[LIBRA_OPTIN_MAX_PORTS];	/* host byte order */
+	__aligned_u64 anchor_limit;	/* bytes; 0: only the global limit */
 };
 
 /* LIBRA_IOC_LIST_OPTINS: copy the opt-in table to user memory. */
@@ -154,6 +157,25 @@ struct libra_optin_list {
 	__u32 count;		/* in: slots at @entries; out: slots written */
 	__u32 total;		/* out: entries in the table */
 	__aligned_u64 entries;	/* in: user pointer to struct libra_optin[count] */
+};
+
+/*
+ * LIBRA_IOC_OPTIN_STATS: the counters of one opt-in entry (selected by @entry
+ * as for LIBRA_IOC_OPTIN_DEL), for the sockets adopted under it since it was
+ * added. Slots as for LIBRA_IOC_GET_STATS; a counter kept only system-wide
+ * (for example the hook call counts) reads 0 and its bit in @counted is clear.
+ */
+struct libra_optin_stats {
+	struct libra_optin entry;	/* in: pid or cgroup_id, and flags */
+	__u32 count;			/* in: slots at @values; out: slots written */
+	__u32 known;			/* out: __LIBRA_STAT_MAX of the module */
+	__aligned_u64 counted;		/* out: bit i set when values[i] is kept per entry */
+	__aligned_u64 values;		/* in: user pointer to __u64[count] */
+};
+
+/* LIBRA_IOC_SET_ANCHOR_LIMIT: the global anchored-memory limit. */
+struct libra_anchor_limit {
+	__aligned_u64 bytes;	/* a multiple of 1 MiB; lowering it never evicts */
 };
 
 #define LIBRA_IOC_GET_VERSION	_IOR(LIBRA_IOC_MAGIC, 0x00, struct libra_version)
@@ -165,6 +187,10 @@ struct libra_optin_list {
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
 /* EINVAL if not a SCHED_CLS program; the module holds a reference until replaced */
 #define LIBRA_IOC_ATTACH_PARSER	_IOW(LIBRA_IOC_MAGIC, 0x05, struct libra_parser_attach)
+/* ENOENT if no such entry */
+#define LIBRA_IOC_OPTIN_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x06, struct libra_optin_stats)
+/* EINVAL if not a multiple of 1 MiB or 0 */
+#define LIBRA_IOC_SET_ANCHOR_LIMIT _IOW(LIBRA_IOC_MAGIC, 0x07, struct libra_anchor_limit)
 
 /* ---- parser ABI ---- */
 /*

@@ -37,5 +37,20 @@ anchored=$(stat_of bytes_anchored) zc=$(stat_of bytes_zero_copy_sent)
 ((zc > 0)) || fail "nothing was sent from anchors"
 wait_anchors_released
 say "anchored $anchored bytes, sent $zc bytes without copying"
+
+# The proxy's own opt-in entry counted the same traffic (it is the only one).
+[[ $("$DEVCTL" entry-stats "$PROXY_PID" bytes_anchored) == "$anchored" ]] \
+	|| fail "per-entry bytes_anchored $("$DEVCTL" entry-stats "$PROXY_PID" bytes_anchored) != $anchored"
+[[ $("$DEVCTL" entry-stats "$PROXY_PID" bytes_zero_copy_sent) == "$zc" ]] \
+	|| fail "per-entry bytes_zero_copy_sent differs from the global counter"
+[[ $("$DEVCTL" entry-stats "$PROXY_PID" anchored_bytes_now) == 0 ]] || fail "per-entry anchored bytes left"
+
+# An entry's own limit: below one region, every body is copied, still exact.
+"$DEVCTL" disable "$PROXY_PID"
+"$DEVCTL" enable "$PROXY_PID" desc limit=1000 || fail "opt-in with a limit"
+fetch_and_verify 8080 1048576
+[[ $("$DEVCTL" entry-stats "$PROXY_PID" bytes_anchored) == 0 ]] || fail "anchored past the entry's limit"
+(($("$DEVCTL" entry-stats "$PROXY_PID" fallback_budget) > 0)) || fail "the entry's limit was never consulted"
+say "entry limit respected: bodies copied, byte-exact"
 "$DEVCTL" disable "$PROXY_PID"
 libra_unload

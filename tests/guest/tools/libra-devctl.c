@@ -7,9 +7,14 @@
  *   libra-devctl version              print "abi=N version=X stats=N"
  *   libra-devctl stats                print "name value" per counter
  *   libra-devctl stat NAME            print one counter's value
- *   libra-devctl enable PID [desc]    opt a process in (desc: and descendants)
+ *   libra-devctl enable PID [desc] [min=BYTES] [limit=BYTES]
+ *                                     opt a process in (desc: and descendants;
+ *                                     min: min_body; limit: its anchored-memory limit)
  *   libra-devctl disable PID
- *   libra-devctl list                 print "pid flags min_body" per entry
+ *   libra-devctl entry-stats PID [NAME]  the counters of PID's opt-in entry
+ *                                     (a counter not kept per entry prints "-")
+ *   libra-devctl set-limit BYTES      the global anchored-memory limit
+ *   libra-devctl list                 print "pid flags min_body anchor_limit" per entry
  *   libra-devctl attach-parser OBJ    load the BPF parser object, hand it to the module
  */
 #include <errno.h>
@@ -68,6 +73,28 @@ static int read_stats(int fd, uint64_t *values)
 	return ioctl(fd, LIBRA_IOC_GET_STATS, &req);
 }
 
+/* Prints every counter ("name value"), or only @name's value; 2 if no such counter. */
+static int print_stats(const uint64_t *values, uint64_t counted, const char *name)
+{
+	for (int i = 0; i < __LIBRA_STAT_MAX; i++) {
+		char value[24] = "-";
+
+		if (counted & (1ULL << i))
+			snprintf(value, sizeof(value), "%llu", (unsigned long long)values[i]);
+		if (!name) {
+			printf("%s %s\n", stat_names[i], value);
+		} else if (!strcmp(name, stat_names[i])) {
+			printf("%s\n", value);
+			return 0;
+		}
+	}
+	if (name) {
+		fprintf(stderr, "libra-devctl: no counter %s\n", name);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t values[__LIBRA_STAT_MAX] = { 0 };
@@ -89,27 +116,41 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stats") || !strcmp(cmd, "stat")) {
 		if (read_stats(fd, values))
 			return die("LIBRA_IOC_GET_STATS");
-		for (int i = 0; i < __LIBRA_STAT_MAX; i++) {
-			if (argc > 2 && strcmp(argv[2], stat_names[i]))
-				continue;
-			if (argc > 2)
-				printf("%llu\n", (unsigned long long)values[i]);
-			else
-				printf("%s %llu\n", stat_names[i], (unsigned long long)values[i]);
-			if (argc > 2)
-				return 0;
-		}
-		if (argc > 2) {
-			fprintf(stderr, "libra-devctl: no counter %s\n", argv[2]);
-			return 2;
-		}
+		return print_stats(values, ~0ULL, argc > 2 ? argv[2] : NULL);
+	}
+	if (!strcmp(cmd, "entry-stats") && argc > 2) {
+		struct libra_optin_stats req = {
+			.entry = { .pid = atoi(argv[2]) },
+			.count = __LIBRA_STAT_MAX,
+			.values = (uintptr_t)values,
+		};
+
+		if (ioctl(fd, LIBRA_IOC_OPTIN_STATS, &req))
+			return die("LIBRA_IOC_OPTIN_STATS");
+		return print_stats(values, req.counted, argc > 3 ? argv[3] : NULL);
+	}
+	if (!strcmp(cmd, "set-limit") && argc > 2) {
+		struct libra_anchor_limit req = { .bytes = strtoull(argv[2], NULL, 0) };
+
+		if (ioctl(fd, LIBRA_IOC_SET_ANCHOR_LIMIT, &req))
+			return die("LIBRA_IOC_SET_ANCHOR_LIMIT");
 		return 0;
 	}
 	if ((!strcmp(cmd, "enable") || !strcmp(cmd, "disable")) && argc > 2) {
 		struct libra_optin req = { .pid = atoi(argv[2]) };
 
-		if (argc > 3 && !strcmp(argv[3], "desc"))
-			req.flags |= LIBRA_OPTIN_F_DESCENDANTS;
+		for (int i = 3; i < argc; i++) {
+			if (!strcmp(argv[i], "desc"))
+				req.flags |= LIBRA_OPTIN_F_DESCENDANTS;
+			else if (!strncmp(argv[i], "min=", 4))
+				req.min_body = strtoul(argv[i] + 4, NULL, 0);
+			else if (!strncmp(argv[i], "limit=", 6))
+				req.anchor_limit = strtoull(argv[i] + 6, NULL, 0);
+			else {
+				fprintf(stderr, "libra-devctl: unknown option %s\n", argv[i]);
+				return 2;
+			}
+		}
 		if (ioctl(fd, cmd[0] == 'e' ? LIBRA_IOC_OPTIN_ADD : LIBRA_IOC_OPTIN_DEL, &req))
 			return die(cmd);
 		return 0;
@@ -121,7 +162,8 @@ int main(int argc, char **argv)
 		if (ioctl(fd, LIBRA_IOC_LIST_OPTINS, &req))
 			return die("LIBRA_IOC_LIST_OPTINS");
 		for (unsigned int i = 0; i < req.count; i++)
-			printf("%d %#x %u\n", entries[i].pid, entries[i].flags, entries[i].min_body);
+			printf("%d %#x %u %llu\n", entries[i].pid, entries[i].flags, entries[i].min_body,
+			       (unsigned long long)entries[i].anchor_limit);
 		return 0;
 	}
 	if (!strcmp(cmd, "attach-parser") && argc > 2) {
@@ -144,6 +186,7 @@ int main(int argc, char **argv)
 		bpf_object__close(obj);
 		return 0;
 	}
-	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc]|disable PID|list|attach-parser OBJ\n");
+	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc] [min=B] [limit=B]|"
+			"disable PID|entry-stats PID [NAME]|set-limit BYTES|list|attach-parser OBJ\n");
 	return 2;
 }
