@@ -117,7 +117,6 @@ static void libra_anchor_free(struct libra_anchor *a)
 	for (i = 0; i < a->nr_pieces; i++)
 		put_page(a->pieces[i].bv_page);
 	put_pid(a->owner);
-	libra_scope_uncharge(a->scope, a->len);
 	libra_scope_put(a->scope);
 	kvfree(a);
 }
@@ -132,6 +131,7 @@ static void libra_anchor_release(struct kref *ref)
 	struct libra_anchor *a = container_of(ref, struct libra_anchor, ref);
 
 	atomic64_sub(a->len, &libra_anchored_bytes);
+	libra_scope_uncharge(a->scope, a->len);
 	libra_proc_anchor_put(a->owner);
 	libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_RELEASED, 1);
 	call_rcu(&a->rcu, libra_anchor_free_rcu);
@@ -167,6 +167,16 @@ static void libra_anchor_unpublish(struct libra_anchor *a)
 		libra_anchor_put(a);
 }
 
+/* Puts every anchor on @dead, which the caller filled under the lock. */
+static void libra_anchor_put_all(struct hlist_head *dead)
+{
+	struct libra_anchor *a;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(a, tmp, dead, dead)
+		libra_anchor_put(a);
+}
+
 u64 libra_anchor_new_msg_id(void)
 {
 	return atomic64_inc_return(&libra_anchor_next_msg_id);
@@ -197,8 +207,7 @@ void libra_anchor_abandon_msg(u64 msg_id)
 			hlist_add_head(&a->dead, &dead);
 	}
 	spin_unlock_bh(&libra_anchor_lock);
-	hlist_for_each_entry_safe(a, tmp, &dead, dead)
-		libra_anchor_put(a);
+	libra_anchor_put_all(&dead);
 }
 
 /* The anchor a valid token names, referenced, or NULL. */
@@ -221,9 +230,56 @@ struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok)
 }
 
 /* Sent in full: a response body is never sent twice, so let it go. */
+/*
+ * All of @a went out. A response body's region cannot be needed again; a
+ * request body's may be resent until its response is complete.
+ */
 void libra_anchor_sent(struct libra_anchor *a)
 {
-	libra_anchor_unpublish(a);
+	if (!a->resendable) {
+		libra_anchor_unpublish(a);
+		return;
+	}
+	spin_lock_bh(&libra_anchor_lock);
+	a->sent_once = true;
+	spin_unlock_bh(&libra_anchor_lock);
+}
+
+/*
+ * The response to request @msg_id is complete: the parts of its body that
+ * went upstream cannot be resent. Parts never sent stay until the connection
+ * they arrived on ends, in case the proxy still streams them.
+ */
+void libra_anchor_release_answered(u64 msg_id)
+{
+	struct libra_anchor *a;
+	struct hlist_node *tmp;
+	HLIST_HEAD(dead);
+
+	spin_lock_bh(&libra_anchor_lock);
+	hash_for_each_possible_safe(libra_anchor_msgs, a, tmp, msg_node, msg_id) {
+		if (a->msg_id == msg_id && a->sent_once && libra_anchor_unlink(a))
+			hlist_add_head(&a->dead, &dead);
+	}
+	spin_unlock_bh(&libra_anchor_lock);
+	libra_anchor_put_all(&dead);
+}
+
+/* The connection request bodies arrived on is gone, and with it any resend. */
+void libra_anchor_release_origin(u64 origin)
+{
+	struct libra_anchor *a;
+	struct hlist_node *tmp;
+	unsigned int bkt;
+	HLIST_HEAD(dead);
+
+	spin_lock_bh(&libra_anchor_lock);
+	hash_for_each_safe(libra_anchor_table, bkt, tmp, a, node) {
+		if (a->resendable && a->origin == origin && libra_anchor_unlink(a))
+			hlist_add_head(&a->dead, &dead);
+	}
+	spin_unlock_bh(&libra_anchor_lock);
+	libra_anchor_put_all(&dead);
 }
 
 /* Building an anchor from the receive queue. */
@@ -396,7 +452,7 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	}
 	if (!libra_anchor_charge(len)) {
 		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
-		goto err_uncharge_scope_only;
+		goto err_uncharge_scope;
 	}
 	skb_queue_walk(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
@@ -412,7 +468,6 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL);
 	if (!b.a)
 		goto err_uncharge;
-	/* from here the anchor carries the scope's charge: freeing it uncharges */
 	b.a->scope = libra_scope_get(scope);
 	b.a->len = len;
 	b.max_pieces = pieces;
@@ -446,14 +501,10 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 
 err_free:
 	b.a->owner = NULL;
-	libra_anchor_free(b.a);		/* uncharges the scope */
-	goto err_uncharge_global;
+	libra_anchor_free(b.a);
 err_uncharge:
-	libra_scope_uncharge(scope, len);
-err_uncharge_global:
 	atomic64_sub(len, &libra_anchored_bytes);
-	return NULL;
-err_uncharge_scope_only:
+err_uncharge_scope:
 	libra_scope_uncharge(scope, len);
 	return NULL;
 }
@@ -474,6 +525,7 @@ void libra_anchor_publish(struct libra_anchor *a)
 void libra_anchor_discard(struct libra_anchor *a)
 {
 	atomic64_sub(a->len, &libra_anchored_bytes);
+	libra_scope_uncharge(a->scope, a->len);
 	libra_anchor_free(a);
 }
 
@@ -496,8 +548,7 @@ static void libra_anchor_collect(struct work_struct *work)
 			hlist_add_head(&a->dead, &dead);
 	}
 	spin_unlock_bh(&libra_anchor_lock);
-	hlist_for_each_entry_safe(a, tmp, &dead, dead)
-		libra_anchor_put(a);
+	libra_anchor_put_all(&dead);
 	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
 }
 

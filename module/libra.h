@@ -83,12 +83,23 @@ struct libra_anchor {
 	struct libra_scope *scope;	/* charged for it; NULL if none */
 	u32 len;			/* region bytes, token included */
 	u32 nr_pieces;
+	/*
+	 * A request body's: sending does not release it, since a proxy may
+	 * resend a request to another upstream; it goes when the response to
+	 * the request is complete (if it was sent) or with the connection it
+	 * arrived on (@origin).
+	 */
+	bool resendable;
+	bool sent_once;			/* under libra_anchor_lock */
+	u64 origin;			/* libra_sock id it arrived on, if resendable */
 	struct bio_vec pieces[];
 };
 struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
 					struct libra_scope *scope);
 u64 libra_anchor_new_msg_id(void);
 void libra_anchor_abandon_msg(u64 msg_id);
+void libra_anchor_release_answered(u64 msg_id);
+void libra_anchor_release_origin(u64 origin);
 bool libra_anchor_msg_abandoned(u64 msg_id);
 void libra_anchor_publish(struct libra_anchor *a);
 void libra_anchor_discard(struct libra_anchor *a);
@@ -146,8 +157,12 @@ struct libra_sock {
 	u32 min_body;
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
-	u8 methods[LIBRA_METHOD_QUEUE];	/* requests sent, awaiting responses */
+	u64 id;				/* unique for the module's lifetime */
+	/* requests sent (client) or received (server), awaiting responses */
+	u8 methods[LIBRA_METHOD_QUEUE];
+	u64 method_msgs[LIBRA_METHOD_QUEUE];	/* their message ids, server side */
 	u8 method_head, method_count;
+	bool request_anchors;		/* a request body was anchored here */
 	bool methods_lost;		/* a request went out unparsed */
 	bool tx_synced;
 	u32 tx_expect_seq;		/* write_seq after libra's last send */
@@ -168,7 +183,8 @@ struct libra_sock {
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
-void libra_sock_push_method(struct libra_sock *ls, u8 method);
+void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id);
+bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id);
 void libra_sock_pop_method(struct libra_sock *ls);
 u8 libra_sock_peek_method(const struct libra_sock *ls);
 u64 libra_socks_tracked(void);

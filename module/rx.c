@@ -15,6 +15,7 @@
  * stock path — copied_seq passes next_seq unseen, libra notices at the next
  * call and steps aside for the rest of the connection: correct, just slower.
  */
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <net/sock.h>
@@ -27,6 +28,16 @@
 /* Bodies longer than this are not tracked in 32-bit sequence space. */
 #define LIBRA_MAX_TRACKED_BODY	(1U << 30)
 #define LIBRA_MAX_HEADER_BYTES	16384
+
+/*
+ * Experimental, so off by default: an upload refused before it was read (413
+ * of a chunked body) keeps its anchors until the proxy closes the
+ * connection, and the full hazard suite has not yet run clean with it on.
+ */
+static bool anchor_request_bodies;
+module_param(anchor_request_bodies, bool, 0644);
+MODULE_PARM_DESC(anchor_request_bodies,
+		 "Anchor request bodies (uploads) too, not only response bodies (experimental)");
 
 static int libra_stock_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			       int flags, int *addr_len)
@@ -109,7 +120,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 	if (c->flags & LIBRA_PARSE_F_MESSAGE_START)
 		d->msg_id = libra_anchor_new_msg_id();
 	if (c->direction == LIBRA_PARSE_REQUEST && (c->flags & LIBRA_PARSE_F_MESSAGE_START))
-		libra_sock_push_method(ls, c->message_method);
+		libra_sock_push_method(ls, c->message_method, d->msg_id);
 	if (c->direction == LIBRA_PARSE_RESPONSE && (c->flags & LIBRA_PARSE_F_MESSAGE_END) &&
 	    !(c->flags & LIBRA_PARSE_F_INTERIM))
 		libra_sock_pop_method(ls);
@@ -185,8 +196,8 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 		err = libra_dir_parse(ls, d, avail, libra_rxq_fill, &w);
 		if (err)
 			return;
-		/* bodies of requests are never anchored: see libra_sock_set_role() */
-		if (!libra_dir_apply_verdict(ls, d, ls->role == LIBRA_ROLE_CLIENT ? ls->min_body : U32_MAX))
+		if (!libra_dir_apply_verdict(ls, d, ls->role == LIBRA_ROLE_CLIENT || anchor_request_bodies
+						    ? ls->min_body : U32_MAX))
 			return;
 	}
 }
@@ -268,9 +279,17 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 
 	if (libra_anchor_msg_abandoned(msg_id))
 		return 0;
+	/* a request already answered (413, say) is being discarded: copy it */
+	if (ls->role == LIBRA_ROLE_SERVER && !libra_sock_request_pending(ls, msg_id))
+		return 0;
 	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->scope);
 	if (!a)
 		return 0;
+	if (ls->role == LIBRA_ROLE_SERVER) {
+		a->resendable = true;
+		a->origin = ls->id;
+		ls->request_anchors = true;
+	}
 	libra_token_make(&tok, a->id, n, current->tgid);
 	if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok)) {
 		libra_anchor_discard(a);
@@ -334,13 +353,19 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 
 		if (ls->role == LIBRA_ROLE_UNKNOWN && after(libra_rxq_end(sk), cs))
 			libra_sock_set_role(ls, LIBRA_ROLE_SERVER);
-		if (ls->role == LIBRA_ROLE_UNKNOWN || ls->role == LIBRA_ROLE_PASS)
+		if (ls->role == LIBRA_ROLE_PASS)
 			goto stock_unlocked;
-		libra_rx_sync(ls, sk);
-		if (ls->rx.passthrough)
-			goto stock_unlocked;
+		/*
+		 * Nobody spoke yet: wait here, not in the stock path, which would
+		 * consume the first message unparsed; whoever speaks first decides.
+		 */
+		if (ls->role != LIBRA_ROLE_UNKNOWN) {
+			libra_rx_sync(ls, sk);
+			if (ls->rx.passthrough)
+				goto stock_unlocked;
+		}
 
-		queued = libra_rxq_end(sk) - cs;
+		queued = ls->role == LIBRA_ROLE_UNKNOWN ? 0 : libra_rxq_end(sk) - cs;
 		anchorable = queued ? libra_rx_classify(&ls->rx, cs, &copy_limit, &msg_id) : 0;
 		if (anchorable) {
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
@@ -366,7 +391,6 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			}
 			/* declined: copy the region the stock way */
 			copy_limit = n;
-			libra_scope_add(ls->scope, LIBRA_STAT_BYTES_FALLBACK_COPIED, n);
 		}
 		if (!queued || !copy_limit) {
 			/* nothing queued, or the parser wants more than is: wait for it */
@@ -391,7 +415,9 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		lock_sock(sk);
 		if (ret <= 0)
 			break;
-		libra_scope_add(ls->scope, LIBRA_STAT_BYTES_METADATA_COPIED, ret);
+		/* body bytes libra declined to anchor are not metadata */
+		libra_scope_add(ls->scope, anchorable ? LIBRA_STAT_BYTES_FALLBACK_COPIED
+						      : LIBRA_STAT_BYTES_METADATA_COPIED, ret);
 		copied += ret;
 		ret = 0;
 	}

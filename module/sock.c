@@ -24,6 +24,7 @@
 static DEFINE_HASHTABLE(libra_socks, LIBRA_SOCK_HASH_BITS);
 static DEFINE_SPINLOCK(libra_sock_lock);
 static atomic_t libra_sock_count = ATOMIC_INIT(0);
+static atomic64_t libra_sock_next_id = ATOMIC64_INIT(0);
 
 u64 libra_socks_tracked(void)
 {
@@ -96,6 +97,7 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	if (!ls)
 		return NULL;
 	ls->sk = sk;
+	ls->id = atomic64_inc_return(&libra_sock_next_id);
 	ls->role = LIBRA_ROLE_UNKNOWN;
 	ls->min_body = libra_optin_adopt(task, sk, &ls->scope);
 	libra_scope_socket(ls->scope, 1);
@@ -118,10 +120,10 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 /*
  * Who spoke first decides which parser runs where: the requests a socket
  * carries are parsed for their methods, the responses for their framing.
- * Libra anchors response bodies only (the receive path records no request
- * body extents): a request body may be resent to another upstream after it
- * was sent once (proxy_next_upstream), and telling when that can no longer
- * happen is not done yet.
+ * Request bodies a server-side socket receives are anchored like response
+ * bodies, but as resendable (see struct libra_anchor): a proxy may resend
+ * one to another upstream (proxy_next_upstream), so sending does not free
+ * it; the response completing on this socket does (libra_sock_pop_method).
  */
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
 {
@@ -135,21 +137,46 @@ void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
 	}
 }
 
-void libra_sock_push_method(struct libra_sock *ls, u8 method)
+void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id)
 {
+	u8 slot = (ls->method_head + ls->method_count) % LIBRA_METHOD_QUEUE;
+
 	if (ls->method_count == LIBRA_METHOD_QUEUE) {
 		ls->methods_lost = true;
 		return;
 	}
-	ls->methods[(ls->method_head + ls->method_count++) % LIBRA_METHOD_QUEUE] = method;
+	ls->methods[slot] = method;
+	ls->method_msgs[slot] = msg_id;
+	ls->method_count++;
 }
 
+/*
+ * A response is complete. On the server side of a proxy that answers the
+ * oldest request received: a body of it that went on upstream can no longer
+ * be resent, so its anchors go.
+ */
 void libra_sock_pop_method(struct libra_sock *ls)
 {
+	u64 msg_id;
+
 	if (!ls->method_count)
 		return;
+	msg_id = ls->method_msgs[ls->method_head];
 	ls->method_head = (ls->method_head + 1) % LIBRA_METHOD_QUEUE;
 	ls->method_count--;
+	if (ls->role == LIBRA_ROLE_SERVER && ls->request_anchors)
+		libra_anchor_release_answered(msg_id);
+}
+
+/* Whether request @msg_id, received here, still awaits its response. */
+bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id)
+{
+	u8 i;
+
+	for (i = 0; i < ls->method_count; i++)
+		if (ls->method_msgs[(ls->method_head + i) % LIBRA_METHOD_QUEUE] == msg_id)
+			return true;
+	return false;
 }
 
 /* The method of the request the next response answers; UNKNOWN if not sure. */
@@ -182,6 +209,9 @@ static void libra_sock_unlink(struct libra_sock *ls)
 	for (i = 0; i < LIBRA_TX_MSGS; i++)
 		if (ls->tx_msgs[i])
 			libra_anchor_abandon_msg(ls->tx_msgs[i]);
+	/* request bodies that arrived here: nobody can ask to resend them now */
+	if (ls->request_anchors)
+		libra_anchor_release_origin(ls->id);
 	call_rcu(&ls->rcu, libra_sock_free_rcu);
 }
 

@@ -256,7 +256,7 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
  * data (a program always finishes a Content-Length or chunked body). Where
  * the body runs to the close, or the framing is unknown, only a cut-off
  * token whose whole magic is there is held: a body that merely ends in
- * bytes like a token's first ones goes out as it is.
+ * bytes like a token's first ones goes out as it is (docs/design.md, limits).
  */
 static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
 {
@@ -341,10 +341,14 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 }
 
 /* Remembers that a body part of message @msg_id went out on this socket. */
-static void libra_tx_note_msg(struct libra_sock *ls, u64 msg_id)
+static void libra_tx_note_msg(struct libra_sock *ls, const struct libra_anchor *a)
 {
+	u64 msg_id = a->msg_id;
 	int i;
 
+	/* a request body must survive its upstream connection: it may be resent */
+	if (a->resendable)
+		return;
 	for (i = 0; i < LIBRA_TX_MSGS; i++)
 		if (ls->tx_msgs[i] == msg_id)
 			return;
@@ -404,7 +408,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 			if (a) {
 				ls->tx_cont = a;
 				ls->tx_cont_off = 0;
-				libra_tx_note_msg(ls, a->msg_id);
+				libra_tx_note_msg(ls, a);
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else {
 				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
@@ -570,7 +574,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 		if (a) {
 			ls->tx_cont = a;
 			ls->tx_cont_off = 0;
-			libra_tx_note_msg(ls, a->msg_id);
+			libra_tx_note_msg(ls, a);
 			if (!libra_tx_framed(ls))
 				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_UNFRAMED, 1);
 		}

@@ -61,8 +61,14 @@ CONF
 
 # nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2
 # (instance name $3, default nginx-proxy; $4, directives added to its location).
+# $2 may list several upstream servers, "PORT[:PARAM],...": 8085,8083:backup.
 start_nginx_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/${3:-nginx-proxy} extra=${4:-}
+	local port=$1 dir=$WORK/${3:-nginx-proxy} extra=${4:-} servers="" server param
+	for server in ${2//,/ }; do
+		param=""
+		[[ $server == *:* ]] && param=" ${server#*:}"
+		servers+="server 127.0.0.1:${server%%:*}$param; "
+	done
 	mkdir -p "$dir/logs"
 	cat > "$dir/nginx.conf" <<CONF
 user root;
@@ -76,7 +82,7 @@ http {
 	tcp_nopush on;
 	gzip on;
 	access_log off;
-	upstream backend { server 127.0.0.1:$upstream; keepalive 8; }
+	upstream backend { $servers keepalive 8; }
 	server {
 		listen 127.0.0.1:$port;
 		location / {

@@ -46,6 +46,65 @@ say "stalled client: body went through a temp file and sendfile, byte-exact"
 
 check_early_close 8080
 
+# Request bodies (experimental, off by default) are anchored on the way in
+# and sent upstream from the anchors: Content-Length and chunked, through
+# nginx's temp file for bodies past its client_body_buffer_size (its
+# client_max_body_size is 1m).
+echo 1 > /sys/module/libra/parameters/anchor_request_bodies
+make_bodies $M 600001
+a0=$(stat_of bytes_anchored) z0=$(stat_of bytes_zero_copy_sent) up=0
+for size in $M 600001; do
+	for te in "" "Transfer-Encoding: chunked"; do
+		got=$(curl -sSf --max-time 120 -X POST ${te:+-H "$te"} --data-binary "@$WORK/www/$size" \
+			http://127.0.0.1:8080/upload/u) || fail "upload of $size ($te) failed"
+		[[ $got == "$(sha_len "$WORK/www/$size")" ]] || fail "upload of $size ($te): backend got $got"
+		up=$((up + size))
+	done
+done
+anchored=$(($(stat_of bytes_anchored) - a0)) zc=$(($(stat_of bytes_zero_copy_sent) - z0))
+say "uploads byte-exact: $up bytes, $anchored anchored, $zc sent from anchors"
+((anchored * 10 >= up * 9 && zc * 10 >= up * 9)) || fail "request bodies did not go through anchors"
+
+# Retries: the first upstream reads the whole PUT and closes without an
+# answer; nginx resends the same body, from the same anchors, to the backup.
+python3 - "$WORK/first-upstream" <<'PY' &
+import hashlib, socket, sys
+srv = socket.create_server(("127.0.0.1", 8085))
+while True:  # the first connections may be probes that send nothing
+    conn, _ = srv.accept()
+    data = b""
+    while b"\r\n\r\n" not in data and (piece := conn.recv(65536)):
+        data += piece
+    if b"\r\n\r\n" in data:
+        break
+head, body = data.split(b"\r\n\r\n", 1)
+length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+while len(body) < length and (piece := conn.recv(1 << 20)):
+    body += piece
+open(sys.argv[1], "w").write("%s %d" % (hashlib.sha256(body).hexdigest(), len(body)))
+conn.close()
+PY
+first_upstream=$!
+wait_port 8085
+start_nginx_proxy 8086 8085,8083:backup nginx-retry "client_max_body_size 2m;"
+"$DEVCTL" enable "$PROXY_PID" desc || fail "opt-in of the retrying nginx"
+got=$(curl -sSf --max-time 120 -X PUT --data-binary "@$WORK/www/$M" http://127.0.0.1:8086/upload/r) \
+	|| fail "the retried PUT failed"
+wait "$first_upstream" || fail "the first upstream did not get the whole body"
+[[ $(cat "$WORK/first-upstream") == "$(sha_len "$WORK/www/$M")" ]] || fail "the first upstream got $(cat "$WORK/first-upstream")"
+[[ $got == "$(sha_len "$WORK/www/$M")" ]] || fail "the retried body differs: $got"
+say "retried PUT: both upstreams got the body byte-exactly"
+wait_anchors_released
+echo 0 > /sys/module/libra/parameters/anchor_request_bodies
+
+# A body never forwarded (413): its anchors go with the response or the connection.
+for te in "" "Transfer-Encoding: chunked"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST ${te:+-H "$te"} \
+		--data-binary "@$WORK/www/$((4 * M))" http://127.0.0.1:8086/upload/big)
+	[[ $code == 413 ]] || fail "an oversized upload got $code, not 413"
+done
+say "oversized uploads refused with 413"
+
 abort_clients 8080
 "$DEVCTL" stats
 (($(stat_of bytes_anchored) > 0)) || fail "nothing was anchored"
