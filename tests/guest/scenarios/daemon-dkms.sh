@@ -1,6 +1,7 @@
 # The operator's path (README "Installing on a real host"), in the guest: the
 # DKMS-installed libra.ko (ctest fixture dkms-<k>) loaded by the unit's own
-# ExecStartPre (modprobe libra), this build installed with cmake --install,
+# ExecStartPre (modprobe libra), this build installed with cmake --install
+# (its unit checked with systemd-analyze verify),
 # librad started the way libra.service starts it (sd_notify READY=1 checked),
 # libractl status/version, enable --pid of a running nginx, an nginx reload
 # (new workers forked after the opt-in are covered: bodies still anchored),
