@@ -74,10 +74,10 @@ std::vector<Command> make_table()
 {
     std::vector<Command> table;
     table.push_back(Command{
-        "enable", "--pid PID [--port N[,N...]] [--min-body BYTES] [--anchor-limit SIZE]\n"
-                  "       [--no-descendants]\n"
+        "enable", "--pid PID [--port N[,N...]] [--min-body BYTES]\n"
+                  "           [--anchor-limit SIZE] [--no-descendants]\n"
                   "       libractl enable --cgroup PATH [--port N[,N...]] [--min-body BYTES]\n"
-                  "       [--anchor-limit SIZE]",
+                  "           [--anchor-limit SIZE]",
         "opt a process (and its descendants) or a cgroup in to Libra",
         "Opts sockets in to selective copying. With --pid, process PID and every\n"
         "process it forks, now or later (an nginx reload forks new workers), unless\n"
@@ -101,8 +101,8 @@ std::vector<Command> make_table()
                 ("min-body", po::value<std::string>()->value_name("BYTES"),
                  "copy bodies smaller than this as usual (default 16384)")
                 ("anchor-limit", po::value<std::string>()->value_name("SIZE"),
-                 "at most SIZE bytes anchored for this entry (K, M, G, T suffixes; default:\n"
-                 "only the global limit)")
+                 "at most SIZE bytes anchored for this entry (K, M, G, T suffixes; "
+                 "default: only the global limit)")
                 ("no-descendants", "with --pid: only PID itself, not its children");
         },
         [](const po::variables_map& vm) -> Result<nlohmann::json> {
