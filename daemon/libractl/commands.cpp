@@ -2,6 +2,7 @@
 #include <charconv>
 #include <string>
 
+#include "common/byte_size.hpp"
 #include "libractl/cgroup.hpp"
 #include "libractl/command_table.hpp"
 #include "libractl/render.hpp"
@@ -73,8 +74,10 @@ std::vector<Command> make_table()
 {
     std::vector<Command> table;
     table.push_back(Command{
-        "enable", "--pid PID [--port N[,N...]] [--min-body BYTES] [--no-descendants]\n"
-                  "       libractl enable --cgroup PATH [--port N[,N...]] [--min-body BYTES]",
+        "enable", "--pid PID [--port N[,N...]] [--min-body BYTES]\n"
+                  "           [--anchor-limit SIZE] [--no-descendants]\n"
+                  "       libractl enable --cgroup PATH [--port N[,N...]] [--min-body BYTES]\n"
+                  "           [--anchor-limit SIZE]",
         "opt a process (and its descendants) or a cgroup in to Libra",
         "Opts sockets in to selective copying. With --pid, process PID and every\n"
         "process it forks, now or later (an nginx reload forks new workers), unless\n"
@@ -82,7 +85,10 @@ std::vector<Command> make_table()
         "PATH and below it, such as a systemd service\n"
         "(system.slice/nginx.service). Only sockets whose local or peer port is in\n"
         "--port are affected when given (at most 16 ports). Bodies shorter than\n"
-        "--min-body bytes are copied as usual (default 16384).\n\n"
+        "--min-body bytes are copied as usual (default 16384). With --anchor-limit,\n"
+        "the entry's sockets together hold at most SIZE bytes anchored (suffixes K,\n"
+        "M, G, T are powers of 1024: 64M); past it, and past the global limit\n"
+        "(librad.conf anchor-limit), bodies are copied as usual.\n\n"
         "Only programs that forward bodies unchanged may be opted in: in an opted-in\n"
         "program the body part of a received buffer holds a token, not the body.\n"
         "Members of group 'libra' may opt in their own processes only; cgroups need\n"
@@ -94,6 +100,9 @@ std::vector<Command> make_table()
                  "only sockets with this local or peer port (repeatable)")
                 ("min-body", po::value<std::string>()->value_name("BYTES"),
                  "copy bodies smaller than this as usual (default 16384)")
+                ("anchor-limit", po::value<std::string>()->value_name("SIZE"),
+                 "at most SIZE bytes anchored for this entry (K, M, G, T suffixes; "
+                 "default: only the global limit)")
                 ("no-descendants", "with --pid: only PID itself, not its children");
         },
         [](const po::variables_map& vm) -> Result<nlohmann::json> {
@@ -119,6 +128,15 @@ std::vector<Command> make_table()
                 if (text.empty() || ec != std::errc() || end != text.data() + text.size())
                     return usage("--min-body must be a byte count from 0 to 4294967295");
                 request.value()["min_body"] = bytes;
+            }
+            if (vm.count("anchor-limit")) {
+                auto bytes = parse_byte_size(vm["anchor-limit"].as<std::string>());
+                if (!bytes)
+                    return usage("--anchor-limit: " + bytes.error().message);
+                if (bytes.value() == 0)
+                    return usage("--anchor-limit must be at least 1 byte (leave it out for no limit of the "
+                                 "entry's own)");
+                request.value()["anchor_limit"] = bytes.value();
             }
             return request;
         },

@@ -1,7 +1,12 @@
 #include "libractl/render.hpp"
 
+#include <array>
+#include <optional>
+#include <set>
+
 #include <fmt/format.h>
 
+#include "common/byte_size.hpp"
 #include "common/version.hpp"
 
 namespace libra {
@@ -22,6 +27,71 @@ std::string field(const nlohmann::json& object, const char* key)
 {
     return object.is_object() && object.contains(key) ? text(object[key]) : "-";
 }
+
+// A byte count as librad sends it, or nothing for null (no limit) or junk.
+std::optional<uint64_t> byte_count(const nlohmann::json& value)
+{
+    if (value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0))
+        return value.get<uint64_t>();
+    return std::nullopt;
+}
+
+// The figures `stats` shows for everything and for each opt-in entry, in order.
+constexpr std::array<const char*, 10> kStatsRows = {
+    "sockets_tracked",      "messages_parsed",       "bytes_metadata_copied", "bytes_anchored",
+    "bytes_zero_copy_sent", "bytes_fallback_copied", "anchored_bytes_now",    "anchored_bytes_peak",
+    "anchored_bytes_limit", "parser_errors",
+};
+
+// Entry columns side by side in one table, at most this many per table.
+constexpr size_t kEntryColumns = 3;
+
+// "pid 42" / "cgroup 7": an entry's column heading.
+std::string entry_name(const nlohmann::json& entry)
+{
+    return entry.contains("cgroup_id") ? "cgroup " + field(entry, "cgroup_id") : "pid " + field(entry, "pid");
+}
+
+// The per-entry figures: counters down, entries across.
+void render_entry_tables(const std::vector<nlohmann::json>& entries, std::ostream& out)
+{
+    std::set<std::string> reasons;
+    for (const auto& entry : entries) {
+        auto fallbacks = entry.value("fallbacks", nlohmann::json());
+        if (fallbacks.is_object())
+            for (const auto& [reason, count] : fallbacks.items())
+                reasons.insert(reason);
+    }
+    for (size_t first = 0; first < entries.size(); first += kEntryColumns) {
+        size_t last = std::min(entries.size(), first + kEntryColumns);
+        std::vector<size_t> widths;
+        std::string line = fmt::format("  {:<26}", "");
+        for (size_t i = first; i < last; ++i) {
+            auto name = entry_name(entries[i]);
+            widths.push_back(std::max<size_t>(16, name.size() + 1));
+            line += fmt::format(" {:>{}}", name, widths.back());
+        }
+        out << line << "\n";
+        auto row = [&](const std::string& label, auto cell) {
+            std::string row_text = fmt::format("  {:<26}", label);
+            for (size_t i = first; i < last; ++i) {
+                const auto& value = cell(entries[i]);
+                row_text += fmt::format(" {:>{}}", value.is_null() ? std::string("-") : text(value),
+                                        widths[i - first]);
+            }
+            out << row_text << "\n";
+        };
+        for (const char* key : kStatsRows)
+            row(key, [&](const nlohmann::json& entry) { return entry.value(key, nlohmann::json()); });
+        for (const auto& reason : reasons)
+            row("fallbacks " + reason, [&](const nlohmann::json& entry) {
+                auto fallbacks = entry.value("fallbacks", nlohmann::json());
+                return fallbacks.is_object() ? fallbacks.value(reason, nlohmann::json()) : nlohmann::json();
+            });
+        if (last < entries.size())
+            out << "\n";
+    }
+}
 }  // namespace
 
 std::string describe_optin(const nlohmann::json& entry)
@@ -38,6 +108,8 @@ std::string describe_optin(const nlohmann::json& entry)
         port_list += (port_list.empty() ? "" : ",") + text(port);
     line += " ports " + (port_list.empty() ? std::string("all") : port_list);
     line += " min-body " + field(entry, "min_body");
+    if (auto limit = byte_count(entry.value("anchor_limit", nlohmann::json())))
+        line += " anchor-limit " + format_byte_size(*limit);
     return line;
 }
 
@@ -61,6 +133,11 @@ void render_status(const nlohmann::json& result, std::ostream& out)
     out << "librad " << field(daemon, "version") << " (pid " << field(daemon, "pid") << ") on "
         << field(daemon, "socket") << "\n";
     out << "module " << field(module, "version") << " (ABI " << field(module, "abi_version") << ")\n";
+    auto limit = byte_count(daemon.value("anchor_limit", nlohmann::json()));
+    out << "anchor-limit: "
+        << (limit ? format_byte_size(*limit) + " (set by librad)"
+                  : std::string("not set by librad: the module's own (see libractl stats)"))
+        << "\n";
     auto parsers = daemon.value("parsers", nlohmann::json::array());
     out << "parsers:" << (parsers.empty() ? " none" : "") << "\n";
     for (const auto& parser : parsers) {
@@ -84,9 +161,7 @@ void render_stats(const nlohmann::json& result, std::ostream& out)
         out << fmt::format("  {:<26} {:>20}\n", name,
                            value.is_null() ? std::string("unavailable") : text(value));
     };
-    for (const char* key : {"sockets_tracked", "messages_parsed", "bytes_metadata_copied", "bytes_anchored",
-                            "bytes_zero_copy_sent", "bytes_fallback_copied", "anchored_bytes_now",
-                            "anchored_bytes_peak", "anchored_bytes_limit", "parser_errors"})
+    for (const char* key : kStatsRows)
         row(key, result.value(key, nlohmann::json()));
     auto fallbacks = result.value("fallbacks", nlohmann::json());
     if (fallbacks.is_object()) {
@@ -104,12 +179,16 @@ void render_stats(const nlohmann::json& result, std::ostream& out)
     }
     auto processes = result.value("processes", nlohmann::json::array());
     auto cgroups = result.value("cgroups", nlohmann::json::array());
-    if (!processes.empty() || !cgroups.empty()) {
-        out << "opted in:\n";
-        for (const auto& entry : processes)
+    std::vector<nlohmann::json> entries;
+    for (const auto& list : {processes, cgroups})
+        for (const auto& entry : list)
+            if (entry.is_object())
+                entries.push_back(entry);
+    if (!entries.empty()) {
+        out << "opted in (figures since each entry was added; -: not kept per entry):\n";
+        for (const auto& entry : entries)
             out << "  " << describe_optin(entry) << "\n";
-        for (const auto& entry : cgroups)
-            out << "  " << describe_optin(entry) << "\n";
+        render_entry_tables(entries, out);
     }
     auto unavailable = result.value("unavailable", nlohmann::json::array());
     if (!unavailable.empty())

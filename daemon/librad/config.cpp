@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/byte_size.hpp"
 #include "common/version.hpp"
 
 namespace po = boost::program_options;
@@ -34,7 +35,10 @@ po::options_description make_shared_options()
         ("prometheus-listen", po::value<std::string>(),
          "serve metrics in Prometheus text format on ADDR:PORT (off when unset)")
         ("prometheus-allow-remote", po::value<bool>()->default_value(false),
-         "allow prometheus-listen on a non-loopback address");
+         "allow prometheus-listen on a non-loopback address")
+        ("anchor-limit", po::value<std::string>()->value_name("SIZE"),
+         "global limit on anchored memory, whole MiB (e.g. 256M); past it bodies are "
+         "copied as usual. Unset: the module keeps its own (anchor_limit_mb, 256M by default)");
     return options;
 }
 
@@ -129,35 +133,67 @@ bool set_on_command_line(const po::parsed_options& command_line, const std::stri
     return false;
 }
 
-Result<DaemonConfig> validate(const po::variables_map& vm, std::string config_path, bool found)
+// Where a key's value came from, for errors: "<file>:<line>: key 'k': " when
+// the file set it, "--k: " when the command line (or a default) did.
+class ValueOrigin {
+public:
+    ValueOrigin(std::string path, std::map<std::string, int> file_lines)
+        : path_(std::move(path)), file_lines_(std::move(file_lines))
+    {
+    }
+    Error invalid(const std::string& key, const std::string& message) const
+    {
+        auto line = file_lines_.find(key);
+        if (line == file_lines_.end())
+            return Error{ErrorCode::config_error, "--" + key + ": " + message};
+        return Error{ErrorCode::config_error,
+                     path_ + ":" + std::to_string(line->second) + ": key '" + key + "': " + message};
+    }
+
+private:
+    std::string path_;
+    std::map<std::string, int> file_lines_;
+};
+
+Result<DaemonConfig> validate(const po::variables_map& vm, std::string config_path, bool found,
+                              const ValueOrigin& origin)
 {
     DaemonConfig config;
     config.config_path = std::move(config_path);
     config.config_file_found = found;
     config.log_level = vm["log-level"].as<std::string>();
     if (!kLogLevels.count(config.log_level))
-        return Error{ErrorCode::config_error, "log-level '" + config.log_level +
-                                                  "' is not one of trace, debug, info, warn, error, critical, off"};
+        return origin.invalid("log-level", "'" + config.log_level +
+                                               "' is not one of trace, debug, info, warn, error, critical, off");
     config.socket_path = vm["socket"].as<std::string>();
     if (config.socket_path.empty() || config.socket_path.front() != '/')
-        return Error{ErrorCode::config_error, "socket must be an absolute path"};
+        return origin.invalid("socket", "must be an absolute path");
     config.group = vm["group"].as<std::string>();
     if (config.group.empty())
-        return Error{ErrorCode::config_error, "group must not be empty"};
+        return origin.invalid("group", "must not be empty");
     config.device = vm["device"].as<std::string>();
     config.bpf_object = vm["bpf-object"].as<std::string>();
     if (config.bpf_object.empty())
-        return Error{ErrorCode::config_error, "bpf-object must not be empty"};
+        return origin.invalid("bpf-object", "must not be empty");
     if (vm.count("prometheus-listen")) {
         auto endpoint = parse_tcp_endpoint(vm["prometheus-listen"].as<std::string>());
         if (!endpoint)
-            return Error{ErrorCode::config_error, "prometheus-listen: " + endpoint.error().message};
+            return origin.invalid("prometheus-listen", endpoint.error().message);
         if (!endpoint->loopback && !vm["prometheus-allow-remote"].as<bool>())
-            return Error{ErrorCode::config_error,
-                         "prometheus-listen " + endpoint->text +
-                             " is not a loopback address; set prometheus-allow-remote = true "
-                             "to serve metrics beyond this host"};
+            return origin.invalid("prometheus-listen",
+                                  endpoint->text +
+                                      " is not a loopback address; set prometheus-allow-remote = true "
+                                      "to serve metrics beyond this host");
         config.prometheus_listen = std::move(endpoint.value());
+    }
+    if (vm.count("anchor-limit")) {
+        auto bytes = parse_byte_size(vm["anchor-limit"].as<std::string>());
+        if (!bytes)
+            return origin.invalid("anchor-limit", bytes.error().message);
+        if (bytes.value() == 0 || bytes.value() % kMiB != 0)
+            return origin.invalid("anchor-limit", "must be a positive whole number of MiB, such as 256M "
+                                                  "(the module keeps its limit in MiB)");
+        config.anchor_limit = bytes.value();
     }
     return config;
 }
@@ -188,8 +224,9 @@ Result<ParsedCommandLine> parse_command_line(int argc, const char* const* argv)
                 "manages opt-in and serves statistics on a Unix socket for libractl(8).\n\n"
              << all_options()
              << "\nExit status: 0 clean shutdown, 1 runtime failure, 2 usage or config error,\n"
-                "3 kernel module unavailable or ABI mismatch, 4 eBPF parser load failed,\n"
-                "5 control socket or metrics listener could not be set up.\n"
+                "3 kernel module unavailable, ABI mismatch or anchor-limit refused by it,\n"
+                "4 eBPF parser load failed, 5 control socket or metrics listener could not\n"
+                "be set up.\n"
                 "See librad(8) and librad.conf(5).\n";
         result.action = StartupAction::show_help;
         result.help_text = help.str();
@@ -212,6 +249,7 @@ Result<DaemonConfig> load_config(const ParsedCommandLine& command_line)
 
     std::ifstream file(path);
     bool found = file.is_open();
+    std::map<std::string, int> file_lines;
     if (!found && explicit_path)
         return Error{ErrorCode::config_error, "cannot open config file " + path};
     if (found) {
@@ -223,6 +261,7 @@ Result<DaemonConfig> load_config(const ParsedCommandLine& command_line)
                 continue;  // the command line wins
             if (auto stored = store_file_entry(key, entry, path, vm); !stored)
                 return stored.error();
+            file_lines[key] = entry.line;
         }
     }
     try {
@@ -230,7 +269,7 @@ Result<DaemonConfig> load_config(const ParsedCommandLine& command_line)
     } catch (const po::error& e) {
         return Error{ErrorCode::config_error, e.what()};
     }
-    return validate(vm, path, found);
+    return validate(vm, path, found, ValueOrigin(path, std::move(file_lines)));
 }
 
 }  // namespace libra

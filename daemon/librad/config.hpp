@@ -4,6 +4,7 @@
 // key or a bad value is reported with its line number.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct DaemonConfig {
     std::string device;
     std::string bpf_object;  // the framing parser; the module runs one
     std::optional<TcpEndpoint> prometheus_listen;  // unset: no metrics listener
+    // The module's global anchored-memory limit, a positive multiple of 1 MiB;
+    // applied at start and on every reload. Unset: the module keeps its own.
+    std::optional<uint64_t> anchor_limit;
 };
 
 enum class StartupAction { run, show_help, show_version };

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/byte_size.hpp"
 #include "common/version.hpp"
 #include "librad/device_module_control.hpp"
 #include "librad/exit_codes.hpp"
@@ -80,6 +81,7 @@ nlohmann::json Daemon::daemon_state() const
             {"config", config_.config_path},
             {"group", config_.group},
             {"metrics", metrics_ ? nlohmann::json(metrics_->endpoint_text()) : nlohmann::json(nullptr)},
+            {"anchor_limit", config_.anchor_limit ? nlohmann::json(*config_.anchor_limit) : nlohmann::json(nullptr)},
             {"parsers", parsers_to_json(parsers_)}};
 }
 
@@ -89,19 +91,27 @@ Result<void> Daemon::start_metrics(const DaemonConfig& config)
     if (!config.prometheus_listen)
         return {};
     auto render = [this]() -> Result<std::string> {
-        auto version = module_->version();
-        if (!version)
-            return version.error();
-        auto snapshot = module_->read_stats();
-        if (!snapshot)
-            return snapshot.error();
-        return build_prometheus_text(StatsView(std::move(snapshot.value())), version.value());
+        auto report = read_stats_report(*module_);
+        if (!report)
+            return report.error();
+        return build_prometheus_text(report.value());
     };
     auto server = MetricsServer::listen(*config.prometheus_listen, *loop_, render);
     if (!server)
         return server.error();
     metrics_ = std::move(server.value());
     logger("metrics")->info("serving Prometheus metrics on http://{}/metrics", config.prometheus_listen->text);
+    return {};
+}
+
+Result<void> Daemon::apply_anchor_limit(const DaemonConfig& config)
+{
+    if (!config.anchor_limit)
+        return {};
+    if (auto set = module_->set_anchor_limit(*config.anchor_limit); !set)
+        return set.error();
+    logger("module")->info("global anchored-memory limit set to {} ({} bytes)",
+                           format_byte_size(*config.anchor_limit), *config.anchor_limit);
     return {};
 }
 
@@ -130,6 +140,10 @@ int Daemon::start()
     logger("module")->info("libra module {} (ABI {}, {} counters) on {}: {} opt-in entries in force",
                            version->module_version, version->abi_version, version->stat_count,
                            config_.device, optins->size());
+    if (auto limit = apply_anchor_limit(config_); !limit) {
+        logger("module")->critical("anchor-limit: {}", limit.error().message);
+        return librad_exit::module_unavailable;
+    }
 
     route_libbpf_logging();
     auto parser = load_parser_object(config_.bpf_object);
@@ -195,6 +209,12 @@ void Daemon::reload()
         DaemonConfig& next = fresh.value();
         set_log_level(next.log_level);
         authorizer_->set_control_group(resolve_control_group(next));
+        // Re-applied on every reload, so it also undoes a change made by hand
+        // (the module's anchor_limit_mb parameter); unset leaves the module's value.
+        if (auto limit = apply_anchor_limit(next); !limit) {
+            logger("module")->error("anchor-limit: {}; the module keeps its limit", limit.error().message);
+            next.anchor_limit = config_.anchor_limit;
+        }
         bool metrics_changed = (next.prometheus_listen ? next.prometheus_listen->text : "") !=
                                (config_.prometheus_listen ? config_.prometheus_listen->text : "");
         if (metrics_changed)

@@ -40,6 +40,7 @@ private:
     void on_signal();
     void reload();
     Result<void> start_metrics(const DaemonConfig& config);
+    Result<void> apply_anchor_limit(const DaemonConfig& config);
     std::optional<gid_t> resolve_control_group(const DaemonConfig& config);
     nlohmann::json daemon_state() const;
 

@@ -132,6 +132,33 @@ Result<std::vector<libra_optin>> DeviceModuleControl::list_optins()
     return entries;
 }
 
+Result<StatSnapshot> DeviceModuleControl::optin_stats(const libra_optin& entry)
+{
+    // Per-entry figures of counters this build does not name are not
+    // reported, so this build's slots are enough.
+    StatSnapshot snapshot;
+    snapshot.values.assign(__LIBRA_STAT_MAX, 0);
+    libra_optin_stats raw{};
+    raw.entry = entry;
+    raw.count = static_cast<uint32_t>(snapshot.values.size());
+    raw.values = reinterpret_cast<uintptr_t>(snapshot.values.data());
+    if (ioctl_retry(device_.get(), LIBRA_IOC_OPTIN_STATS, &raw) != 0)
+        return module_error_from_errno("LIBRA_IOC_OPTIN_STATS", errno);
+    snapshot.known = raw.known;
+    snapshot.values.resize(std::min<size_t>(raw.count, snapshot.values.size()));
+    snapshot.counted = raw.counted;
+    return snapshot;
+}
+
+Result<void> DeviceModuleControl::set_anchor_limit(uint64_t bytes)
+{
+    libra_anchor_limit raw{};
+    raw.bytes = bytes;
+    if (ioctl_retry(device_.get(), LIBRA_IOC_SET_ANCHOR_LIMIT, &raw) != 0)
+        return module_error_from_errno("LIBRA_IOC_SET_ANCHOR_LIMIT", errno);
+    return {};
+}
+
 Result<void> DeviceModuleControl::attach_parser(int program_fd, const std::string& name)
 {
     libra_parser_attach attach{};

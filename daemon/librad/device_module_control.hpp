@@ -20,6 +20,8 @@ public:
     Result<void> add_optin(const libra_optin& entry) override;
     Result<void> remove_optin(const libra_optin& entry) override;
     Result<std::vector<libra_optin>> list_optins() override;
+    Result<StatSnapshot> optin_stats(const libra_optin& entry) override;
+    Result<void> set_anchor_limit(uint64_t bytes) override;
     Result<void> attach_parser(int program_fd, const std::string& name) override;
 
 private:

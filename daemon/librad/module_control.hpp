@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct ModuleVersion {
 struct StatSnapshot {
     std::vector<uint64_t> values;  // values[i] is counter i of enum libra_stat
     uint32_t known = 0;            // counters the module knows; may exceed values.size()
+    // One opt-in entry's snapshot: bit i is set when values[i] is kept per
+    // entry (the others read 0 and mean nothing). Unset: system-wide, where
+    // every slot below `known` means something.
+    std::optional<uint64_t> counted;
 };
 
 class ModuleControl {
@@ -34,6 +39,12 @@ public:
     virtual Result<void> add_optin(const libra_optin& entry) = 0;
     virtual Result<void> remove_optin(const libra_optin& entry) = 0;
     virtual Result<std::vector<libra_optin>> list_optins() = 0;
+    // The counters of the entry @entry names (pid or cgroup_id, as for
+    // remove_optin), since it was added; not_found when there is none.
+    virtual Result<StatSnapshot> optin_stats(const libra_optin& entry) = 0;
+    // The global anchored-memory limit: a positive multiple of 1 MiB
+    // (invalid_request otherwise). Lowering it never evicts anything.
+    virtual Result<void> set_anchor_limit(uint64_t bytes) = 0;
     // Hands a loaded eBPF parser program to the module, which takes its own
     // reference, so the parser stays in force if librad exits.
     virtual Result<void> attach_parser(int program_fd, const std::string& name) = 0;

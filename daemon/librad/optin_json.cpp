@@ -16,6 +16,7 @@ nlohmann::json optin_to_json(const libra_optin& entry)
         ports.push_back(entry.ports[i]);
     out["ports"] = ports;
     out["min_body"] = entry.min_body ? entry.min_body : LIBRA_MIN_BODY_DEFAULT;
+    out["anchor_limit"] = entry.anchor_limit ? nlohmann::json(entry.anchor_limit) : nlohmann::json(nullptr);
     return out;
 }
 

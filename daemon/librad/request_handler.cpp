@@ -98,21 +98,16 @@ Result<nlohmann::json> RequestHandler::status()
 
 Result<nlohmann::json> RequestHandler::stats()
 {
-    auto module = module_.version();
-    if (!module)
-        return module.error();
-    auto snapshot = module_.read_stats();
-    if (!snapshot)
-        return snapshot.error();
-    auto optins = module_.list_optins();
-    if (!optins)
-        return optins.error();
-    return build_stats_json(StatsView(std::move(snapshot.value())), module.value(), optins.value());
+    auto report = read_stats_report(module_);
+    if (!report)
+        return report.error();
+    return build_stats_json(report.value());
 }
 
 Result<nlohmann::json> RequestHandler::enable(const nlohmann::json& request, const PeerCredentials& peer)
 {
-    if (auto fields = only_fields(request, {"command", "pid", "cgroup_id", "descendants", "ports", "min_body"});
+    if (auto fields = only_fields(request, {"command", "pid", "cgroup_id", "descendants", "ports", "min_body",
+                                            "anchor_limit"});
         !fields)
         return fields.error();
     auto entry = parse_optin_target(request);
@@ -130,6 +125,12 @@ Result<nlohmann::json> RequestHandler::enable(const nlohmann::json& request, con
     if (!min_body)
         return min_body.error();
     entry->min_body = static_cast<uint32_t>(min_body->value_or(0));
+    // Absent: only the global limit applies (0 in the module); an explicit 0
+    // would read as "anchor nothing", which is not what the module does with it.
+    auto anchor_limit = optional_uint(request, "anchor_limit", 1, UINT64_MAX);
+    if (!anchor_limit)
+        return anchor_limit.error();
+    entry->anchor_limit = anchor_limit->value_or(0);
     if (auto ports = parse_ports(request, entry.value()); !ports)
         return ports.error();
 

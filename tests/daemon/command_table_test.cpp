@@ -99,6 +99,12 @@ TEST_F(CliTest, DispatchBuildsTheRequests)
     ASSERT_EQ(requests_.size(), 1u);
     EXPECT_EQ(requests_[0], (json{{"command", "enable"}, {"pid", 42}, {"ports", {80, 443, 8080}},
                                   {"min_body", 1000}, {"descendants", false}}));
+    EXPECT_EQ(run({"enable", "--pid", "42", "--anchor-limit", "64M"}), 0) << err_.str();
+    EXPECT_EQ(requests_.back(), (json{{"command", "enable"}, {"pid", 42}, {"anchor_limit", 64 << 20}}));
+    EXPECT_EQ(run({"enable", "--pid", "42", "--anchor-limit", "1000"}), 0) << err_.str();
+    EXPECT_EQ(requests_.back()["anchor_limit"], 1000);
+    EXPECT_EQ(run({"enable", "--pid", "42", "--anchor-limit", "2g"}), 0) << err_.str();
+    EXPECT_EQ(requests_.back()["anchor_limit"], uint64_t{2} << 30);
     EXPECT_EQ(run({"disable", "--pid", "42"}), 0);
     EXPECT_EQ(requests_.back(), (json{{"command", "disable"}, {"pid", 42}}));
     EXPECT_EQ(run({"status"}), 0);
@@ -136,6 +142,13 @@ TEST_F(CliTest, UsageErrorsExitTwoWithoutContactingLibrad)
         {"enable", "--pid", "1", "--port", "80,,81"},
         {"enable", "--pid", "1", "--min-body", "-1"},
         {"enable", "--pid", "1", "stray"},
+        {"enable", "--pid", "1", "--anchor-limit", "0"},
+        {"enable", "--pid", "1", "--anchor-limit", "-1M"},
+        {"enable", "--pid", "1", "--anchor-limit", "1.5M"},
+        {"enable", "--pid", "1", "--anchor-limit", "64MB"},
+        {"enable", "--pid", "1", "--anchor-limit", "99999999T"},
+        {"enable", "--pid", "1", "--anchor-limit"},
+        {"disable", "--pid", "1", "--anchor-limit", "1M"},
         {"disable"},
         {"stats", "--watch", "--interval", "0"},
         {"status", "--bogus"},
@@ -180,6 +193,104 @@ TEST_F(CliTest, JsonOutputIsTheReplyObject)
     EXPECT_NE(out_.str().find("recvmsg_calls"), std::string::npos);
 }
 
+// A stats reply as librad sends it, with one entry of each kind.
+json stats_with_entries()
+{
+    auto scope = [](json figures) {
+        for (const char* key : {"sockets_tracked", "messages_parsed", "bytes_metadata_copied", "bytes_anchored",
+                                "bytes_zero_copy_sent", "bytes_fallback_copied", "anchored_bytes_now",
+                                "anchored_bytes_peak", "anchored_bytes_limit", "parser_errors"})
+            if (!figures.contains(key))
+                figures[key] = 0;
+        return figures;
+    };
+    json stats = scope({{"module_version", "1.0"}, {"abi_version", 2}, {"bytes_anchored", 3000},
+                        {"fallbacks", {{"budget", 1}}}, {"unavailable", json::array()}});
+    stats["processes"] = {scope({{"pid", 4242}, {"descendants", true}, {"ports", json::array()}, {"min_body", 16384},
+                                 {"anchor_limit", 64 << 20}, {"bytes_anchored", 1000},
+                                 {"fallbacks", {{"budget", 1}}}, {"unavailable", json::array()}})};
+    stats["cgroups"] = {scope({{"cgroup_id", 777}, {"ports", {80}}, {"min_body", 16384}, {"anchor_limit", nullptr},
+                               {"bytes_anchored", 2000}, {"sockets_tracked", nullptr}, {"fallbacks", nullptr},
+                               {"unavailable", {"sockets_tracked", "fallbacks"}}})};
+    return stats;
+}
+
+// The row of a table line that starts with @label, split into its cells.
+std::vector<std::string> table_row(const std::string& text, const std::string& label)
+{
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> cells;
+        for (std::string word; words >> word;)
+            cells.push_back(word);
+        if (!cells.empty() && cells[0] == label)
+            return cells;
+    }
+    return {};
+}
+
+TEST_F(CliTest, StatsShowsATableOfEachEntrysFigures)
+{
+    reply_ = [](const json&) -> Result<json> { return stats_with_entries(); };
+    ASSERT_EQ(run({"stats"}), 0) << err_.str();
+    const auto text = out_.str();
+    EXPECT_NE(text.find("pid 4242 (and descendants) ports all min-body 16384 anchor-limit 64M"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("cgroup 777 ports 80 min-body 16384\n"), std::string::npos) << text;
+    // The header names the entries; the first bytes_anchored row is the
+    // total, the second the per-entry one.
+    auto header = text.find("pid 4242", text.find("anchor-limit 64M"));
+    ASSERT_NE(header, std::string::npos) << text;
+    EXPECT_NE(text.find("cgroup 777", header), std::string::npos);
+    auto per_entry = text.substr(header);
+    EXPECT_EQ(table_row(per_entry, "bytes_anchored"), (std::vector<std::string>{"bytes_anchored", "1000", "2000"}))
+        << text;
+    EXPECT_EQ(table_row(per_entry, "sockets_tracked"), (std::vector<std::string>{"sockets_tracked", "0", "-"}));
+    EXPECT_EQ(table_row(per_entry, "fallbacks"), (std::vector<std::string>{"fallbacks", "budget", "1", "-"}));
+    EXPECT_EQ(table_row(text, "bytes_anchored"), (std::vector<std::string>{"bytes_anchored", "3000"}));
+}
+
+TEST_F(CliTest, StatsTablesWrapManyEntries)
+{
+    json stats = stats_with_entries();
+    json entry = stats["processes"][0];
+    stats["processes"] = json::array();
+    for (int pid = 100; pid < 107; ++pid) {
+        entry["pid"] = pid;
+        entry["bytes_anchored"] = pid * 10;
+        stats["processes"].push_back(entry);
+    }
+    reply_ = [&](const json&) -> Result<json> { return stats; };
+    ASSERT_EQ(run({"stats"}), 0) << err_.str();
+    std::istringstream lines(out_.str());
+    std::vector<std::vector<std::string>> rows;
+    for (std::string line; std::getline(lines, line);) {
+        EXPECT_LE(line.size(), 80u) << line;
+        auto row = table_row(line, "bytes_anchored");
+        if (!row.empty())
+            rows.push_back(row);
+    }
+    // The total, then 7 entries in tables of 3, 3 and 1 (and the cgroup's).
+    ASSERT_EQ(rows.size(), 4u) << out_.str();
+    EXPECT_EQ(rows[1], (std::vector<std::string>{"bytes_anchored", "1000", "1010", "1020"}));
+    EXPECT_EQ(rows[3], (std::vector<std::string>{"bytes_anchored", "1060", "2000"}));
+}
+
+TEST_F(CliTest, StatusShowsLimits)
+{
+    reply_ = [](const json&) -> Result<json> {
+        return json{{"daemon", {{"version", "x"}, {"anchor_limit", 256 << 20}, {"parsers", json::array()}}},
+                    {"module", {{"version", "y"}}},
+                    {"optins", {{{"pid", 5}, {"descendants", false}, {"ports", json::array()}, {"min_body", 1},
+                                 {"anchor_limit", 1000}}}}};
+    };
+    ASSERT_EQ(run({"status"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("anchor-limit: 256M (set by librad)"), std::string::npos) << out_.str();
+    EXPECT_NE(out_.str().find("pid 5 (this process only) ports all min-body 1 anchor-limit 1000"), std::string::npos)
+        << out_.str();
+}
+
 TEST_F(CliTest, WatchRepeatsUntilInterrupted)
 {
     watch_rounds_ = 3;
@@ -191,6 +302,18 @@ TEST_F(CliTest, WatchRepeatsUntilInterrupted)
         EXPECT_EQ(json::parse(line)["sockets_tracked"], 1);
     EXPECT_EQ(count, 3);
     EXPECT_EQ(requests_.size(), 3u);
+    // For people, with per-entry figures: every refresh has its tables.
+    reply_ = [](const json&) -> Result<json> { return stats_with_entries(); };
+    waits_ = 0;
+    ASSERT_EQ(run({"stats", "--watch"}), 0);
+    size_t refreshes = 0, anchored_rows = 0;
+    std::istringstream watched(out_.str());
+    for (std::string line; std::getline(watched, line);) {
+        refreshes += line.rfind("--- ", 0) == 0;
+        anchored_rows += !table_row(line, "bytes_anchored").empty();
+    }
+    EXPECT_EQ(anchored_rows, 6u) << "the total and the entries' table, each refresh";
+    EXPECT_EQ(refreshes, 3u) << out_.str();
 }
 
 // libractl's real socket transport against a real ControlServer.

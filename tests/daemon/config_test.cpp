@@ -56,6 +56,7 @@ TEST_F(ConfigTest, DefaultsWhenFileIsEmpty)
     EXPECT_EQ(config->device, "/dev/libra");
     EXPECT_EQ(config->bpf_object, kDefaultBpfObject);
     EXPECT_FALSE(config->prometheus_listen.has_value());
+    EXPECT_FALSE(config->anchor_limit.has_value()) << "unset: the module keeps its own";
 }
 
 TEST_F(ConfigTest, GoodFileSetsEveryKey)
@@ -66,9 +67,11 @@ TEST_F(ConfigTest, GoodFileSetsEveryKey)
                "device = /dev/null\n"
                "bpf-object = /a.o\n"
                "prometheus-listen = 127.0.0.1:9464\n"
-               "prometheus-allow-remote = false\n");
+               "prometheus-allow-remote = false\n"
+               "anchor-limit = 512M\n");
     auto config = load({"--config", path_});
     ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->anchor_limit, uint64_t{512} << 20);
     EXPECT_EQ(config->log_level, "debug");
     EXPECT_EQ(config->socket_path, "/run/x/y.sock");
     EXPECT_EQ(config->group, "wheel");
@@ -161,6 +164,54 @@ TEST_F(ConfigTest, PrometheusIsLoopbackOnlyUnlessAllowed)
     EXPECT_FALSE(load({"--config", path_}));
 }
 
+TEST_F(ConfigTest, AnchorLimitTakesWholeMebibytes)
+{
+    struct Case {
+        const char* text;
+        uint64_t bytes;
+    };
+    for (auto c : {Case{"1M", 1u << 20}, Case{"256m", 256u << 20}, Case{"1G", 1u << 30},
+                   Case{"2T", uint64_t{2} << 40}, Case{"1048576", 1u << 20}, Case{"2048K", 2u << 20}}) {
+        write_file(std::string("anchor-limit = ") + c.text + "\n");
+        auto config = load({"--config", path_});
+        ASSERT_TRUE(config) << c.text << ": " << config.error().message;
+        EXPECT_EQ(config->anchor_limit, c.bytes) << c.text;
+    }
+}
+
+TEST_F(ConfigTest, BadAnchorLimitIsNamedWithItsLine)
+{
+    for (const char* bad : {"0", "0M", "1500K", "1000000", "-1M", "+1M", "1.5G", "256 M", "256MB", "256MiB",
+                            "M", "", "lots", "99999999999999999999", "20000000T"}) {
+        write_file(std::string("log-level = info\nanchor-limit = ") + bad + "\n");
+        auto config = load({"--config", path_});
+        ASSERT_FALSE(config) << "accepted anchor-limit '" << bad << "'";
+        EXPECT_EQ(config.error().code, ErrorCode::config_error);
+        EXPECT_NE(config.error().message.find(path_ + ":2: key 'anchor-limit': "), std::string::npos)
+            << bad << ": " << config.error().message;
+    }
+    // From the command line: named as the option.
+    auto config = load({"--config", "/dev/null", "--anchor-limit", "3K"});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find("--anchor-limit: must be a positive whole number of MiB"),
+              std::string::npos)
+        << config.error().message;
+}
+
+TEST_F(ConfigTest, ValueErrorsFoundAfterParsingNameTheLineToo)
+{
+    write_file("group = libra\n\nlog-level = loud\n");
+    auto config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find(path_ + ":3: key 'log-level': 'loud' is not one of"), std::string::npos)
+        << config.error().message;
+    write_file("prometheus-listen = 10.0.0.1:9464\n");
+    config = load({"--config", path_});
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find(path_ + ":1: key 'prometheus-listen': "), std::string::npos)
+        << config.error().message;
+}
+
 TEST_F(ConfigTest, HelpAndVersionAreRecognised)
 {
     const char* help[] = {"librad", "--help"};
@@ -168,7 +219,7 @@ TEST_F(ConfigTest, HelpAndVersionAreRecognised)
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->action, StartupAction::show_help);
     for (const char* key : {"--log-level", "--socket", "--group", "--device", "--bpf-object",
-                            "--prometheus-listen", "--config", "Exit status"})
+                            "--prometheus-listen", "--anchor-limit", "--config", "Exit status"})
         EXPECT_NE(parsed->help_text.find(key), std::string::npos) << key;
     const char* version[] = {"librad", "-V"};
     auto parsed_version = parse_command_line(2, version);

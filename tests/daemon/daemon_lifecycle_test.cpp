@@ -4,6 +4,7 @@
 // cannot load on the host); everything else is the real daemon.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -74,7 +75,7 @@ protected:
             auto module = std::make_unique<testing::InMemoryModuleControl>();
             libra_optin kept{};
             kept.pid = 1;
-            module->optins.push_back(kept);
+            (void)module->add_optin(kept);
             return std::unique_ptr<ModuleControl>(std::move(module));
         };
         int exit_status;
@@ -90,6 +91,49 @@ protected:
         char buffer[512];
         ssize_t n = recv(notify_.get(), buffer, sizeof(buffer), 0);
         return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string("<timeout>");
+    }
+
+    void write_config(const std::string& text) { std::ofstream(dir_ + "/librad.conf") << text; }
+
+    // A loopback port nobody listens on right now.
+    static int free_port()
+    {
+        UniqueFd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        if (bind(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+            getsockname(probe.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            return -1;
+        return ntohs(addr.sin_port);
+    }
+
+    // GET /metrics over HTTP: the whole response, headers included.
+    static std::string scrape(int port)
+    {
+        UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+            return "<connect failed>";
+        if (!send_all(fd.get(), "GET /metrics HTTP/1.0\r\n\r\n"))
+            return "<send failed>";
+        std::string response;
+        char buffer[4096];
+        ssize_t n;
+        while ((n = recv(fd.get(), buffer, sizeof(buffer), 0)) > 0)
+            response.append(buffer, static_cast<size_t>(n));
+        return response;
+    }
+
+    void reload()
+    {
+        ASSERT_EQ(kill(daemon_pid_, SIGHUP), 0);
+        EXPECT_NE(next_notification().find("RELOADING=1"), std::string::npos);
+        EXPECT_NE(next_notification().find("READY=1"), std::string::npos);
     }
 
     nlohmann::json request(const std::string& line)
@@ -123,9 +167,7 @@ TEST_F(DaemonLifecycleTest, ReadyServeReloadStop)
     ASSERT_EQ(status["optins"].size(), 1u) << "re-attached to the module's table, not reset";
     EXPECT_EQ(status["daemon"]["parsers"][0]["attached"], true);
 
-    ASSERT_EQ(kill(daemon_pid_, SIGHUP), 0);
-    EXPECT_NE(next_notification().find("RELOADING=1"), std::string::npos);
-    EXPECT_NE(next_notification().find("READY=1"), std::string::npos);
+    reload();
     EXPECT_EQ(request(R"({"command":"version"})")["protocol"], 1);
 
     ASSERT_EQ(kill(daemon_pid_, SIGTERM), 0);
@@ -136,6 +178,42 @@ TEST_F(DaemonLifecycleTest, ReadyServeReloadStop)
     ASSERT_TRUE(WIFEXITED(status_code));
     EXPECT_EQ(WEXITSTATUS(status_code), librad_exit::ok);
     EXPECT_NE(access((dir_ + "/run/librad.sock").c_str(), F_OK), 0) << "socket removed on shutdown";
+}
+
+// anchor-limit reaches the module at start and on every reload; the metrics
+// endpoint serves the totals and each entry's series over HTTP.
+TEST_F(DaemonLifecycleTest, AnchorLimitAndMetricsFollowTheConfig)
+{
+    int port = free_port();
+    ASSERT_GT(port, 0);
+    std::string metrics = "prometheus-listen = 127.0.0.1:" + std::to_string(port) + "\n";
+    write_config(metrics + "anchor-limit = 64M\n");
+    start_daemon();
+    ASSERT_NE(next_notification().find("READY=1"), std::string::npos);
+    auto limit = [&] { return request(R"({"command":"stats"})")["anchored_bytes_limit"]; };
+    EXPECT_EQ(limit(), 64 << 20);
+    EXPECT_EQ(request(R"({"command":"status"})")["daemon"]["anchor_limit"], 64 << 20);
+
+    auto response = scrape(port);
+    EXPECT_EQ(response.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << response;
+    EXPECT_NE(response.find("\nlibra_anchored_bytes_limit 67108864\n"), std::string::npos) << response;
+    // The entry the module held before librad started (pid 1).
+    EXPECT_NE(response.find("\nlibra_optin_anchored_bytes_limit{pid=\"1\"} 67108864\n"), std::string::npos);
+    EXPECT_NE(response.find("\nlibra_optin_bytes_anchored_total{pid=\"1\"} 0\n"), std::string::npos);
+
+    write_config(metrics + "anchor-limit = 1G\n");
+    reload();
+    EXPECT_EQ(limit(), 1 << 30);
+    // A bad value: the reload is refused whole, the limit stays.
+    write_config(metrics + "anchor-limit = 1500K\n");
+    reload();
+    EXPECT_EQ(limit(), 1 << 30);
+    EXPECT_EQ(request(R"({"command":"status"})")["daemon"]["anchor_limit"], 1 << 30);
+    // Unset: the module keeps what it has; librad no longer claims it.
+    write_config(metrics);
+    reload();
+    EXPECT_EQ(limit(), 1 << 30);
+    EXPECT_TRUE(request(R"({"command":"status"})")["daemon"]["anchor_limit"].is_null());
 }
 
 }  // namespace

@@ -3,10 +3,15 @@
 // kernel has module loading disabled); the guest scenarios in tests/guest run
 // librad against the real /dev/libra and exercise DeviceModuleControl.
 // It mimics the module's documented ioctl semantics (include/uapi/linux/libra.h):
-// EEXIST for a duplicate opt-in, ENOENT for removing a missing one, ENOSPC when full.
+// EEXIST for a duplicate opt-in, ENOENT for removing or reading a missing one,
+// ENOSPC when full, EINVAL for a global limit that is not a positive multiple
+// of 1 MiB; per-entry counters masked by what the module keeps per entry.
 #pragma once
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "librad/device_module_control.hpp"
@@ -14,13 +19,50 @@
 
 namespace libra::testing {
 
+constexpr uint64_t stat_bit(unsigned stat)
+{
+    return uint64_t{1} << stat;
+}
+
+// module/stats.c libra_scope_counted: every counter but the hook call counts,
+// the opt-in table size and the calls in flight.
+inline constexpr uint64_t kModuleEntryCounted =
+    ((uint64_t{1} << __LIBRA_STAT_MAX) - 1) &
+    ~(stat_bit(LIBRA_STAT_RECVMSG_CALLS) | stat_bit(LIBRA_STAT_SENDMSG_CALLS) |
+      stat_bit(LIBRA_STAT_RECVMSG_ENGAGED) | stat_bit(LIBRA_STAT_SENDMSG_ENGAGED) |
+      stat_bit(LIBRA_STAT_OPTIN_ENTRIES) | stat_bit(LIBRA_STAT_CALLS_IN_FLIGHT));
+
+inline constexpr uint64_t kModuleDefaultAnchorLimit = uint64_t{256} << 20;
+
+inline StatSnapshot fresh_module_stats()
+{
+    StatSnapshot stats{std::vector<uint64_t>(__LIBRA_STAT_MAX, 0), __LIBRA_STAT_MAX, std::nullopt};
+    stats.values[LIBRA_STAT_ANCHORED_BYTES_LIMIT] = kModuleDefaultAnchorLimit;
+    return stats;
+}
+
 class InMemoryModuleControl final : public ModuleControl {
 public:
+    using EntryKey = std::pair<bool, uint64_t>;  // (cgroup?, cgroup_id or pid)
+
     ModuleVersion module_version{LIBRA_ABI_VERSION, __LIBRA_STAT_MAX, "test-module"};
-    StatSnapshot stats{std::vector<uint64_t>(__LIBRA_STAT_MAX, 0), __LIBRA_STAT_MAX};
+    StatSnapshot stats = fresh_module_stats();
     std::vector<libra_optin> optins;
+    // Each entry's own counters, from its add to its removal.
+    std::map<EntryKey, std::vector<uint64_t>> entry_counters;
+    uint64_t entry_counted = kModuleEntryCounted;
     std::vector<int> attached_parser_fds;
     size_t capacity = LIBRA_OPTIN_MAX;
+    // Runs after list_optins() has copied the table: what another client
+    // does between a list and the next ioctl (a race with removal).
+    std::function<void()> after_list;
+
+    static EntryKey key(const libra_optin& entry)
+    {
+        bool cgroup = entry.flags & LIBRA_OPTIN_F_CGROUP;
+        return {cgroup, cgroup ? entry.cgroup_id : static_cast<uint64_t>(entry.pid)};
+    }
+    std::vector<uint64_t>& counters_of(const libra_optin& entry) { return entry_counters.at(key(entry)); }
 
     Result<ModuleVersion> version() override { return module_version; }
     Result<StatSnapshot> read_stats() override { return stats; }
@@ -32,6 +74,7 @@ public:
         if (optins.size() >= capacity)
             return module_error_from_errno("LIBRA_IOC_OPTIN_ADD", ENOSPC);
         optins.push_back(entry);
+        entry_counters[key(entry)].assign(__LIBRA_STAT_MAX, 0);
         return {};
     }
     Result<void> remove_optin(const libra_optin& entry) override
@@ -39,10 +82,43 @@ public:
         auto it = find(entry);
         if (it == optins.end())
             return module_error_from_errno("LIBRA_IOC_OPTIN_DEL", ENOENT);
+        entry_counters.erase(key(*it));
         optins.erase(it);
         return {};
     }
-    Result<std::vector<libra_optin>> list_optins() override { return optins; }
+    Result<std::vector<libra_optin>> list_optins() override
+    {
+        auto listed = optins;
+        if (after_list)
+            after_list();
+        return listed;
+    }
+    Result<StatSnapshot> optin_stats(const libra_optin& entry) override
+    {
+        if (!(entry.flags & LIBRA_OPTIN_F_CGROUP) && entry.pid <= 0)
+            return module_error_from_errno("LIBRA_IOC_OPTIN_STATS", EINVAL);
+        auto it = find(entry);
+        if (it == optins.end())
+            return module_error_from_errno("LIBRA_IOC_OPTIN_STATS", ENOENT);
+        auto& counters = entry_counters[key(*it)];  // also for entries pushed into optins directly
+        counters.resize(__LIBRA_STAT_MAX, 0);
+        StatSnapshot snapshot{counters, __LIBRA_STAT_MAX, entry_counted};
+        for (unsigned i = 0; i < snapshot.values.size(); ++i)
+            if (!(entry_counted & stat_bit(i)))
+                snapshot.values[i] = 0;
+        // The gauge is the limit in force: the entry's own, within the global one.
+        uint64_t global = stats.values.at(LIBRA_STAT_ANCHORED_BYTES_LIMIT);
+        snapshot.values[LIBRA_STAT_ANCHORED_BYTES_LIMIT] =
+            it->anchor_limit ? std::min<uint64_t>(it->anchor_limit, global) : global;
+        return snapshot;
+    }
+    Result<void> set_anchor_limit(uint64_t bytes) override
+    {
+        if (bytes == 0 || bytes % (uint64_t{1} << 20) != 0)
+            return module_error_from_errno("LIBRA_IOC_SET_ANCHOR_LIMIT", EINVAL);
+        stats.values.at(LIBRA_STAT_ANCHORED_BYTES_LIMIT) = bytes;
+        return {};
+    }
     Result<void> attach_parser(int program_fd, const std::string&) override
     {
         attached_parser_fds.push_back(program_fd);
@@ -53,12 +129,8 @@ private:
     // Matched like the module: by cgroup_id for cgroup entries, else by pid.
     std::vector<libra_optin>::iterator find(const libra_optin& entry)
     {
-        bool cgroup = entry.flags & LIBRA_OPTIN_F_CGROUP;
-        return std::find_if(optins.begin(), optins.end(), [&](const libra_optin& existing) {
-            bool existing_cgroup = existing.flags & LIBRA_OPTIN_F_CGROUP;
-            return cgroup == existing_cgroup &&
-                   (cgroup ? existing.cgroup_id == entry.cgroup_id : existing.pid == entry.pid);
-        });
+        return std::find_if(optins.begin(), optins.end(),
+                            [&](const libra_optin& existing) { return key(existing) == key(entry); });
     }
 };
 

@@ -89,6 +89,61 @@ TEST_F(RequestHandlerTest, EnableWithoutDescendantsAndDefaultMinBody)
     EXPECT_EQ(enabled["result"]["enabled"]["min_body"], LIBRA_MIN_BODY_DEFAULT);
 }
 
+TEST_F(RequestHandlerTest, EnableWithAnAnchorLimit)
+{
+    auto enabled = send_root({{"command", "enable"}, {"pid", getpid()}, {"anchor_limit", 1000}});
+    ASSERT_TRUE(enabled["ok"].get<bool>()) << enabled.dump();
+    EXPECT_EQ(module_.optins.at(0).anchor_limit, 1000u);
+    EXPECT_EQ(enabled["result"]["enabled"]["anchor_limit"], 1000);
+    auto cgroup = send_root({{"command", "enable"}, {"cgroup_id", 7}, {"anchor_limit", UINT64_MAX}});
+    ASSERT_TRUE(cgroup["ok"].get<bool>()) << cgroup.dump();
+    EXPECT_EQ(module_.optins.at(1).anchor_limit, UINT64_MAX);
+
+    auto status = send_root({{"command", "status"}});
+    ASSERT_TRUE(status["ok"].get<bool>());
+    EXPECT_EQ(status["result"]["optins"][0]["anchor_limit"], 1000);
+    EXPECT_EQ(status["result"]["optins"][1]["anchor_limit"], UINT64_MAX);
+    // Without one, only the global limit applies: null, not 0.
+    ASSERT_TRUE(send_root({{"command", "disable"}, {"pid", getpid()}})["ok"].get<bool>());
+    ASSERT_TRUE(send_root({{"command", "enable"}, {"pid", getpid()}})["ok"].get<bool>());
+    EXPECT_EQ(module_.optins.at(1).anchor_limit, 0u);
+    status = send_root({{"command", "status"}});
+    EXPECT_TRUE(status["result"]["optins"][1]["anchor_limit"].is_null()) << status.dump();
+}
+
+TEST_F(RequestHandlerTest, StatsCarryEachEntrysFigures)
+{
+    ASSERT_TRUE(send_root({{"command", "enable"}, {"pid", getpid()}, {"anchor_limit", 4 << 20}})["ok"].get<bool>());
+    ASSERT_TRUE(send_root({{"command", "enable"}, {"cgroup_id", 7}})["ok"].get<bool>());
+    libra_optin self{};
+    self.pid = getpid();
+    module_.counters_of(self)[LIBRA_STAT_BYTES_ANCHORED] = 123;
+    module_.stats.values[LIBRA_STAT_BYTES_ANCHORED] = 123;
+    auto reply = send_root({{"command", "stats"}});
+    ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    const auto& stats = reply["result"];
+    ASSERT_EQ(stats["processes"].size(), 1u);
+    EXPECT_EQ(stats["processes"][0]["bytes_anchored"], 123);
+    EXPECT_EQ(stats["processes"][0]["bytes_anchored"], stats["bytes_anchored"]);
+    EXPECT_EQ(stats["processes"][0]["anchored_bytes_limit"], 4 << 20);
+    ASSERT_EQ(stats["cgroups"].size(), 1u);
+    EXPECT_EQ(stats["cgroups"][0]["bytes_anchored"], 0);
+}
+
+TEST_F(RequestHandlerTest, StatsSkipAnEntryDisabledWhileTheyAreRead)
+{
+    ASSERT_TRUE(send_root({{"command", "enable"}, {"pid", getpid()}})["ok"].get<bool>());
+    ASSERT_TRUE(send_root({{"command", "enable"}, {"cgroup_id", 7}})["ok"].get<bool>());
+    module_.after_list = [this] {
+        module_.after_list = nullptr;
+        send_root({{"command", "disable"}, {"pid", getpid()}});
+    };
+    auto reply = send_root({{"command", "stats"}});
+    ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    EXPECT_TRUE(reply["result"]["processes"].empty());
+    EXPECT_EQ(reply["result"]["cgroups"].size(), 1u);
+}
+
 TEST_F(RequestHandlerTest, EnableAndDisableCgroup)
 {
     auto enabled = send_root({{"command", "enable"}, {"cgroup_id", 12345}, {"ports", {8080}}});
@@ -152,6 +207,13 @@ TEST_F(RequestHandlerTest, MalformedRequestsGetClearErrors)
         {R"({"command":"enable","pid":1,"ports":[80,80]})", "invalid_request"},
         {R"({"command":"enable","pid":1,"ports":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]})", "invalid_request"},
         {R"({"command":"enable","pid":1,"min_body":4294967296})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":0})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":-1})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":"64M"})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":1.5})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":null})", "invalid_request"},
+        {R"({"command":"enable","pid":1,"anchor_limit":18446744073709551616})", "invalid_request"},
+        {R"({"command":"disable","pid":1,"anchor_limit":1000})", "invalid_request"},
         {R"({"command":"enable","pid":1,"descendants":"yes"})", "invalid_request"},
         {R"({"command":"enable","cgroup_id":7,"descendants":true})", "invalid_request"},
         {R"({"command":"disable","pid":1,"ports":[80]})", "invalid_request"},

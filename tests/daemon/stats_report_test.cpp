@@ -1,15 +1,52 @@
 // Counter naming tolerates a module that knows fewer or more counters than
-// this build, and never reports a missing counter as zero.
+// this build, and never reports a missing counter as zero; per opt-in entry
+// figures are the module's own, null where it does not keep a counter per
+// entry, and an entry removed while the report is read is left out.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
+
+#include "in_memory_module_control.hpp"
 #include "librad/stats_report.hpp"
 
 namespace libra {
 namespace {
 
+using testing::InMemoryModuleControl;
+
 ModuleVersion test_module()
 {
     return {LIBRA_ABI_VERSION, __LIBRA_STAT_MAX, "1.2.3"};
+}
+
+StatsReport totals_only(StatSnapshot snapshot)
+{
+    return {test_module(), StatsView(std::move(snapshot)), {}};
+}
+
+libra_optin pid_entry(int32_t pid, uint64_t anchor_limit = 0)
+{
+    libra_optin entry{};
+    entry.pid = pid;
+    entry.flags = LIBRA_OPTIN_F_DESCENDANTS;
+    entry.anchor_limit = anchor_limit;
+    return entry;
+}
+
+libra_optin cgroup_entry(uint64_t id)
+{
+    libra_optin entry{};
+    entry.flags = LIBRA_OPTIN_F_CGROUP;
+    entry.cgroup_id = id;
+    return entry;
+}
+
+StatsReport read_report(InMemoryModuleControl& module)
+{
+    auto report = read_stats_report(module);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? std::move(report.value()) : totals_only({});
 }
 
 TEST(StatTable, EveryEnumValueHasAUniqueName)
@@ -23,8 +60,7 @@ TEST(StatTable, EveryEnumValueHasAUniqueName)
 
 TEST(StatsReport, OlderModuleWithFewerCounters)
 {
-    StatSnapshot snapshot{{5, 6}, 2};
-    auto stats = build_stats_json(StatsView(snapshot), test_module(), {});
+    auto stats = build_stats_json(totals_only({{5, 6}, 2, std::nullopt}));
     EXPECT_EQ(stats["module_counters"].size(), 2u);
     EXPECT_EQ(stats["module_counters"]["recvmsg_calls"], 5);
     EXPECT_FALSE(stats["module_counters"].contains("optin_entries"));
@@ -32,47 +68,179 @@ TEST(StatsReport, OlderModuleWithFewerCounters)
 
 TEST(StatsReport, NewerModuleWithMoreCounters)
 {
-    StatSnapshot snapshot{std::vector<uint64_t>(__LIBRA_STAT_MAX + 2, 7), __LIBRA_STAT_MAX + 2};
-    auto stats = build_stats_json(StatsView(snapshot), test_module(), {});
+    auto stats = build_stats_json(
+        totals_only({std::vector<uint64_t>(__LIBRA_STAT_MAX + 2, 7), __LIBRA_STAT_MAX + 2, std::nullopt}));
     EXPECT_EQ(stats["module_counters"].size(), static_cast<size_t>(__LIBRA_STAT_MAX));
     EXPECT_EQ(stats["unnamed_counters"].size(), 2u);
     EXPECT_EQ(stats["unnamed_counters"][std::to_string(__LIBRA_STAT_MAX)], 7);
 }
 
-TEST(StatsReport, RequiredKeysAlwaysPresentAndPerProcessEntries)
+TEST(StatsReport, RequiredKeysAlwaysPresentForEverythingAndEachEntry)
 {
-    libra_optin pid_entry{};
-    pid_entry.pid = 42;
-    pid_entry.flags = LIBRA_OPTIN_F_DESCENDANTS;
-    libra_optin cgroup_entry{};
-    cgroup_entry.flags = LIBRA_OPTIN_F_CGROUP;
-    cgroup_entry.cgroup_id = 99;
-    StatSnapshot snapshot{std::vector<uint64_t>(__LIBRA_STAT_MAX, 0), __LIBRA_STAT_MAX};
-    auto stats = build_stats_json(StatsView(snapshot), test_module(), {pid_entry, cgroup_entry});
-    for (const char* key : {"sockets_tracked", "messages_parsed", "bytes_metadata_copied", "bytes_anchored",
-                            "bytes_zero_copy_sent", "bytes_fallback_copied", "anchored_bytes_now",
-                            "anchored_bytes_peak", "anchored_bytes_limit", "parser_errors", "fallbacks",
-                            "processes", "unavailable"})
-        EXPECT_TRUE(stats.contains(key)) << key;
+    InMemoryModuleControl module;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    ASSERT_TRUE(module.add_optin(cgroup_entry(99)));
+    auto stats = build_stats_json(read_report(module));
     ASSERT_EQ(stats["processes"].size(), 1u);
-    EXPECT_EQ(stats["processes"][0]["pid"], 42);
-    EXPECT_TRUE(stats["processes"][0].contains("bytes_anchored"));
-    EXPECT_TRUE(stats["processes"][0]["bytes_anchored"].is_null());
     ASSERT_EQ(stats["cgroups"].size(), 1u);
+    EXPECT_EQ(stats["processes"][0]["pid"], 42);
     EXPECT_EQ(stats["cgroups"][0]["cgroup_id"], 99);
-    // A value that is null is always listed as unavailable, and vice versa.
-    for (const auto& item : stats["unavailable"])
-        EXPECT_TRUE(stats[item.get<std::string>()].is_null()) << item;
+    for (const auto& scope : {stats, stats["processes"][0], stats["cgroups"][0]}) {
+        for (auto key : kReportedCounters)
+            EXPECT_TRUE(scope.contains(std::string(key))) << key << " in " << scope.dump();
+        for (const char* key : {"fallbacks", "unavailable", "module_counters"})
+            EXPECT_TRUE(scope.contains(key)) << key << " in " << scope.dump();
+        // A value that is null is always listed as unavailable, and vice versa.
+        for (const auto& item : scope["unavailable"])
+            EXPECT_TRUE(scope[item.get<std::string>()].is_null()) << item;
+        for (auto key : kReportedCounters)
+            if (scope[std::string(key)].is_null())
+                EXPECT_NE(std::find(scope["unavailable"].begin(), scope["unavailable"].end(), key),
+                          scope["unavailable"].end())
+                    << key;
+    }
+    EXPECT_TRUE(stats.contains("processes"));
+    EXPECT_TRUE(stats.contains("cgroups"));
+}
+
+TEST(StatsReport, PerEntryFiguresAreTheEntrysOwn)
+{
+    InMemoryModuleControl module;
+    module.stats.values[LIBRA_STAT_BYTES_ANCHORED] = 3000;
+    module.stats.values[LIBRA_STAT_RECVMSG_CALLS] = 77;
+    ASSERT_TRUE(module.add_optin(pid_entry(42, 8 << 20)));
+    ASSERT_TRUE(module.add_optin(cgroup_entry(99)));
+    module.counters_of(pid_entry(42))[LIBRA_STAT_BYTES_ANCHORED] = 1000;
+    module.counters_of(pid_entry(42))[LIBRA_STAT_FALLBACK_SMALL_BODY] = 4;
+    module.counters_of(cgroup_entry(99))[LIBRA_STAT_BYTES_ANCHORED] = 2000;
+    auto stats = build_stats_json(read_report(module));
+
+    EXPECT_EQ(stats["bytes_anchored"], 3000);
+    const auto& process = stats["processes"][0];
+    EXPECT_EQ(process["bytes_anchored"], 1000);
+    EXPECT_EQ(process["fallbacks"]["small_body"], 4);
+    EXPECT_EQ(process["anchor_limit"], 8 << 20);
+    // The limit in force for the entry: its own, within the global one.
+    EXPECT_EQ(process["anchored_bytes_limit"], 8 << 20);
+    EXPECT_EQ(stats["anchored_bytes_limit"], testing::kModuleDefaultAnchorLimit);
+    EXPECT_TRUE(process["unavailable"].empty()) << process.dump();
+    // Kept only system-wide: absent per entry, never 0.
+    EXPECT_FALSE(process["module_counters"].contains("recvmsg_calls")) << process.dump();
+    EXPECT_EQ(stats["module_counters"]["recvmsg_calls"], 77);
+
+    const auto& cgroup = stats["cgroups"][0];
+    EXPECT_EQ(cgroup["bytes_anchored"], 2000);
+    EXPECT_TRUE(cgroup["anchor_limit"].is_null());
+    EXPECT_EQ(cgroup["anchored_bytes_limit"], testing::kModuleDefaultAnchorLimit);
+}
+
+TEST(StatsReport, CounterNotKeptPerEntryIsNullNotZero)
+{
+    InMemoryModuleControl module;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    module.entry_counted &= ~(testing::stat_bit(LIBRA_STAT_SOCKETS_TRACKED) |
+                              testing::stat_bit(LIBRA_STAT_PARSER_ERRORS));
+    module.counters_of(pid_entry(42))[LIBRA_STAT_SOCKETS_TRACKED] = 5;  // masked: reads 0
+    auto stats = build_stats_json(read_report(module));
+    const auto& process = stats["processes"][0];
+    EXPECT_TRUE(process["sockets_tracked"].is_null()) << process.dump();
+    EXPECT_TRUE(process["parser_errors"].is_null());
+    EXPECT_EQ(process["unavailable"], nlohmann::json({"sockets_tracked", "parser_errors"}));
+    EXPECT_EQ(process["bytes_anchored"], 0);
+    EXPECT_EQ(stats["sockets_tracked"], 0);  // system-wide it is kept
+    // No fallback counter kept per entry: "fallbacks" itself is null.
+    for (unsigned i = LIBRA_STAT_FALLBACK_BUDGET; i <= LIBRA_STAT_FALLBACK_UNKNOWN_METHOD; ++i)
+        module.entry_counted &= ~testing::stat_bit(i);
+    auto without_fallbacks = build_stats_json(read_report(module));
+    EXPECT_TRUE(without_fallbacks["processes"][0]["fallbacks"].is_null());
+}
+
+TEST(StatsReport, EntryOfAProcessNotVisibleHereHasNullFigures)
+{
+    InMemoryModuleControl module;
+    libra_optin invisible = pid_entry(0);
+    module.optins.push_back(invisible);  // the module lists such an entry with pid 0
+    auto stats = build_stats_json(read_report(module));
+    ASSERT_EQ(stats["processes"].size(), 1u);
+    EXPECT_TRUE(stats["processes"][0]["bytes_anchored"].is_null());
+    EXPECT_EQ(stats["processes"][0]["unavailable"].size(), kReportedCounters.size() + 1);
+}
+
+TEST(StatsReport, EntryRemovedBetweenListAndItsCountersIsLeftOut)
+{
+    InMemoryModuleControl module;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    ASSERT_TRUE(module.add_optin(pid_entry(43)));
+    ASSERT_TRUE(module.add_optin(cgroup_entry(99)));
+    module.after_list = [&] {
+        ASSERT_TRUE(module.remove_optin(pid_entry(42)));
+        ASSERT_TRUE(module.remove_optin(cgroup_entry(99)));
+    };
+    auto report = read_stats_report(module);
+    ASSERT_TRUE(report) << report.error().message;
+    auto stats = build_stats_json(report.value());
+    ASSERT_EQ(stats["processes"].size(), 1u);
+    EXPECT_EQ(stats["processes"][0]["pid"], 43);
+    EXPECT_TRUE(stats["cgroups"].empty());
+    auto text = build_prometheus_text(report.value());
+    EXPECT_EQ(text.find("pid=\"42\""), std::string::npos);
+    EXPECT_NE(text.find("pid=\"43\""), std::string::npos);
 }
 
 TEST(StatsReport, PrometheusTextNamesCountersAndGauges)
 {
-    StatSnapshot snapshot{std::vector<uint64_t>(__LIBRA_STAT_MAX, 3), __LIBRA_STAT_MAX};
-    auto text = build_prometheus_text(StatsView(snapshot), test_module());
+    auto text = build_prometheus_text(
+        totals_only({std::vector<uint64_t>(__LIBRA_STAT_MAX, 3), __LIBRA_STAT_MAX, std::nullopt}));
     EXPECT_NE(text.find("# TYPE libra_recvmsg_calls_total counter\nlibra_recvmsg_calls_total 3\n"),
               std::string::npos) << text;
     EXPECT_NE(text.find("# TYPE libra_optin_entries gauge\nlibra_optin_entries 3\n"), std::string::npos);
     EXPECT_NE(text.find("libra_module_info{version=\"1.2.3\""), std::string::npos);
+    EXPECT_NE(text.find("libra_fallbacks_total{reason=\"budget\"} 3\n"), std::string::npos);
+    EXPECT_EQ(text.find("libra_optin_bytes_anchored"), std::string::npos) << "no entries, no per-entry families";
+}
+
+TEST(StatsReport, PrometheusPerEntrySeries)
+{
+    InMemoryModuleControl module;
+    module.stats.values[LIBRA_STAT_BYTES_ANCHORED] = 3000;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    ASSERT_TRUE(module.add_optin(cgroup_entry(99)));
+    module.optins.push_back(pid_entry(0));  // not visible: no series
+    module.counters_of(pid_entry(42))[LIBRA_STAT_BYTES_ANCHORED] = 1000;
+    module.counters_of(pid_entry(42))[LIBRA_STAT_FALLBACK_BUDGET] = 2;
+    module.counters_of(cgroup_entry(99))[LIBRA_STAT_ANCHORED_BYTES_NOW] = 4096;
+    auto text = build_prometheus_text(read_report(module));
+
+    EXPECT_NE(text.find("libra_bytes_anchored_total 3000\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("# TYPE libra_optin_bytes_anchored_total counter\n"
+                        "libra_optin_bytes_anchored_total{pid=\"42\"} 1000\n"
+                        "libra_optin_bytes_anchored_total{cgroup_id=\"99\"} 0\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("# TYPE libra_optin_anchored_bytes_now gauge\n"
+                        "libra_optin_anchored_bytes_now{pid=\"42\"} 0\n"
+                        "libra_optin_anchored_bytes_now{cgroup_id=\"99\"} 4096\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("libra_optin_fallbacks_total{pid=\"42\",reason=\"budget\"} 2\n"), std::string::npos);
+    EXPECT_NE(text.find("libra_optin_anchored_bytes_limit{cgroup_id=\"99\"} " +
+                        std::to_string(testing::kModuleDefaultAnchorLimit) + "\n"),
+              std::string::npos);
+    // Counters the module keeps only system-wide have no per-entry series.
+    EXPECT_EQ(text.find("libra_optin_recvmsg_calls"), std::string::npos);
+    EXPECT_EQ(text.find("libra_optin_optin_entries"), std::string::npos);
+    EXPECT_EQ(text.find("pid=\"0\""), std::string::npos);
+    // Every family is declared once, before its samples.
+    std::set<std::string> declared;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("# TYPE ", 0) == 0) {
+            auto family = line.substr(7, line.find(' ', 7) - 7);
+            EXPECT_TRUE(declared.insert(family).second) << "family declared twice: " << family;
+        } else if (line[0] != '#') {
+            auto family = line.substr(0, line.find_first_of("{ "));
+            EXPECT_TRUE(declared.count(family)) << "sample before its TYPE: " << line;
+        }
+    }
 }
 
 }  // namespace

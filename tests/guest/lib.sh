@@ -226,12 +226,13 @@ fetch_special() {
 # sandboxing (ProtectSystem, SystemCallFilter, DevicePolicy...).
 
 # Installs this build (binaries, unit, config, BPF objects) with its configured
-# prefix; sets LIBRA_UNIT, LIBRAD, LIBRACTL.
+# prefix; sets LIBRA_UNIT, LIBRA_CONF, LIBRAD, LIBRACTL.
 libra_install_userspace() {
 	cmake --install "$LIBRA_BUILD" > "$WORK/install.log" 2>&1 || fail "cmake --install: $(cat "$WORK/install.log")"
 	local prefix
 	prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$LIBRA_BUILD/CMakeCache.txt")
 	LIBRA_UNIT=$(grep -m1 '/libra.service$' "$LIBRA_BUILD/install_manifest.txt") || fail "no libra.service installed"
+	LIBRA_CONF=$(grep -m1 '/librad.conf$' "$LIBRA_BUILD/install_manifest.txt") || fail "no librad.conf installed"
 	LIBRAD=$(grep -m1 '/librad$' "$LIBRA_BUILD/install_manifest.txt") || fail "no librad installed"
 	LIBRACTL=$(grep -m1 '/libractl$' "$LIBRA_BUILD/install_manifest.txt") || fail "no libractl installed"
 	say "installed under $prefix: $LIBRAD, $LIBRACTL, $LIBRA_UNIT"
@@ -313,16 +314,31 @@ librad_start_like_unit() {
 		exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set="$bounding" "${nnp[@]}" $cmd
 	) >> "$WORK/librad.log" 2>&1 &
 	LIBRAD_PID=$!
+	librad_wait_ready 0 "while starting"
+	say "librad (pid $LIBRAD_PID) is ready: $(grep "^$LIBRAD_PID: STATUS=" "$NOTIFY_LOG" | tail -n 1)"
+}
+
+# librad_wait_ready N WHAT: waits until librad ($LIBRAD_PID) has sent READY=1
+# more than N times; fails, saying what it was doing, if it exits or never does.
+librad_wait_ready() {
 	for _ in $(seq 300); do
-		if grep -q "^$LIBRAD_PID: READY=1" "$NOTIFY_LOG"; then
-			say "librad (pid $LIBRAD_PID) is ready: $(grep "^$LIBRAD_PID: STATUS=" "$NOTIFY_LOG" | tail -n 1)"
-			return 0
-		fi
-		kill -0 "$LIBRAD_PID" 2>/dev/null || { cat "$WORK/librad.log"; fail "librad exited before READY=1"; }
+		(($(grep -c "^$LIBRAD_PID: READY=1" "$NOTIFY_LOG") > $1)) && return 0
+		kill -0 "$LIBRAD_PID" 2>/dev/null || { cat "$WORK/librad.log"; fail "librad exited $2"; }
 		sleep 0.1
 	done
 	cat "$WORK/librad.log" "$NOTIFY_LOG"
-	fail "librad sent no READY=1"
+	fail "librad sent no READY=1 $2"
+}
+
+# Reloads librad as `systemctl reload libra` does (ExecReload: SIGHUP to the
+# main pid) and waits for its RELOADING=1 and the READY=1 after it.
+librad_reload() {
+	local ready_before
+	ready_before=$(grep -c "^$LIBRAD_PID: READY=1" "$NOTIFY_LOG")
+	kill -HUP "$LIBRAD_PID"
+	librad_wait_ready "$ready_before" "while reloading"
+	grep -q "^$LIBRAD_PID: RELOADING=1" "$NOTIFY_LOG" || fail "librad sent READY=1 without RELOADING=1"
+	say "librad reloaded"
 }
 
 # Stops librad as systemd does (SIGTERM), expects exit status 0 and the socket gone.
