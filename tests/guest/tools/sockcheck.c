@@ -126,8 +126,18 @@ enum optin_when {
 	OPTIN_START,		/* before any traffic */
 	OPTIN_CHILD,		/* the proxy is a child process that opts itself in and exits */
 	OPTIN_QUEUED,		/* after the response started arriving */
-	OPTIN_BLOCKED_UP,	/* while a thread is blocked reading the response */
-	OPTIN_BLOCKED_DOWN,	/* while a thread is blocked reading the request */
+	OPTIN_BLOCKED,		/* while a thread is blocked in recv (see @block) */
+};
+
+/*
+ * Where a thread sleeps in recv() before its peer sends anything. Otherwise
+ * the proxy waits for POLLIN before reading a request, as event-driven
+ * proxies do.
+ */
+enum block_where {
+	BLOCK_NONE,
+	BLOCK_DOWN,	/* reading the request: the sink sends when told */
+	BLOCK_UP,	/* reading the response: the backend sends when told */
 };
 
 enum expect {
@@ -157,6 +167,7 @@ struct case_spec {
 	uint32_t wmin, wmax;
 	struct backend_spec be;
 	enum optin_when optin;
+	enum block_where block;
 	enum expect expect;
 	enum zc_rule zc;
 	bool unframed;			/* the downstream socket is not adopted */
@@ -203,7 +214,7 @@ static const struct case_spec cases[] = {
 	{ .name = "waitall", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_WAITALL,
 	  .be = { .pauses = 4, .pause_ms = 50 } },
 	{ .name = "rcvlowat", .family = AF_INET, ONE(CL(512 * KiB)), .rd = RD_LOWAT, .lowat = 32768,
-	  .be = { .piece_min = 8192, .piece_max = 8192, .piece_pause_ms = 5 } },
+	  .be = { .piece_min = 8192, .piece_max = 8192, .piece_pause_ms = 20 } },
 	/* readiness, non-blocking, timeouts */
 	{ .name = "poll-partial", .family = AF_INET, ONE(CL(MiB)), .rd = RD_POLL, SZ(65537),
 	  .be = { .pause_hdr_at = 20, .pauses = 1, .pause_ms = 400 }, .check_partial = true },
@@ -234,9 +245,12 @@ static const struct case_spec cases[] = {
 	{ .name = "optin-queued", .family = AF_INET, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .optin = OPTIN_QUEUED, .expect = EXP_NOT_ADOPTED },
 	{ .name = "optin-blocked-up", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
-	  .optin = OPTIN_BLOCKED_UP, .expect = EXP_NOT_ADOPTED, .be = { .wait_go = true } },
+	  .optin = OPTIN_BLOCKED, .block = BLOCK_UP, .expect = EXP_NOT_ADOPTED, .be = { .wait_go = true } },
 	{ .name = "optin-blocked-down", .family = AF_INET, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
-	  .optin = OPTIN_BLOCKED_DOWN, .unframed = true },
+	  .optin = OPTIN_BLOCKED, .block = BLOCK_DOWN, .unframed = true },
+	/* opted in from the start, the proxy asleep in recv() before the request comes: still SERVER */
+	{ .name = "server-blocking-recv", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
+	  .block = BLOCK_DOWN },
 	/* sends */
 	{ .name = "backend-small-sends", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .be = { .piece_min = 1, .piece_max = 1500 } },
@@ -1181,11 +1195,12 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 		case RD_LOWAT: {
 			/*
 			 * tcp_data_ready() wakes a reader only once sk_rcvlowat bytes
-			 * are queued, so a tail shorter than the watermark would sleep
-			 * forever even on the stock path: lower it for the tail, as a
-			 * real program must.
+			 * are queued and not yet copied; the stock recv copies what is
+			 * queued before it sleeps. With less than twice the watermark
+			 * left it could sleep forever even on the stock path, so lower
+			 * it for the tail, as a real program must.
 			 */
-			int lowat = (int)MIN(c->lowat, cap);
+			int lowat = (int)MAX(1, MIN(c->lowat, cap / 2));
 
 			if (lowat != p->lowat) {
 				if (setsockopt(p->ufd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat))) {
@@ -1194,6 +1209,13 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 				}
 				p->lowat = lowat;
 			}
+			/*
+			 * Ask when some bytes are queued: stock then waits for the
+			 * watermark; a recv that returns what is there does not.
+			 */
+			for (int q = 0, i = 0; i < 1000 && !q && !timed_out; i++)
+				if (ioctl(p->ufd, FIONREAD, &q) || !q)
+					usleep(1000);
 			want = MIN(cap, 262144);
 			memset(p->buf, POISON, want);
 			n = recv(p->ufd, p->buf, want, 0);
@@ -1319,12 +1341,21 @@ static int relay(struct proxy *p, size_t end)
 	return 0;
 }
 
-/* Reads the next @k requests from the sink, exactly as it sent them. */
+/*
+ * Reads the next @k requests from the sink, exactly as it sent them; unless
+ * the case blocks in recv() on purpose, only once poll() says they are there.
+ */
 static int read_requests(struct proxy *p, int first, int k)
 {
 	const struct stream *s = p->s;
 	char want[MAX_RESP * 160], got[MAX_RESP * 160];
 	size_t len = 0, have = 0;
+	struct pollfd pfd = { .fd = p->dfd, .events = POLLIN };
+
+	if (!(p->c->block == BLOCK_DOWN && !first))
+		while (poll(&pfd, 1, -1) < 0)
+			if (call_failed(p, "poll for the request"))
+				return -1;
 
 	for (int i = first; i < first + k; i++) {
 		memcpy(want + len, s->req[i], s->req_len[i]);
@@ -1432,7 +1463,7 @@ static void *blocked_reader(void *arg)
 	struct proxy *p = arg;
 
 	p->thread_tid = syscall(SYS_gettid);
-	if (p->c->optin == OPTIN_BLOCKED_DOWN)
+	if (p->c->block == BLOCK_DOWN)
 		p->thread_rc = read_requests(p, 0, 1);
 	else
 		p->thread_rc = relay(p, p->s->resp_start[1]);
@@ -1492,11 +1523,10 @@ static int run_blocked(struct proxy *p, int go_fd, bool *opted)
 	}
 	for (i = 0; i < 500 && !(p->thread_tid && sleeping_in(p->thread_tid, SYS_recvfrom)); i++)
 		usleep(10000);
-	if (i == 500) {
+	if (i == 500)
 		violate(p, "the reader thread never blocked in recvfrom");
-	} else {
+	else if (p->c->optin == OPTIN_BLOCKED)
 		proxy_optin(p, opted);
-	}
 	if (write(go_fd, "g", 1) != 1)
 		violate(p, "go pipe: %s", strerror(errno));
 	while (!p->thread_done) {
@@ -1537,7 +1567,7 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 		int first = x, k = c->pipelined ? c->nresp : 1;
 		size_t end = s->resp_start[first + k];
 
-		if (!x && c->optin == OPTIN_BLOCKED_DOWN) {
+		if (!x && c->block == BLOCK_DOWN) {
 			if (run_blocked(p, go_sink, &opted))
 				goto out;
 		} else if (read_requests(p, first, k)) {
@@ -1563,7 +1593,7 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 				violate(p, "the response was not queued before the opt-in (%d bytes)", q);
 			proxy_optin(p, &opted);
 		}
-		if (!x && c->optin == OPTIN_BLOCKED_UP) {
+		if (!x && c->block == BLOCK_UP) {
 			if (run_blocked(p, go_backend, &opted))
 				goto out;
 		} else if (relay(p, end)) {
@@ -1711,7 +1741,7 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 		close(go_sink[1]);
 		close(go_backend[0]);
 		close(go_backend[1]);
-		sink_main(c, s, pport, c->optin == OPTIN_BLOCKED_DOWN ? go_sink[0] : -1, label);
+		sink_main(c, s, pport, c->block == BLOCK_DOWN ? go_sink[0] : -1, label);
 	}
 	timed_out = 0;
 	sigaction(SIGALRM, &sa, NULL);
