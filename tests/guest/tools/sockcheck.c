@@ -113,6 +113,7 @@ enum rd_kind {
 	RD_EPOLL,	/* O_NONBLOCK, edge-triggered epoll, drained to EAGAIN */
 	RD_NONBLOCK,	/* O_NONBLOCK recv() of @sizes, poll() after EAGAIN */
 	RD_TIMEO,	/* SO_RCVTIMEO @timeo_ms, recv() of @sizes through the timeouts */
+	RD_SPLICE,	/* recv() of the first headers, splice() past the next ones, then recv() of @sizes */
 };
 
 enum wr_kind {
@@ -120,6 +121,7 @@ enum wr_kind {
 	WR_SMALL,	/* sends of random sizes in [wmin, wmax] */
 	WR_MORE,	/* each read in two sends with MSG_MORE, and the requests too */
 	WR_NONBLOCK,	/* O_NONBLOCK downstream, small send buffer, slow sink */
+	WR_SPLIT,	/* a send boundary 3 bytes into every body part a read holds: inside its token */
 };
 
 enum optin_when {
@@ -144,6 +146,7 @@ enum expect {
 	EXP_ANCHOR,		/* bodies anchored and sent from the anchors */
 	EXP_SMALL,		/* reads too small for a region: nothing anchored */
 	EXP_NOT_ADOPTED,	/* the streams started before the opt-in: left alone */
+	EXP_DESYNC,		/* bytes consumed behind libra's back: passed through */
 };
 
 enum zc_rule {
@@ -251,7 +254,14 @@ static const struct case_spec cases[] = {
 	/* opted in from the start, the proxy asleep in recv() before the request comes: still SERVER */
 	{ .name = "server-blocking-recv", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .block = BLOCK_DOWN },
+	/* splice() consumes past the parser's frontier: noticed, passed through */
+	{ .name = "splice", .family = AF_INET, .pipelined = true, .resp = { CL(MiB), CL(MiB) }, .nresp = 2,
+	  .rd = RD_SPLICE, SZ(65537), .be = { .stall_ms = 300 }, .expect = EXP_DESYNC },
 	/* sends */
+	{ .name = "split-token", .family = AF_INET6, .resp = { CL(MiB), CHUNKED(MiB, 16384, 200000) }, .nresp = 2,
+	  .rd = RD_SIZES, SZ(65537), .wr = WR_SPLIT },
+	{ .name = "split-token-close", .family = AF_INET, ONE(CLOSED(MiB)), .rd = RD_SIZES, SZ(65537),
+	  .wr = WR_SPLIT, .be = { .end = END_CLOSE } },
 	{ .name = "backend-small-sends", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .be = { .piece_min = 1, .piece_max = 1500 } },
 	{ .name = "proxy-small-sends", .family = AF_INET, ONE(CHUNKED(MiB, 16384, 100000)), .rd = RD_SIZES,
@@ -1062,6 +1072,25 @@ static int forward(struct proxy *p)
 				return -1;
 			off += k;
 		}
+	} else if (c->wr == WR_SPLIT) {
+		const uint8_t *b = iov[0].iov_base;
+		size_t off = 0;
+
+		for (size_t k = 0; k < p->s->nbody && off < total; k++) {
+			const struct range *r = &p->s->body[k];
+			size_t at;
+
+			if (r->end <= p->fwd || r->start >= p->fwd + total)
+				continue;
+			at = MAX(r->start, p->fwd) - p->fwd + 3;
+			if (at <= off || at >= total)
+				continue;
+			if (send_all(p, b + off, at - off, 0) < 0)
+				return -1;
+			off = at;
+		}
+		if (send_all(p, b + off, total - off, 0) < 0)
+			return -1;
 	} else if (c->wr == WR_MORE) {
 		const uint8_t *b = iov[0].iov_base;
 		size_t half = total / 2;
@@ -1123,6 +1152,7 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 		switch (c->rd) {
 		case RD_SIZES:
 		case RD_RANDOM:
+		case RD_SPLICE:
 		case RD_TIMEO: {
 			uint64_t t0 = now_ns();
 
@@ -1308,6 +1338,99 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 			one_seg(p, n);
 		return n;
 	}
+}
+
+static int relay(struct proxy *p, size_t end);
+
+/*
+ * RD_SPLICE: the first response's headers by recv(), exactly, then splice()
+ * through a pipe to the sink of its body, the next headers and 1000 bytes
+ * more: past where the parser has been (the backend stalls before each
+ * response), then recv() of the rest.
+ */
+static int relay_splice(struct proxy *p, size_t end)
+{
+	const struct stream *s = p->s;
+	size_t hlen = 0, left = s->body_start[1] + 1000 - s->body_start[0];
+	int pipefd[2];
+
+	while (!hlen) {
+		struct pollfd pfd = { .fd = p->ufd, .events = POLLIN };
+		ssize_t k;
+		char *e;
+
+		if (poll(&pfd, 1, -1) < 0) {
+			if (call_failed(p, "poll"))
+				return -1;
+			continue;
+		}
+		k = recv(p->ufd, p->peek, 4096, MSG_PEEK);
+		if (k <= 0) {
+			if (!k || call_failed(p, "recv(MSG_PEEK)")) {
+				violate(p, "the headers never came");
+				return -1;
+			}
+			continue;
+		}
+		e = memmem(p->peek, k, "\r\n\r\n", 4);
+		if (e)
+			hlen = (size_t)(e + 4 - (char *)p->peek);
+		else
+			usleep(1000);
+	}
+	while (p->pos < hlen) {
+		ssize_t n = recv(p->ufd, p->buf, hlen - p->pos, 0);
+
+		if (n <= 0) {
+			if (!n || call_failed(p, "recv of the headers")) {
+				violate(p, "the headers were cut off");
+				return -1;
+			}
+			continue;
+		}
+		check_read(p, p->buf, n, p->pos);
+		p->pos += n;
+		p->res->read_bytes += n;
+		one_seg(p, n);
+		if (forward(p))
+			return -1;
+	}
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		violate(p, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	while (left) {
+		ssize_t in = splice(p->ufd, NULL, pipefd[1], NULL, MIN(left, 65536), SPLICE_F_MOVE);
+
+		if (in <= 0) {
+			if (!in || call_failed(p, "splice from the upstream")) {
+				violate(p, "splice from the upstream ended with %zu bytes to go", left);
+				break;
+			}
+			continue;
+		}
+		left -= in;
+		p->pos += in;
+		p->res->read_bytes += in;
+		while (in) {
+			ssize_t out = splice(pipefd[0], NULL, p->dfd, NULL, in, SPLICE_F_MOVE);
+
+			if (out <= 0) {
+				if (!out || call_failed(p, "splice to the downstream")) {
+					violate(p, "splice to the downstream failed");
+					left = 0;
+					break;
+				}
+				continue;
+			}
+			in -= out;
+			p->fwd += out;
+			p->res->fwd_bytes += out;
+		}
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return p->res->violations ? -1 : relay(p, end);
 }
 
 /* Reads and forwards the stream up to @end (SIZE_MAX: to its close). */
@@ -1596,7 +1719,7 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 		if (!x && c->block == BLOCK_UP) {
 			if (run_blocked(p, go_backend, &opted))
 				goto out;
-		} else if (relay(p, end)) {
+		} else if (c->rd == RD_SPLICE ? relay_splice(p, end) : relay(p, end)) {
 			goto out;
 		}
 	}
@@ -1711,7 +1834,8 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 			p.corrupt_at++;
 		while (p.corrupt_at && (p.corrupt_at >= s->len || body_at(s, p.corrupt_at, &next)))
 			p.corrupt_at--;
-		if (c->abort_read && p.corrupt_at >= c->abort_fwd)
+		/* within what is forwarded from user space */
+		if ((c->abort_read && p.corrupt_at >= c->abort_fwd) || c->rd == RD_SPLICE)
 			p.corrupt_at = 5;
 	}
 	p.buflen = MAX((size_t)8 * MiB, s->len + 65536);
@@ -1829,6 +1953,8 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 				 "the parser never found the bodies");
 		else if (c->expect == EXP_NOT_ADOPTED && !D(FALLBACK_NOT_ADOPTED))
 			snprintf(why, sizeof(why), "fallback_not_adopted did not move");
+		else if (c->expect == EXP_DESYNC && !D(FALLBACK_DESYNC))
+			snprintf(why, sizeof(why), "fallback_desync did not move: the splice went unnoticed");
 		else if (c->expect == EXP_ANCHOR && res.token_bytes != anchored)
 			snprintf(why, sizeof(why), "the proxy read %llu tokens covering %llu bytes, bytes_anchored says %llu",
 				 (unsigned long long)res.tokens, (unsigned long long)res.token_bytes,
