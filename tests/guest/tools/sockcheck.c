@@ -1759,6 +1759,13 @@ out:
 static int failures, runs;
 static char failed_names[4096];
 
+static void note_failure(const char *name, const char *label)
+{
+	failures++;
+	if (strlen(failed_names) + strlen(name) + 8 < sizeof(failed_names))
+		sprintf(failed_names + strlen(failed_names), " %s/%s", name, label);
+}
+
 static pid_t fork_or_die(void)
 {
 	pid_t pid;
@@ -1821,7 +1828,6 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 	uint64_t deadline, t0 = now_ns();
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART: blocked calls return EINTR */
 
-	runs++;
 	if (libra_fd >= 0 && wait_released(0)) {
 		leftover = 1;
 		fprintf(stderr, "case %s %s: note: %llu anchors left over from an earlier run\n", c->name, label,
@@ -1935,9 +1941,11 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 		}
 	}
 	if (!why[0] && libra_fd >= 0 && !on) {
-		if (D(RECVMSG_ENGAGED) || D(SENDMSG_ENGAGED) || D(BYTES_ANCHORED))
-			snprintf(why, sizeof(why), "libra engaged in a stock run (recvmsg_engaged %llu, bytes_anchored %llu)",
-				 (unsigned long long)D(RECVMSG_ENGAGED), (unsigned long long)D(BYTES_ANCHORED));
+		/* a process holding anchors has its sends looked at, opted in or not */
+		if (D(RECVMSG_ENGAGED) || (D(SENDMSG_ENGAGED) && !leftover) || D(BYTES_ANCHORED))
+			snprintf(why, sizeof(why), "libra engaged in a stock run (recvmsg_engaged %llu, "
+				 "sendmsg_engaged %llu, bytes_anchored %llu)", (unsigned long long)D(RECVMSG_ENGAGED),
+				 (unsigned long long)D(SENDMSG_ENGAGED), (unsigned long long)D(BYTES_ANCHORED));
 	}
 	if (!why[0] && on) {
 		uint64_t anchored = D(BYTES_ANCHORED), zc = D(BYTES_ZERO_COPY_SENT);
@@ -1992,6 +2000,10 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 
 	if (why[0]) {
 		printf("case %s %s: FAILED: %s\n", c->name, label, why);
+		if (left)
+			printf("case %s %s:   and %llu anchors (%llu bytes) were still held 5 s after the run\n",
+			       c->name, label, (unsigned long long)after[LIBRA_STAT_ANCHORS_NOW],
+			       (unsigned long long)after[LIBRA_STAT_ANCHORED_BYTES_NOW]);
 		if (on && libra_fd >= 0)
 			printf("case %s %s:   counters: anchored %llu, zc %llu, fallback_copied %llu, small_body %llu, "
 			       "not_adopted %llu, desync %llu, parser_errors %llu, tokens read %llu\n", c->name, label,
@@ -1999,9 +2011,6 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 			       (unsigned long long)D(BYTES_FALLBACK_COPIED), (unsigned long long)D(FALLBACK_SMALL_BODY),
 			       (unsigned long long)D(FALLBACK_NOT_ADOPTED), (unsigned long long)D(FALLBACK_DESYNC),
 			       (unsigned long long)D(PARSER_ERRORS), (unsigned long long)res.tokens);
-		failures++;
-		if (strlen(failed_names) + strlen(c->name) + 8 < sizeof(failed_names))
-			sprintf(failed_names + strlen(failed_names), " %s/%s", c->name, label);
 	} else {
 		size_t delivered = c->abort_read ? MIN(c->abort_fwd, s->len) : s->len;
 
@@ -2075,18 +2084,49 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/*
+	 * Each case in a process of its own: anchors a failing case leaves
+	 * behind go when it exits, and do not leak into the next case (a
+	 * process holding anchors has all its sends looked at).
+	 */
 	for (size_t k = 0; k < NCASES; k++) {
 		const struct case_spec *c = &cases[k];
-		struct stream s;
+		char st[64];
+		pid_t pid;
+		int status;
 
 		if (!selected(only, c->name))
 			continue;
 		matched++;
-		build_stream(c, &s);
-		run_one(c, &s, false);
-		if (!off_only)
-			run_one(c, &s, true);
-		free_stream(&s);
+		pid = fork_or_die();
+		if (!pid) {
+			struct stream s;
+			int bad = 0;
+
+			build_stream(c, &s);
+			bad |= run_one(c, &s, false) ? 0 : 1;
+			if (!off_only)
+				bad |= run_one(c, &s, true) ? 0 : 2;
+			free_stream(&s);
+			fflush(NULL);
+			_exit(bad);
+		}
+		status = reap(pid, now_ns() + (2ULL * RUN_TIMEOUT_S + 60) * 1000000000ULL);
+		runs += off_only ? 1 : 2;
+		if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) > 3) {
+			printf("case %s: FAILED: its process %s\n", c->name, status_str(status, st, sizeof(st)));
+			note_failure(c->name, "off+on");
+		} else {
+			if (WEXITSTATUS(status) & 1)
+				note_failure(c->name, "off");
+			if (WEXITSTATUS(status) & 2)
+				note_failure(c->name, "on");
+		}
+		if (libra_fd >= 0 && wait_released(5000)) {
+			printf("case %s: FAILED: %llu anchors still held 5 s after its process exited\n", c->name,
+			       (unsigned long long)stat_now(LIBRA_STAT_ANCHORS_NOW));
+			note_failure(c->name, "exit");
+		}
 	}
 	if (!matched) {
 		fprintf(stderr, "sockcheck: no case matches %s\n", only);
