@@ -224,7 +224,7 @@ static const struct case_spec cases[] = {
 	{ .name = "epoll-partial", .family = AF_INET6, ONE(CHUNKED(MiB, 16384, 200000)), .rd = RD_EPOLL,
 	  SZ(65537), .be = { .pause_hdr_at = 40, .pauses = 2, .pause_ms = 500 }, .check_partial = true },
 	{ .name = "nonblock", .family = AF_INET, ONE(CL(MiB)), .rd = RD_NONBLOCK, SZ(65537),
-	  .wr = WR_NONBLOCK, .be = { .pauses = 2, .pause_ms = 300 },
+	  .wr = WR_NONBLOCK, .be = { .stall_ms = 300, .pauses = 2, .pause_ms = 300 },
 	  .sink_delay_ms = 300, .sink_rcvbuf = 4096 },
 	{ .name = "rcvtimeo", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_TIMEO, SZ(65537), .timeo_ms = 300,
 	  .be = { .stall_ms = 1000, .pauses = 1, .pause_ms = 1000 } },
