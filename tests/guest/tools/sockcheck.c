@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sockcheck: the socket-level guest suite, in the manner of the kernel's kTLS
- * selftests (tools/testing/selftests/net/tls.c). One process plays three parts:
+ * selftests (tools/testing/selftests/net/tls.c). Each case runs in a process
+ * of its own, which plays three parts:
  *
  *   backend  (forked child)  a TCP server answering "GET /<i>" with response i
  *            of the case: deterministic pseudo-random bodies, Content-Length,
@@ -10,7 +11,7 @@
  *   sink     (forked child)  the HTTP client: connects to the proxy, sends the
  *            requests, reads everything until the proxy closes and compares
  *            it byte for byte with what the backend sent;
- *   proxy    (this process)  accepts the sink (that socket receives first:
+ *   proxy    (that process)  accepts the sink (that socket receives first:
  *            libra's SERVER role), connects to the backend and sends the
  *            request first (CLIENT role), reads the response with the case's
  *            read pattern and forwards exactly the bytes it read, with the
@@ -24,7 +25,9 @@
  * one body. On "on" runs the module's counters must show what the design
  * says for the pattern: anchored and sent from the anchors where it can,
  * nothing anchored where it cannot (regions under 1024 bytes, a stream that
- * started before the opt-in), and every anchor released afterwards.
+ * started before the opt-in, bytes spliced behind libra's back), and every
+ * anchor released afterwards. Anchors a failing case leaves behind go with
+ * its process, so they cannot steer the next case's sends.
  *
  *   sockcheck [--only NAME[,NAME...]] [--off-only] [--list]
  *             [--inject corrupt|no-optin]
