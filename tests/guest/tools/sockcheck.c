@@ -29,7 +29,7 @@
  * anchor released afterwards. Anchors a failing case leaves behind go with
  * its process, so they cannot steer the next case's sends.
  *
- *   sockcheck [--only NAME[,NAME...]] [--off-only] [--list]
+ *   sockcheck [--only NAME[,NAME...]] [--skip NAME[,NAME...]] [--off-only] [--list]
  *             [--inject corrupt|no-optin]
  *
  * --off-only runs without /dev/libra (on any host). --inject proves the
@@ -2042,13 +2042,15 @@ static bool selected(const char *only, const char *name)
 
 int main(int argc, char **argv)
 {
-	const char *only = NULL;
+	const char *only = NULL, *skip = NULL;
 	uint64_t t0 = now_ns();
 	int matched = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
+		} else if (!strcmp(argv[i], "--skip") && i + 1 < argc) {
+			skip = argv[++i];
 		} else if (!strcmp(argv[i], "--off-only")) {
 			off_only = true;
 		} else if (!strcmp(argv[i], "--inject") && i + 1 < argc) {
@@ -2098,7 +2100,7 @@ int main(int argc, char **argv)
 		pid_t pid;
 		int status;
 
-		if (!selected(only, c->name))
+		if (!selected(only, c->name) || (skip && selected(skip, c->name)))
 			continue;
 		matched++;
 		pid = fork_or_die();
@@ -2139,7 +2141,7 @@ int main(int argc, char **argv)
 	       failed_names, (now_ns() - t0) / 1e9);
 	return failures ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: sockcheck [--only NAME[,NAME...]] [--off-only] [--list] "
+	fprintf(stderr, "usage: sockcheck [--only NAME[,NAME...]] [--skip NAME[,NAME...]] [--off-only] [--list] "
 			"[--inject corrupt|no-optin]\n");
 	return 2;
 }
