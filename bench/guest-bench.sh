@@ -130,8 +130,8 @@ http {
 	sendfile off;
 	keepalive_requests 1000000;
 	client_max_body_size 16m;
-	log_format acct '\$request_length \$bytes_sent \$body_bytes_sent \$content_length';
-	map \$arg_acct \$acct { default 0; 1 1; }
+	log_format acct '\$request_length \$bytes_sent \$body_bytes_sent \$content_length \$arg_acct';
+	map \$arg_acct \$acct { default 1; "" 0; }
 	server {
 		listen 127.0.0.1:${PORT[direct]};
 		root $WORK/www;
@@ -283,91 +283,129 @@ timed_run() { # config method size conns rep
 	((err == 0)) || { cat "$out"; fail "wrk saw errors for $cfg $method $size c$conns"; }
 }
 
-# Accounting for one configuration, method and size: exactly K requests over
-# one connection with curl, the bytes its proxy processes copied across the
-# user/kernel boundary meanwhile (copycount, attached by the caller), the
+# Accounting for some configurations at one method and size: exactly K
+# requests to each, one after the other over one connection per
+# configuration, from one curl (a process costs much here); the bytes each
+# configuration's proxy processes copied across the user/kernel boundary
+# meanwhile (copycount, attached by the caller, counts per process), the
 # metadata bytes on both sides (curl's own counts on the client side, the
-# backend's access log on the upstream side) and the change in Libra's
-# counters; the last GET body is compared with the original.
-account() { # config method size
-	local cfg=$1 method=$2 size=$3 k i
+# backend's access log on the upstream side), the last GET body of each
+# compared with the original; for a group of one, the change in Libra's
+# counters (they are global).
+account() { # method size config...
+	local method=$1 size=$2 k i j cfg; shift 2
+	local -a cfgs=("$@") all_pids=()
 	k=$((8 * 1048576 / size)); ((k > ACCT_MAX)) && k=$ACCT_MAX; ((k < 3)) && k=3
-	url_of "$cfg" "$method" "$size"
 	local -a curl_args=(-s -H 'Expect:' -w '%{size_request} %{size_header} %{size_upload} %{size_download} %{http_code}\n')
 	[[ $method == POST ]] && curl_args+=(--data-binary "@$WORK/www/$size")
-	for ((i = 1; i < k; i++)); do curl_args+=("$URL?acct=1&i=$i" -o /dev/null); done
-	: > "$WORK/got"
-	curl_args+=("$URL?acct=1&i=$k" -o "$WORK/got")
-	local pids=${PIDS[$cfg]:-}
-	: > "$WORK/backend/logs/acct.log"; : > "$WORK/cc.out"
+	# ?acct=N (N: the configuration's place in the group) is what the
+	# backend logs; as long as the ?acct=1 of a single configuration
+	local -A group=()
+	for ((j = 1; j <= ${#cfgs[@]}; j++)); do
+		cfg=${cfgs[j - 1]} group[$j]=$cfg
+		url_of "$cfg" "$method" "$size"
+		for ((i = 1; i < k; i++)); do curl_args+=("$URL?acct=$j&i=$i" -o /dev/null); done
+		: > "$WORK/got-$cfg"
+		curl_args+=("$URL?acct=$j&i=$k" -o "$WORK/got-$cfg")
+		all_pids+=(${PIDS[$cfg]:-})
+	done
+	: > "$WORK/backend/logs/acct.log"
 	"$DEVCTL" stats > "$WORK/stats0"
-	[[ -n $pids ]] && cc reset $pids
-	curl "${curl_args[@]}" > "$WORK/curl.out" || fail "accounting pass $cfg $method $size: curl failed"
-	[[ -n $pids ]] && cc read $pids > "$WORK/cc.out"
+	((${#all_pids[@]} == 0)) || cc reset "${all_pids[@]}"
+	curl "${curl_args[@]}" > "$WORK/curl.out" || fail "accounting pass ${cfgs[*]} $method $size: curl failed"
+	for cfg in "${cfgs[@]}"; do
+		: > "$WORK/cc-$cfg"
+		[[ -n ${PIDS[$cfg]:-} ]] && cc read ${PIDS[$cfg]} > "$WORK/cc-$cfg"
+	done
 	"$DEVCTL" stats > "$WORK/stats1"
-	[[ -n $pids ]] && cc untrack $pids
+	((${#all_pids[@]} == 0)) || cc untrack "${all_pids[@]}"
 	local -a logged=()
 	for _ in {1..50}; do
 		mapfile -t logged < "$WORK/backend/logs/acct.log"
-		((${#logged[@]} >= k)) && break
+		((${#logged[@]} >= k * ${#cfgs[@]})) && break
 		sleep 0.1
 	done
 	local verified=NA
 	if [[ $method == GET ]]; then
-		cmp -s "$WORK/www/$size" "$WORK/got" || fail "$cfg: the body of /$size differs"
-		verified=cmp
-	fi
-	# Client side, per response: request bytes, header bytes, upload bytes,
-	# body bytes, status. curl's size_request includes the upload only when
-	# it went out with the headers (small bodies); larger ones are streamed
-	# and not in it.
-	local n=0 rq=0 rs=0 a b c d e
-	while read -r a b c d e; do
-		[[ $e == 200 ]] || fail "accounting pass $cfg $method $size: $(cat "$WORK/curl.out")"
-		n=$((n + 1)) rs=$((rs + b)) rq=$((rq + (a > c ? a - c : a)))
-	done < "$WORK/curl.out"
-	((n == k)) || fail "accounting pass $cfg $method $size: $n of $k responses"
-	# Upstream side, the backend's log: request length, bytes sent, body
-	# bytes sent, Content-Length of the request.
-	local un=0 urq=0 urs=0 line
-	for line in "${logged[@]}"; do
-		read -r a b c d <<< "$line"
-		[[ $d == - ]] && d=0
-		un=$((un + 1)) urq=$((urq + a - d)) urs=$((urs + b - c))
-	done
-	local copies="to_user_bytes=NA from_user_bytes=NA" word
-	if [[ -n $pids ]]; then
-		local -A sum=([to_user_bytes]=0 [from_user_bytes]=0 [to_user_calls]=0 [from_user_calls]=0)
-		local -a words
-		while read -r -a words; do
-			for word in "${words[@]:1}"; do sum[${word%%=*}]=$(( ${sum[${word%%=*}]:-0} + ${word#*=} )); done
-		done < "$WORK/cc.out"
-		copies="to_user_bytes=${sum[to_user_bytes]} from_user_bytes=${sum[from_user_bytes]}"
-		copies+=" to_user_calls=${sum[to_user_calls]} from_user_calls=${sum[from_user_calls]}"
+		local -a sums
+		md5sum "$WORK/www/$size" "${cfgs[@]/#/$WORK/got-}" > "$WORK/md5" || fail "md5sum"
+		mapfile -t sums < "$WORK/md5"
+		for ((i = 1; i < ${#sums[@]}; i++)); do
+			[[ ${sums[i]%% *} == "${sums[0]%% *}" ]] || fail "${cfgs[i - 1]}: the body of /$size differs"
+		done
+		verified=md5
 	fi
 	# Libra's counters that moved (levels and limits left out)
-	local -A before=()
-	local name value deltas=
-	while read -r name value; do before[$name]=$value; done < "$WORK/stats0"
-	while read -r name value; do
-		[[ -n ${before[$name]:-} && $value != "${before[$name]}" ]] || continue
-		[[ $name =~ _now$|_peak$|_limit$|optin|tracked|in_flight ]] && continue
-		deltas+=" libra_$name=$((value - before[$name]))"
-	done < "$WORK/stats1"
+	local deltas= name value
+	if ((${#cfgs[@]} == 1)); then
+		local -A before=()
+		while read -r name value; do before[$name]=$value; done < "$WORK/stats0"
+		while read -r name value; do
+			[[ -n ${before[$name]:-} && $value != "${before[$name]}" ]] || continue
+			[[ $name =~ _now$|_peak$|_limit$|optin|tracked|in_flight ]] && continue
+			deltas+=" libra_$name=$((value - before[$name]))"
+		done < "$WORK/stats1"
+	fi
+	# Client side, per response in order: request bytes, header bytes, upload
+	# bytes, body bytes, status. curl's size_request includes the upload only
+	# when it went out with the headers (small bodies); larger ones are
+	# streamed and not in it.
+	local -a responses
+	mapfile -t responses < "$WORK/curl.out"
+	((${#responses[@]} == k * ${#cfgs[@]})) || fail "accounting pass ${cfgs[*]} $method $size: ${#responses[@]} responses"
+	local -A n=() rq=() rs=() un=() urq=() urs=()
+	local a b c d e line
+	for ((i = 0; i < ${#responses[@]}; i++)); do
+		cfg=${cfgs[i / k]}
+		read -r a b c d e <<< "${responses[i]}"
+		[[ $e == 200 ]] || fail "accounting pass $cfg $method $size: status $e"
+		n[$cfg]=$(( ${n[$cfg]:-0} + 1 )) rs[$cfg]=$(( ${rs[$cfg]:-0} + b ))
+		rq[$cfg]=$(( ${rq[$cfg]:-0} + (a > c ? a - c : a) ))
+	done
+	# Upstream side, the backend's log: request length, bytes sent, body
+	# bytes sent, Content-Length of the request, place in the group.
+	for line in "${logged[@]}"; do
+		read -r a b c d j <<< "$line"
+		cfg=${group[$j]:-?}
+		[[ $d == - ]] && d=0
+		un[$cfg]=$(( ${un[$cfg]:-0} + 1 )) urq[$cfg]=$(( ${urq[$cfg]:-0} + a - d )) urs[$cfg]=$(( ${urs[$cfg]:-0} + b - c ))
+	done
 	now
-	emit "kind=copy config=$cfg method=$method size=$size reqs=$n meta_client_req=$rq meta_client_resp=$rs upstream_reqs=$un meta_upstream_req=$urq meta_upstream_resp=$urs $copies verified=$verified t=$NOW$deltas"
+	local copies word
+	local -a words
+	local -A sum
+	for cfg in "${cfgs[@]}"; do
+		copies="to_user_bytes=NA from_user_bytes=NA"
+		if [[ -n ${PIDS[$cfg]:-} ]]; then
+			sum=([to_user_bytes]=0 [from_user_bytes]=0 [to_user_calls]=0 [from_user_calls]=0)
+			while read -r -a words; do
+				for word in "${words[@]:1}"; do sum[${word%%=*}]=$(( ${sum[${word%%=*}]:-0} + ${word#*=} )); done
+			done < "$WORK/cc-$cfg"
+			copies="to_user_bytes=${sum[to_user_bytes]} from_user_bytes=${sum[from_user_bytes]}"
+			copies+=" to_user_calls=${sum[to_user_calls]} from_user_calls=${sum[from_user_calls]}"
+		fi
+		emit "kind=copy config=$cfg method=$method size=$size reqs=${n[$cfg]} meta_client_req=${rq[$cfg]}" \
+		     "meta_client_resp=${rs[$cfg]} upstream_reqs=${un[$cfg]:-0} meta_upstream_req=${urq[$cfg]:-0}" \
+		     "meta_upstream_resp=${urs[$cfg]:-0} $copies verified=$verified t=$NOW$deltas"
+	done
 }
 
 # ---- the sweep ----
 read -r -a sizes <<< "$SIZES"; read -r -a methods <<< "$METHODS"
 read -r -a conns_list <<< "$CONNS"; read -r -a configs <<< "$CONFIGS"
+stock_configs=() libra_configs=()
+for cfg in "${configs[@]}"; do
+	if [[ $cfg == *-libra ]]; then libra_configs+=("$cfg"); else stock_configs+=("$cfg"); fi
+done
 total=$(( ${#sizes[@]} * ${#methods[@]} * ${#conns_list[@]} * REPS * ${#configs[@]} ))
 emit "kind=plan runs=$total accounting=$(( ${#sizes[@]} * ${#methods[@]} * ${#configs[@]} ))"
 for size in "${sizes[@]}"; do
 	for method in "${methods[@]}"; do
-		cc attach	# once for the passes of every configuration
-		for cfg in "${configs[@]}"; do account "$cfg" "$method" "$size"; done
-		cc detach	# never attached during timed runs
+		cc attach	# never during timed runs
+		# the configurations without Libra in one pass, each with Libra alone
+		((${#stock_configs[@]} == 0)) || account "$method" "$size" "${stock_configs[@]}"
+		for cfg in "${libra_configs[@]}"; do account "$method" "$size" "$cfg"; done
+		cc detach
 		for conns in "${conns_list[@]}"; do
 			for ((rep = 1; rep <= REPS; rep++)); do
 				# A/B/A/B: every configuration once per repetition, in turn

@@ -10,8 +10,8 @@ Libra's counters), DIR/results.md, DIR/configs/*, and PNGs when gnuplot is
 installed (unless --no-plots). --check (the fast mode's test) fails unless
 every expected cell is present with sane numbers, the stock and Libra
 configurations are identical, and the byte counter shows Libra (splice)
-copying less than a quarter (half) of what stock copies per GET of 64 KiB or
-more; it never judges timings.
+copying less than a quarter (three quarters) of what stock copies per GET of
+64 KiB or more; it never judges timings.
 """
 import argparse
 import csv
@@ -304,7 +304,7 @@ def check(info, runs, cells, copies, plan, confs):
                             problems.append(f"{cfg} {m} {s}: {cp['copied_per_req']:.0f} bytes copied per request, below half the metadata")
                         if cfg.endswith("-stock") and cp["copied_per_req"] is not None and cp["copied_per_req"] < 2 * s:
                             problems.append(f"{cfg} {m} {s}: a stock proxy copied {cp['copied_per_req']:.0f} < 2 x body per request")
-                    if m == "GET" and cp["verified"] not in ("cmp", "sha256"):
+                    if m == "GET" and cp["verified"] not in ("md5", "cmp", "sha256"):
                         problems.append(f"{cfg} GET {s}: body not verified")
                 for conns in conns_list:
                     c = cells.get((m, s, conns, cfg))
@@ -324,14 +324,15 @@ def check(info, runs, cells, copies, plan, confs):
     # The point of it all, on the independent counter: for bodies of 64 KiB
     # and more, where stock copies every body twice, Libra must copy less than
     # a quarter of that (less than half a body per request: in practice it
-    # copies about a kilobyte), and the splice reference less than half (it
-    # copies what HAProxy reads before it starts splicing).
+    # copies about a kilobyte), and the splice reference less than three
+    # quarters (it copies what HAProxy reads before it starts splicing: about
+    # half at 64 KiB, 3% at 1 MiB).
     compared = 0
     for s in sizes:
         if s < 65536 or "GET" not in methods:
             continue
         for cfg, stock, bound in (("nginx-libra", "nginx-stock", 0.25), ("haproxy-libra", "haproxy-stock", 0.25),
-                                  ("haproxy-splice", "haproxy-stock", 0.5)):
+                                  ("haproxy-splice", "haproxy-stock", 0.75)):
             if cfg not in configs or stock not in configs:
                 continue
             a = copies.get(("GET", s, cfg), {}).get("copied_per_req")
