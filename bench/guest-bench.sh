@@ -1,8 +1,10 @@
 # The benchmark's guest side (sourced by tests/guest/scenarios/bench*.sh,
 # which set BENCH_SCENARIO and BENCH_MODE). Runs inside the guest under
 # bash -eu: starts a backend and five proxy instances (stock and Libra nginx,
-# stock, Libra and splice HAProxy), opts the Libra ones in before any traffic,
-# then for every body size and method measures, interleaved A/B/A/B:
+# stock, Libra and splice HAProxy) with tests/guest/lib.sh's
+# start_nginx_proxy/start_haproxy_proxy, the same settings the kernel tests
+# use; opts the Libra ones in before any traffic, then for every body size
+# and method measures, interleaved A/B/A/B:
 #   - timed wrk runs (req/s, P50/P99, CPU time of the proxy processes and of
 #     the whole guest per request),
 #   - an accounting pass of exactly K requests with curl, under copycount
@@ -17,11 +19,18 @@ COPYCOUNT=$LIBRA_BUILD/bench/copycount
 POST_LUA=$LIBRA_SRC/bench/post.lua
 
 if [[ $BENCH_MODE == quick ]]; then
-	SIZES="4096 1048576" METHODS="GET POST" CONNS="1" REPS=1 DURATION=1 ACCT_MAX=4
+	# proves the pipeline, measures nothing worth reading: one size, one
+	# connection, one repetition of 1 s, 3 requests per accounting pass
+	SIZES="1048576" METHODS="GET" CONNS="1" REPS=1 DURATION=1 ACCT_MAX=3
 else
 	SIZES="1024 4096 16384 65536 262144 1048576 4194304" METHODS="GET POST" CONNS="1 8" REPS=2 DURATION=2 ACCT_MAX=16
 fi
 CONFIGS="direct nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-splice"
+# HAProxy's own zero-copy mode, the reference: splice in both directions
+# whenever HAProxy can (splice-auto splices only once its heuristics see a
+# fast stream, which a short or paced transfer never becomes)
+SPLICE_OPTIONS="option splice-request
+option splice-response"
 SELFTEST_ONLY=0
 # bench/run may override any of the above for one invocation.
 params=$LIBRA_BUILD/bench/params-$BENCH_SCENARIO.env
@@ -36,51 +45,76 @@ declare -A PORT=([direct]=8081 [nginx-stock]=8090 [nginx-libra]=8091
 		 [haproxy-stock]=8092 [haproxy-libra]=8093 [haproxy-splice]=8094)
 declare -A PIDS=()
 
-# ---- platform ----
-emit "kind=info key=kernel value=$(uname -r)"
-emit "kind=info key=cpu value=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//; s/ /_/g')"
-emit "kind=info key=vcpus value=$(nproc)"
-grep -q -w erms /proc/cpuinfo && erms=yes || erms=no
-emit "kind=info key=erms value=$erms"
-emit "kind=info key=nginx value=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
-emit "kind=info key=haproxy value=$(haproxy -v | head -n1 | awk '{print $3}')"
-emit "kind=info key=wrk value=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
-emit "kind=info key=curl value=$(curl --version | head -n1 | awk '{print $2}')"
-emit "kind=info key=mode value=$BENCH_MODE"
-emit "kind=info key=duration_s value=$DURATION"
-emit "kind=info key=reps value=$REPS"
-emit "kind=info key=sizes value=${SIZES// /,}"
-emit "kind=info key=methods value=${METHODS// /,}"
-emit "kind=info key=conns value=${CONNS// /,}"
-emit "kind=info key=configs value=${CONFIGS// /,}"
-
-stage() { emit "kind=stage name=$1 t=$SECONDS"; }
+# NOW: seconds since the start, to the millisecond (the t= of every line)
+T0=${EPOCHREALTIME/./}
+now() { local ms=$(( (${EPOCHREALTIME/./} - T0) / 1000 )); printf -v NOW '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+stage() { now; emit "kind=stage name=$1 t=$NOW"; }
 stage start
-# ---- the byte counter, checked against known transfers first ----
-# One copycount process for the whole run (loading takes seconds here).
+# ---- the byte counter ----
+# One copycount process for the whole run. Loading it and its self-test
+# (against known transfers) take seconds here, so both run while the servers
+# start; the self-test's verdict is read before any measurement.
 coproc CC { "$COPYCOUNT" serve 2>&1; }
-read -r -t 300 ready <&"${CC[0]}" || fail "copycount did not start"
-[[ $ready == ready* ]] || fail "copycount: $ready"
+echo selftest >&"${CC[1]}"
 # cc COMMAND ARGS...: prints the reply lines (up to "end" or "ok")
 cc() {
-	local line
 	echo "$*" >&"${CC[1]}"
+	cc_reply "$*"
+}
+cc_reply() {
+	local line
 	while read -r -t 120 line <&"${CC[0]}"; do
 		[[ $line == end || $line == ok ]] && return 0
 		echo "$line"
 	done
-	fail "copycount stopped answering ($*)"
+	fail "copycount stopped answering ($1)"
 }
-cc selftest > "$WORK/selftest.out"
-while IFS= read -r line; do emit "kind=selftest line=${line// /_}"; done < "$WORK/selftest.out"
-cat "$WORK/selftest.out"
-grep -q 'copycount selftest: PASSED' "$WORK/selftest.out" || fail "copycount selftest"
-cc detach	# attached only during accounting passes, never during timed runs
-stage selftest-done
-[[ $SELFTEST_ONLY == 1 ]] && { emit "kind=end"; return 0; }
+copycount_check() {
+	local ready
+	read -r -t 300 ready <&"${CC[0]}" || fail "copycount did not start"
+	[[ $ready == ready* ]] || fail "copycount: $ready"
+	cc_reply selftest > "$WORK/selftest.out"
+	local passed=0
+	while IFS= read -r line; do
+		emit "kind=selftest line=${line// /_}"
+		echo "$line"
+		[[ $line == "copycount selftest: PASSED" ]] && passed=1
+	done < "$WORK/selftest.out"
+	((passed)) || fail "copycount selftest"
+	cc detach	# attached only during accounting passes, never during timed runs
+	stage selftest-done
+}
+# ---- platform (few processes: each costs a few hundred ms here) ----
+platform_info() {
+	local kernel cpu=? vcpus=0 erms=no key value pkg version
+	read -r kernel < /proc/sys/kernel/osrelease
+	emit "kind=info key=kernel value=$kernel"
+	while IFS=: read -r key value; do
+		case $key in
+		"model name"*) cpu=${value# } ;;
+		processor*) vcpus=$((vcpus + 1)) ;;
+		flags*) [[ " $value " == *" erms "* ]] && erms=yes ;;
+		esac
+	done < /proc/cpuinfo
+	emit "kind=info key=cpu value=${cpu// /_}"
+	emit "kind=info key=vcpus value=$vcpus"
+	emit "kind=info key=erms value=$erms"
+	# the Debian packages the binaries come from
+	dpkg-query -W -f '${Package} ${Version}\n' nginx haproxy wrk curl > "$WORK/versions" 2>&1 || true
+	while read -r pkg version; do
+		emit "kind=info key=$pkg value=$version"
+	done < "$WORK/versions"
+	emit "kind=info key=mode value=$BENCH_MODE"
+	emit "kind=info key=duration_s value=$DURATION"
+	emit "kind=info key=reps value=$REPS"
+	emit "kind=info key=sizes value=${SIZES// /,}"
+	emit "kind=info key=methods value=${METHODS// /,}"
+	emit "kind=info key=conns value=${CONNS// /,}"
+	emit "kind=info key=configs value=${CONFIGS// /,}"
+}
+if [[ $SELFTEST_ONLY == 1 ]]; then platform_info; copycount_check; emit "kind=end"; return 0; fi
 
 # ---- servers ----
-make_bodies $SIZES
 
 bench_backend() {
 	local dir=$WORK/backend
@@ -96,8 +130,8 @@ http {
 	sendfile off;
 	keepalive_requests 1000000;
 	client_max_body_size 16m;
-	log_format acct '\$request_length \$bytes_sent \$body_bytes_sent \$content_length';
-	map \$arg_acct \$acct { default 0; 1 1; }
+	log_format acct '\$request_length \$bytes_sent \$body_bytes_sent \$content_length \$arg_acct';
+	map \$arg_acct \$acct { default 1; "" 0; }
 	server {
 		listen 127.0.0.1:${PORT[direct]};
 		root $WORK/www;
@@ -118,201 +152,260 @@ CONF
 	emit_file backend "$dir/nginx.conf"
 }
 
-bench_nginx() { # name
-	local name=$1 dir=$WORK/$1
-	mkdir -p "$dir/logs"
-	cat > "$dir/nginx.conf" <<CONF
-user root;
-worker_processes 2;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	client_max_body_size 16m;
-	upstream backend {
-		server 127.0.0.1:${PORT[direct]};
-		keepalive 16;
-		keepalive_requests 1000000;
-	}
-	server {
-		listen 127.0.0.1:${PORT[$name]};
-		location / {
-			proxy_pass http://backend;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-		}
-	}
+# Records the instance's pids (for nginx the master and its workers) and its
+# configuration file, shown with $DIR and $PORT for its directory and port:
+# stock and Libra instances come from the same lib.sh function, so the files
+# must be identical after that (the report checks).
+bench_proxy_started() { # name
+	local name=$1 dir=${PROXY_CONF%/*} pids=$PROXY_PID line
+	if [[ $name == nginx-* ]]; then
+		local -a workers=()
+		for _ in {1..100}; do
+			read -r -a workers < "/proc/$PROXY_PID/task/$PROXY_PID/children" || true
+			((${#workers[@]} >= 2)) && break
+			sleep 0.1
+		done
+		((${#workers[@]} >= 2)) || fail "$name: its workers did not start"
+		pids+=" ${workers[*]}"
+	fi
+	PIDS[$name]=$pids
+	while IFS= read -r line; do
+		line=${line//"$dir"/'$DIR'}
+		echo "LIBRA-BENCH-CONF: $name| ${line//"127.0.0.1:${PORT[$name]}"/'127.0.0.1:$PORT'}"
+	done < "$PROXY_CONF"
 }
-CONF
-	nginx -p "$dir" -c "$dir/nginx.conf" || fail "$name did not start"
-	wait_port "${PORT[$name]}"
-	local master
-	master=$(cat "$dir/nginx.pid")
-	PIDS[$name]="$master $(pgrep -P "$master" | tr '\n' ' ')"
-	# identical settings: the file differs only in its paths and port
-	sed -e "s#$dir#\$DIR#g" -e "s#:${PORT[$name]};#:\$PORT;#" "$dir/nginx.conf" > "$dir/nginx.conf.shown"
-	emit_file "$name" "$dir/nginx.conf.shown"
+# Starts an instance in the background (starting a process takes long here,
+# so all of them start at once): START_FN args... as lib.sh's function.
+declare -A STARTING=()
+start_bg() { # name function args...
+	local name=$1; shift
+	( "$@"; echo "$PROXY_PID $PROXY_CONF" > "$WORK/started-$name" ) &
+	STARTING[$name]=$!
 }
-
-bench_haproxy() { # name [extra defaults line]
-	local name=$1 extra=${2:-} dir=$WORK/$1
-	mkdir -p "$dir"
-	cat > "$dir/haproxy.cfg" <<CONF
-global
-	nbthread 2
-	maxconn 1024
-defaults
-	mode http
-	option http-keep-alive
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-${extra:+	$extra
-}frontend fe
-	bind 127.0.0.1:${PORT[$name]}
-	default_backend be
-backend be
-	server s1 127.0.0.1:${PORT[direct]}
-CONF
-	haproxy -q -D -p "$dir/haproxy.pid" -f "$dir/haproxy.cfg" || fail "$name did not start"
-	wait_port "${PORT[$name]}"
-	PIDS[$name]=$(head -n 1 "$dir/haproxy.pid")
-	sed -e "s#:${PORT[$name]}\$#:\$PORT#" "$dir/haproxy.cfg" > "$dir/haproxy.cfg.shown"
-	emit_file "$name" "$dir/haproxy.cfg.shown"
+# Waits for every background start; fails if one failed.
+wait_started() {
+	local name
+	for name in "${!STARTING[@]}"; do
+		wait "${STARTING[$name]}" || fail "starting $name failed"
+		[[ $name == backend || $name == libra ]] && continue
+		read -r PROXY_PID PROXY_CONF < "$WORK/started-$name"
+		bench_proxy_started "$name"
+	done
 }
 
-bench_backend
-stage backend-up
-libra_load
-libra_attach_parser
-emit "kind=info key=libra value=$("$DEVCTL" version | tr ' ' ',')"
-bench_nginx nginx-stock
-bench_nginx nginx-libra
-bench_haproxy haproxy-stock
-bench_haproxy haproxy-libra
-bench_haproxy haproxy-splice "option splice-auto"
+bench_backend &
+STARTING[backend]=$!
+( libra_load; libra_attach_parser ) &
+STARTING[libra]=$!
+start_bg nginx-stock start_nginx_proxy "${PORT[nginx-stock]}" "${PORT[direct]}" nginx-stock
+start_bg nginx-libra start_nginx_proxy "${PORT[nginx-libra]}" "${PORT[direct]}" nginx-libra
+start_bg haproxy-stock start_haproxy_proxy "${PORT[haproxy-stock]}" "${PORT[direct]}" haproxy-stock
+start_bg haproxy-libra start_haproxy_proxy "${PORT[haproxy-libra]}" "${PORT[direct]}" haproxy-libra
+start_bg haproxy-splice start_haproxy_proxy "${PORT[haproxy-splice]}" "${PORT[direct]}" haproxy-splice "$SPLICE_OPTIONS"
+platform_info	# meanwhile
+make_bodies $SIZES
+wait_started
+stage servers-up
 # Opt-in before any traffic: Libra adopts connections only from their start.
-"$DEVCTL" enable "$(cat "$WORK/nginx-libra/nginx.pid")" desc
+read -r -a nginx_libra <<< "${PIDS[nginx-libra]}"
+"$DEVCTL" enable "${nginx_libra[0]}" desc
 "$DEVCTL" enable "${PIDS[haproxy-libra]}" desc
 stage proxies-up
-emit "kind=info key=optin value=$("$DEVCTL" list | tr ' \n' ',;')"
-for c in $CONFIGS; do emit "kind=pids config=$c pids=$(echo ${PIDS[$c]:-} | tr ' ' ',')"; done
+copycount_check
+"$DEVCTL" version > "$WORK/version"; read -r libra_version < "$WORK/version"
+emit "kind=info key=libra value=${libra_version// /,}"
+"$DEVCTL" list > "$WORK/optin"; mapfile -t optin < "$WORK/optin"
+optin=("${optin[@]// /,}"); IFS=';'; emit "kind=info key=optin value=${optin[*]};"; unset IFS
+for c in $CONFIGS; do pids=${PIDS[$c]:-}; emit "kind=pids config=$c pids=${pids// /,}"; done
 
-# ---- measurement helpers ----
-# utime+stime of the given processes in clock ticks (pure bash: forks are
-# expensive under emulation)
+# ---- measurement helpers (pure bash where it can: a process costs a few
+# hundred ms under emulation) ----
+# TICKS: utime+stime of the given processes in clock ticks
 ticks_of() {
-	local t=0 p line
+	local p line
 	local -a f
+	TICKS=0
 	for p in "$@"; do
 		read -r line 2>/dev/null < "/proc/$p/stat" || continue
 		read -r -a f <<< "${line##*) }"
-		t=$((t + f[11] + f[12]))
+		TICKS=$((TICKS + f[11] + f[12]))
 	done
-	echo "$t"
 }
-busy_ticks() { # all CPUs: user nice system irq softirq steal
+busy_ticks() { # BUSY: all CPUs: user nice system irq softirq steal
 	local -a f
 	read -r -a f < /proc/stat
-	echo $((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
+	BUSY=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
 }
 HZ=$(getconf CLK_TCK)
 
-libra_counters() { "$DEVCTL" stats | sort; }
-
-# Counters that changed between two "name value" listings, as key=value words.
-counter_delta() {
-	join "$1" "$2" | awk '$3 != $2 && $1 !~ /_now$|_peak$|_limit$|optin|tracked|in_flight/ { printf " libra_%s=%d", $1, $3 - $2 }'
+url_of() { # config method size: sets URL
+	if [[ $2 == GET ]]; then URL=http://127.0.0.1:${PORT[$1]}/$3; else URL=http://127.0.0.1:${PORT[$1]}/upload; fi
 }
 
-url_of() { # config method size
-	if [[ $2 == GET ]]; then echo "http://127.0.0.1:${PORT[$1]}/$3"; else echo "http://127.0.0.1:${PORT[$1]}/upload"; fi
+# wrk's "12.34ms" (us, ms, s, m) as whole microseconds: US
+wrk_us() {
+	local v=$1 unit num int frac f
+	unit=${v##*[0-9]} num=${v%"$unit"}
+	case $unit in us) f=1 ;; ms) f=1000 ;; s) f=1000000 ;; m) f=60000000 ;; *) fail "wrk latency $v" ;; esac
+	int=${num%.*} frac=
+	[[ $num == *.* ]] && frac=${num#*.}
+	US=$(( 10#$int * f + 10#${frac:-0} * f / 10 ** ${#frac} ))
 }
+# X/Y to one decimal (both integers, Y > 0): Q
+quot1() { local x10=$(( $1 * 10 / $2 )); Q=$((x10 / 10)).$((x10 % 10)); }
 
 # One timed wrk run.
 timed_run() { # config method size conns rep
 	local cfg=$1 method=$2 size=$3 conns=$4 rep=$5 out=$WORK/wrk.out
 	local -a pids=(${PIDS[$cfg]:-}) args=(-t 1 -c "$conns" -d "${DURATION}s" --timeout 60s --latency)
 	[[ $method == POST ]] && args+=(-s "$POST_LUA")
-	local c0 s0 c1 s1
-	c0=$(ticks_of "${pids[@]}") s0=$(busy_ticks)
-	BENCH_BODY_FILE=$WORK/www/$size wrk "${args[@]}" "$(url_of "$cfg" "$method" "$size")" > "$out" 2>&1 \
+	url_of "$cfg" "$method" "$size"
+	local c0 s0
+	ticks_of "${pids[@]}"; busy_ticks; c0=$TICKS s0=$BUSY
+	BENCH_BODY_FILE=$WORK/www/$size wrk "${args[@]}" "$URL" > "$out" 2>&1 \
 		|| fail "wrk $cfg $method $size: $(cat "$out")"
-	c1=$(ticks_of "${pids[@]}") s1=$(busy_ticks)
-	local errors=0
-	grep -E -q 'Socket errors|Non-2xx' "$out" && errors=1
-	awk -v cfg="$cfg" -v m="$method" -v size="$size" -v conns="$conns" -v rep="$rep" \
-	    -v pc=$((c1 - c0)) -v sc=$((s1 - s0)) -v hz="$HZ" -v np="${#pids[@]}" -v err="$errors" -v t="$SECONDS" '
-		function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
-		/requests in/ { n = $1 }
-		/Requests\/sec/ { rps = $2 }
-		/^ +50%/ { p50 = us($2) }
-		/^ +99%/ { p99 = us($2) }
-		END {
-			pcpu = (np > 0 && n > 0) ? sprintf("%.1f", pc * 1000000 / hz / n) : "NA"
-			scpu = n > 0 ? sprintf("%.1f", sc * 1000000 / hz / n) : "NA"
-			printf "LIBRA-BENCH: kind=run config=%s method=%s size=%s conns=%s rep=%s requests=%d rps=%s p50_us=%.0f p99_us=%.0f proxy_cpu_us_per_req=%s sys_cpu_us_per_req=%s errors=%d t=%s\n",
-				cfg, m, size, conns, rep, n, rps, p50, p99, pcpu, scpu, err, t
-		}' "$out"
-	[[ $errors == 0 ]] || { cat "$out"; fail "wrk saw errors for $cfg $method $size c$conns"; }
+	ticks_of "${pids[@]}"; busy_ticks; now
+	local n=0 rps=NA p50=0 p99=0 err=0 a b c rest pcpu=NA scpu=NA
+	while read -r a b c rest; do
+		case $a in
+		50%) wrk_us "$b"; p50=$US ;;
+		99%) wrk_us "$b"; p99=$US ;;
+		Requests/sec:) rps=$b ;;
+		Socket|Non-2xx) err=1 ;;
+		esac
+		[[ $b == requests && $c == in ]] && n=$a
+	done < "$out"
+	if ((n > 0)); then
+		quot1 $(( (BUSY - s0) * 1000000 / HZ )) "$n"; scpu=$Q
+		((${#pids[@]} > 0)) && { quot1 $(( (TICKS - c0) * 1000000 / HZ )) "$n"; pcpu=$Q; }
+	fi
+	emit "kind=run config=$cfg method=$method size=$size conns=$conns rep=$rep requests=$n rps=$rps p50_us=$p50 p99_us=$p99 proxy_cpu_us_per_req=$pcpu sys_cpu_us_per_req=$scpu errors=$err t=$NOW"
+	((err == 0)) || { cat "$out"; fail "wrk saw errors for $cfg $method $size c$conns"; }
 }
 
-# Accounting for one configuration, method and size: exactly K requests over
-# one connection with curl, the bytes its proxy processes copied across the
-# user/kernel boundary meanwhile (copycount), the metadata bytes on both
-# sides, Libra's counters; then one more request with the body checked.
-account() { # config method size
-	local cfg=$1 method=$2 size=$3 k
+# Accounting for some configurations at one method and size: exactly K
+# requests to each, one after the other over one connection per
+# configuration, from one curl (a process costs much here); the bytes each
+# configuration's proxy processes copied across the user/kernel boundary
+# meanwhile (copycount, attached by the caller, counts per process), the
+# metadata bytes on both sides (curl's own counts on the client side, the
+# backend's access log on the upstream side), the last GET body of each
+# compared with the original; for a group of one, the change in Libra's
+# counters (they are global).
+account() { # method size config...
+	local method=$1 size=$2 k i j cfg; shift 2
+	local -a cfgs=("$@") all_pids=()
 	k=$((8 * 1048576 / size)); ((k > ACCT_MAX)) && k=$ACCT_MAX; ((k < 3)) && k=3
-	local -a curl_args=(-s -H 'Expect:' -o /dev/null -w '%{size_request} %{size_header} %{size_upload} %{size_download} %{http_code}\n')
+	local -a curl_args=(-s -H 'Expect:' -w '%{size_request} %{size_header} %{size_upload} %{size_download} %{http_code}\n')
 	[[ $method == POST ]] && curl_args+=(--data-binary "@$WORK/www/$size")
-	local base pids=${PIDS[$cfg]:-}
-	base=$(url_of "$cfg" "$method" "$size")
+	# ?acct=N (N: the configuration's place in the group) is what the
+	# backend logs; as long as the ?acct=1 of a single configuration
+	local -A group=()
+	for ((j = 1; j <= ${#cfgs[@]}; j++)); do
+		cfg=${cfgs[j - 1]} group[$j]=$cfg
+		url_of "$cfg" "$method" "$size"
+		for ((i = 1; i < k; i++)); do curl_args+=("$URL?acct=$j&i=$i" -o /dev/null); done
+		: > "$WORK/got-$cfg"
+		curl_args+=("$URL?acct=$j&i=$k" -o "$WORK/got-$cfg")
+		all_pids+=(${PIDS[$cfg]:-})
+	done
 	: > "$WORK/backend/logs/acct.log"
-	libra_counters > "$WORK/stats0"
-	cc attach
-	[[ -n $pids ]] && cc reset $pids
-	curl "${curl_args[@]}" "$base?acct=1&i=[1-$k]" > "$WORK/curl.out" \
-		|| fail "accounting pass $cfg $method $size: curl failed"
-	[[ -n $pids ]] && cc read $pids > "$WORK/cc.out"
-	cc detach
-	libra_counters > "$WORK/stats1"
-	for _ in $(seq 50); do (($(wc -l < "$WORK/backend/logs/acct.log") >= k)) && break; sleep 0.1; done
-	local client upstream deltas
-	# curl's size_request includes the upload only when it went out with the
-	# headers (small bodies); larger ones are streamed and not in it
-	client=$(awk '$5 != 200 { bad++ } { rq += ($1 > $3) ? $1 - $3 : $1; rs += $2 } END { if (bad || NR == 0) print "bad"; else printf "reqs=%d meta_client_req=%d meta_client_resp=%d", NR, rq, rs }' "$WORK/curl.out")
-	[[ $client != bad ]] || fail "accounting pass $cfg $method $size: $(cat "$WORK/curl.out")"
-	upstream=$(awk '{ cl = ($4 == "-") ? 0 : $4; rq += $1 - cl; rs += $2 - $3 } END { printf "upstream_reqs=%d meta_upstream_req=%d meta_upstream_resp=%d", NR, rq, rs }' "$WORK/backend/logs/acct.log")
-	deltas=$(counter_delta "$WORK/stats0" "$WORK/stats1")
-	local copies="to_user_bytes=NA from_user_bytes=NA"
-	if [[ -n $pids ]]; then
-		copies=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); sum[kv[1]] += kv[2] } }
-			END { printf "to_user_bytes=%d from_user_bytes=%d to_user_calls=%d from_user_calls=%d",
-			      sum["to_user_bytes"], sum["from_user_bytes"], sum["to_user_calls"], sum["from_user_calls"] }' "$WORK/cc.out")
-		cc untrack $pids
-	fi
+	"$DEVCTL" stats > "$WORK/stats0"
+	((${#all_pids[@]} == 0)) || cc reset "${all_pids[@]}"
+	curl "${curl_args[@]}" > "$WORK/curl.out" || fail "accounting pass ${cfgs[*]} $method $size: curl failed"
+	for cfg in "${cfgs[@]}"; do
+		: > "$WORK/cc-$cfg"
+		[[ -n ${PIDS[$cfg]:-} ]] && cc read ${PIDS[$cfg]} > "$WORK/cc-$cfg"
+	done
+	"$DEVCTL" stats > "$WORK/stats1"
+	((${#all_pids[@]} == 0)) || cc untrack "${all_pids[@]}"
+	local -a logged=()
+	for _ in {1..50}; do
+		mapfile -t logged < "$WORK/backend/logs/acct.log"
+		((${#logged[@]} >= k * ${#cfgs[@]})) && break
+		sleep 0.1
+	done
 	local verified=NA
 	if [[ $method == GET ]]; then
-		local want got
-		want=$(sha256sum < "$WORK/www/$size" | cut -d' ' -f1)
-		got=$(curl -sf "$base" | sha256sum | cut -d' ' -f1)
-		[[ $want == "$got" ]] || fail "$cfg: body of /$size differs"
-		verified=sha256
+		local -a sums
+		md5sum "$WORK/www/$size" "${cfgs[@]/#/$WORK/got-}" > "$WORK/md5" || fail "md5sum"
+		mapfile -t sums < "$WORK/md5"
+		for ((i = 1; i < ${#sums[@]}; i++)); do
+			[[ ${sums[i]%% *} == "${sums[0]%% *}" ]] || fail "${cfgs[i - 1]}: the body of /$size differs"
+		done
+		verified=md5
 	fi
-	emit "kind=copy config=$cfg method=$method size=$size $client $upstream $copies verified=$verified t=$SECONDS$deltas"
+	# Libra's counters that moved (levels and limits left out)
+	local deltas= name value
+	if ((${#cfgs[@]} == 1)); then
+		local -A before=()
+		while read -r name value; do before[$name]=$value; done < "$WORK/stats0"
+		while read -r name value; do
+			[[ -n ${before[$name]:-} && $value != "${before[$name]}" ]] || continue
+			[[ $name =~ _now$|_peak$|_limit$|optin|tracked|in_flight ]] && continue
+			deltas+=" libra_$name=$((value - before[$name]))"
+		done < "$WORK/stats1"
+	fi
+	# Client side, per response in order: request bytes, header bytes, upload
+	# bytes, body bytes, status. curl's size_request includes the upload only
+	# when it went out with the headers (small bodies); larger ones are
+	# streamed and not in it.
+	local -a responses
+	mapfile -t responses < "$WORK/curl.out"
+	((${#responses[@]} == k * ${#cfgs[@]})) || fail "accounting pass ${cfgs[*]} $method $size: ${#responses[@]} responses"
+	local -A n=() rq=() rs=() un=() urq=() urs=()
+	local a b c d e line
+	for ((i = 0; i < ${#responses[@]}; i++)); do
+		cfg=${cfgs[i / k]}
+		read -r a b c d e <<< "${responses[i]}"
+		[[ $e == 200 ]] || fail "accounting pass $cfg $method $size: status $e"
+		n[$cfg]=$(( ${n[$cfg]:-0} + 1 )) rs[$cfg]=$(( ${rs[$cfg]:-0} + b ))
+		rq[$cfg]=$(( ${rq[$cfg]:-0} + (a > c ? a - c : a) ))
+	done
+	# Upstream side, the backend's log: request length, bytes sent, body
+	# bytes sent, Content-Length of the request, place in the group.
+	for line in "${logged[@]}"; do
+		read -r a b c d j <<< "$line"
+		cfg=${group[$j]:-?}
+		[[ $d == - ]] && d=0
+		un[$cfg]=$(( ${un[$cfg]:-0} + 1 )) urq[$cfg]=$(( ${urq[$cfg]:-0} + a - d )) urs[$cfg]=$(( ${urs[$cfg]:-0} + b - c ))
+	done
+	now
+	local copies word
+	local -a words
+	local -A sum
+	for cfg in "${cfgs[@]}"; do
+		copies="to_user_bytes=NA from_user_bytes=NA"
+		if [[ -n ${PIDS[$cfg]:-} ]]; then
+			sum=([to_user_bytes]=0 [from_user_bytes]=0 [to_user_calls]=0 [from_user_calls]=0)
+			while read -r -a words; do
+				for word in "${words[@]:1}"; do sum[${word%%=*}]=$(( ${sum[${word%%=*}]:-0} + ${word#*=} )); done
+			done < "$WORK/cc-$cfg"
+			copies="to_user_bytes=${sum[to_user_bytes]} from_user_bytes=${sum[from_user_bytes]}"
+			copies+=" to_user_calls=${sum[to_user_calls]} from_user_calls=${sum[from_user_calls]}"
+		fi
+		emit "kind=copy config=$cfg method=$method size=$size reqs=${n[$cfg]} meta_client_req=${rq[$cfg]}" \
+		     "meta_client_resp=${rs[$cfg]} upstream_reqs=${un[$cfg]:-0} meta_upstream_req=${urq[$cfg]:-0}" \
+		     "meta_upstream_resp=${urs[$cfg]:-0} $copies verified=$verified t=$NOW$deltas"
+	done
 }
 
 # ---- the sweep ----
 read -r -a sizes <<< "$SIZES"; read -r -a methods <<< "$METHODS"
 read -r -a conns_list <<< "$CONNS"; read -r -a configs <<< "$CONFIGS"
+stock_configs=() libra_configs=()
+for cfg in "${configs[@]}"; do
+	if [[ $cfg == *-libra ]]; then libra_configs+=("$cfg"); else stock_configs+=("$cfg"); fi
+done
 total=$(( ${#sizes[@]} * ${#methods[@]} * ${#conns_list[@]} * REPS * ${#configs[@]} ))
 emit "kind=plan runs=$total accounting=$(( ${#sizes[@]} * ${#methods[@]} * ${#configs[@]} ))"
 for size in "${sizes[@]}"; do
 	for method in "${methods[@]}"; do
-		for cfg in "${configs[@]}"; do account "$cfg" "$method" "$size"; done
+		cc attach	# never during timed runs
+		# the configurations without Libra in one pass, each with Libra alone
+		((${#stock_configs[@]} == 0)) || account "$method" "$size" "${stock_configs[@]}"
+		for cfg in "${libra_configs[@]}"; do account "$method" "$size" "$cfg"; done
+		cc detach
 		for conns in "${conns_list[@]}"; do
 			for ((rep = 1; rep <= REPS; rep++)); do
 				# A/B/A/B: every configuration once per repetition, in turn
@@ -325,12 +418,15 @@ done
 # Totals while the proxies still run (anchors of requests cut off when wrk
 # stopped are held until sent or until their process exits), then stop every
 # proxy: all anchored memory must come back.
-libra_counters | awk '{ printf "LIBRA-BENCH: kind=libra-total name=%s value=%s\n", $1, $2 }'
-"$DEVCTL" disable "$(cat "$WORK/nginx-libra/nginx.pid")"
+"$DEVCTL" stats > "$WORK/stats.end"
+while read -r name value; do emit "kind=libra-total name=$name value=$value"; done < "$WORK/stats.end"
+"$DEVCTL" disable "${nginx_libra[0]}"
 "$DEVCTL" disable "${PIDS[haproxy-libra]}"
-for name in nginx-stock nginx-libra; do nginx -p "$WORK/$name" -c "$WORK/$name/nginx.conf" -s stop; done
-kill ${PIDS[haproxy-stock]} ${PIDS[haproxy-libra]} ${PIDS[haproxy-splice]}
-for _ in $(seq 100); do
+for name in nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-splice; do
+	read -r -a p <<< "${PIDS[$name]}"
+	kill "${p[0]}"	# nginx's master and HAProxy stop on SIGTERM
+done
+for _ in {1..100}; do
 	alive=0
 	for c in nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-splice; do
 		for p in ${PIDS[$c]}; do [[ -d /proc/$p ]] && alive=1; done
@@ -338,6 +434,7 @@ for _ in $(seq 100); do
 	((alive)) || break
 	sleep 0.1
 done
+((alive == 0)) || fail "proxies still running 10 s after SIGTERM"
 wait_anchors_released
 emit "kind=info key=anchors_after_stop value=$(stat_of anchors_now)"
 echo quit >&"${CC[1]}"

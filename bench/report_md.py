@@ -204,7 +204,7 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
             if worst:
                 below = [h.human_size(s) for s in sizes
                          if (rr := h.ratio_spread(cells, ("GET", s, conns, "haproxy-libra"), ("GET", s, conns, "haproxy-splice"))) and rr[0] < 1]
-                w(f"| HAProxy+Libra >= HAProxy splice-auto (GET, c{conns}) | worst {h.fmt_ratio(worst[1])} at "
+                w(f"| HAProxy+Libra >= HAProxy splice (GET, c{conns}) | worst {h.fmt_ratio(worst[1])} at "
                   f"{h.human_size(worst[0])} | {'met at every size' if not below else 'missed at ' + ', '.join(below)} |")
             for proxy in ("nginx", "haproxy"):
                 parts, ok = [], True
@@ -276,11 +276,13 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     # ---- configurations ----
     w("## Configurations")
     w("")
-    w("Stock and Libra instances are separate processes on different ports, started the same way from "
-      "the same file (shown with $DIR/$PORT for the instance's own directory and port); the Libra "
+    w("Stock and Libra instances are separate processes on different ports, started by the same functions "
+      "the kernel tests use (`start_nginx_proxy`, `start_haproxy_proxy` in tests/guest/lib.sh), so their "
+      "files are the same (shown with $DIR/$PORT for the instance's own directory and port); the Libra "
       "instances are opted in (`libra-devctl enable PID desc`) before any traffic. The splice reference "
-      "differs from stock HAProxy only by `option splice-auto`. Backend: nginx, 1 worker, files from tmpfs, "
-      "sendfile off; POST goes to `/upload`, answered `200 ok` by the backend after reading the body.")
+      "differs from stock HAProxy only by `option splice-request` and `option splice-response` (splice "
+      "whenever possible). Backend: nginx, 1 worker, files from tmpfs, sendfile off; POST goes to "
+      "`/upload`, answered `200 ok` by the backend after reading the body.")
     w("")
     for name in ["backend", "nginx-stock", "nginx-libra", "haproxy-stock", "haproxy-libra", "haproxy-splice"]:
         if name in confs:

@@ -62,6 +62,8 @@ CONF
 # nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2
 # (instance name $3, default nginx-proxy; $4, directives added to its location).
 # $2 may list several upstream servers, "PORT[:PARAM],...": 8085,8083:backup.
+# Sets PROXY_PID (the master) and PROXY_CONF. The benchmark runs its stock
+# and Libra instances from here too.
 start_nginx_proxy() {
 	local port=$1 dir=$WORK/${3:-nginx-proxy} extra=${4:-} servers="" server param
 	for server in ${2//,/ }; do
@@ -70,6 +72,7 @@ start_nginx_proxy() {
 		servers+="server 127.0.0.1:${server%%:*}$param; "
 	done
 	mkdir -p "$dir/logs"
+	PROXY_CONF=$dir/nginx.conf
 	cat > "$dir/nginx.conf" <<CONF
 user root;
 worker_processes 2;
@@ -82,6 +85,7 @@ http {
 	tcp_nopush on;
 	gzip on;
 	access_log off;
+	client_max_body_size 16m;	# the benchmark uploads up to 4 MiB
 	upstream backend { $servers keepalive 8; }
 	server {
 		listen 127.0.0.1:$port;
@@ -99,20 +103,25 @@ CONF
 	PROXY_PID=$(cat "$dir/nginx.pid")
 }
 
-# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2
-# (instance name $3, default haproxy).
+# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2 (instance
+# name $3, default haproxy; $4: extra lines for the defaults section, e.g.
+# "option splice-response"). Sets PROXY_PID and PROXY_CONF.
 start_haproxy_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy}
+	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy} extra=${4:-}
 	mkdir -p "$dir"
+	PROXY_CONF=$dir/haproxy.cfg
 	cat > "$dir/haproxy.cfg" <<CONF
 global
 	nbthread 2
+	# no CA store for the internal HTTP client (unused): loading it costs seconds here
+	httpclient.ssl.verify none
 defaults
 	mode http
 	timeout connect 5s
 	timeout client 10s
 	timeout server 10s
-frontend fe
+${extra:+$(sed 's/^/\t/' <<< "$extra")
+}frontend fe
 	bind 127.0.0.1:$port
 	default_backend be
 backend be

@@ -48,8 +48,7 @@ check_early_close 8080
 
 # Request bodies (experimental, off by default) are anchored on the way in
 # and sent upstream from the anchors: Content-Length and chunked, through
-# nginx's temp file for bodies past its client_body_buffer_size (its
-# client_max_body_size is 1m).
+# nginx's temp file for bodies past its client_body_buffer_size.
 echo 1 > /sys/module/libra/parameters/anchor_request_bodies
 make_bodies $M 600001
 a0=$(stat_of bytes_anchored) z0=$(stat_of bytes_zero_copy_sent) up=0
