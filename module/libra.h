@@ -131,6 +131,7 @@ enum libra_sock_role {
 struct libra_extent {
 	u32 start, end;
 	u64 msg_id;		/* rx: the message the body belongs to */
+	bool chunk;		/* chunk data: more of the stream must follow it */
 };
 
 #define LIBRA_EXTENTS		32

@@ -90,10 +90,11 @@ void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra
 	d->passthrough = true;
 }
 
-static void libra_rx_push_extent(struct libra_dir *d, u32 start, u32 end)
+static void libra_dir_push_extent(struct libra_dir *d, u32 start, u32 end, bool chunk)
 {
 	d->ext[(d->ext_head + d->ext_count) % LIBRA_EXTENTS] =
-		(struct libra_extent){ .start = start, .end = end, .msg_id = d->msg_id };
+		(struct libra_extent){ .start = start, .end = end, .msg_id = d->msg_id,
+				       .chunk = chunk };
 	d->ext_count++;
 }
 
@@ -136,7 +137,8 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 			return false;
 		}
 		if (c->body_len >= min_extent)
-			libra_rx_push_extent(d, meta_end, meta_end + (u32)c->body_len);
+			libra_dir_push_extent(d, meta_end, meta_end + (u32)c->body_len,
+					      c->body_kind == LIBRA_BODY_CHUNK);
 		d->next_seq = meta_end + (u32)c->body_len;
 		return true;
 	case LIBRA_BODY_CLOSE_DELIMITED:

@@ -253,7 +253,9 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
  * Whether @got bytes at body position @pos, a token's start cut off by the
  * end of the caller's data, may be held back until the next call. Only when
  * more of the stream must follow: the body they are in goes on past the
- * data (a program always finishes a Content-Length or chunked body). Where
+ * data (a program always finishes a Content-Length or chunked body), or they
+ * are chunk data, which the chunk's CRLF and at least a last chunk follow
+ * (HAProxy ends its outgoing chunks anywhere, inside a token too). Where
  * the body runs to the close, or the framing is unknown, only a cut-off
  * token whose whole magic is there is held: a body that merely ends in
  * bytes like a token's first ones goes out as it is (docs/design.md, limits).
@@ -270,7 +272,7 @@ static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
 			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
 
 			if (!before(pos, e->start) && before(pos, e->end))
-				return after(e->end, data_end);
+				return after(e->end, data_end) || e->chunk;
 		}
 		if (!d->to_close)
 			return false;
@@ -440,11 +442,14 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 	return 0;
 }
 
-/* Takes the cut-off token start at tx_pos, the rest of the data, as owed. */
-static u32 libra_tx_owe(struct libra_tx_call *call)
+/*
+ * Takes the cut-off token start at tx_pos, the @k body bytes left of the
+ * span, as owed. Framing after them (a chunk's CRLF) is not taken: the
+ * caller sees a short send and hands it over again, after the owed bytes.
+ */
+static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 {
 	struct libra_sock *ls = call->ls;
-	u32 k = iov_iter_count(call->iter);
 
 	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) ||
 	    copy_from_iter(ls->tx_owed, k, call->iter) != k)
@@ -568,7 +573,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 		if (held) {
 			/* a token cut off by the end of the data: decided with the next call */
-			total += libra_tx_owe(call);
+			total += libra_tx_owe(call, n - plain);
 			break;
 		}
 		if (a) {
