@@ -60,9 +60,9 @@ CONF
 }
 
 # nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2
-# (instance name $3, default nginx-proxy).
+# (instance name $3, default nginx-proxy; $4, directives added to its location).
 start_nginx_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/${3:-nginx-proxy}
+	local port=$1 upstream=$2 dir=$WORK/${3:-nginx-proxy} extra=${4:-}
 	mkdir -p "$dir/logs"
 	cat > "$dir/nginx.conf" <<CONF
 user root;
@@ -83,6 +83,7 @@ http {
 			proxy_pass http://backend;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
+			$extra
 		}
 	}
 }
@@ -92,9 +93,10 @@ CONF
 	PROXY_PID=$(cat "$dir/nginx.pid")
 }
 
-# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2.
+# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2
+# (instance name $3, default haproxy).
 start_haproxy_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/haproxy
+	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy}
 	mkdir -p "$dir"
 	cat > "$dir/haproxy.cfg" <<CONF
 global
@@ -171,10 +173,27 @@ wait_anchors_released() {
 	fail "anchored memory was not released"
 }
 
-# The backend with unusual framings and failures (tools/backend.py) on $1.
+# The backend with unusual framings and failures (tools/backend.py) on $1,
+# serving the files under $2 (default $WORK/www) at /file/NAME.
 start_special_backend() {
-	python3 "$LIBRA_SRC/tests/guest/tools/backend.py" "$1" &
+	python3 "$LIBRA_SRC/tests/guest/tools/backend.py" "$1" "${2:-$WORK/www}" &
 	wait_port "$1"
+}
+
+# "SHA256 LENGTH" of the file $1.
+sha_len() {
+	echo "$(sha256sum < "$1" | cut -d' ' -f1) $(stat -c %s "$1")"
+}
+
+# One curl transfer (arguments: curl's); prints "SHA256 LENGTH" of the body it
+# received, or "FAILED curl exit N" and returns N.
+curl_sha_len() {
+	local out rc=0
+	out=$(mktemp -p "$WORK" curl.XXXXXX)
+	curl -sSf --max-time 300 -o "$out" "$@" || rc=$?
+	if ((rc)); then echo "FAILED curl exit $rc"; else sha_len "$out"; fi
+	rm -f "$out"
+	return "$rc"
 }
 
 # sha256 of the special backend's body of $1 bytes (or its first $2 bytes).

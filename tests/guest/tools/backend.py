@@ -7,10 +7,18 @@
   GET /slow/<size>                body sent in 8 KiB pieces with pauses
   GET|HEAD /cl/<size>             plain Content-Length body (HEAD: headers only)
   GET /interim/<size>             a 103 Early Hints, then the response
+  GET /file/<name>[?chunk=N]      the file ROOT/<name>: Content-Length, headers and
+                                  body in one write; with chunk=N chunked, N bytes a chunk
+  POST|PUT /upload/<any>          reads the request body (Content-Length or chunked;
+                                  answers Expect: 100-continue) and answers with
+                                  "<sha256 hex> <length>\n" of the body it received
 
 Bodies are deterministic: byte i of a <size> body is (i * 131 + size) % 251,
 so a client checks them with `backend.py --body SIZE [PREFIX]`, without a file.
+Files (random content, distinct per file) come from ROOT: `backend.py PORT [ROOT]`.
 """
+import hashlib
+import os
 import socketserver
 import sys
 import time
@@ -25,19 +33,61 @@ def body(size):
 
 
 class Handler(socketserver.StreamRequestHandler):
+    NAMED = ("file", "upload")  # endpoints whose argument is a name, not a size
+
     def handle(self):
         while True:
             line = self.rfile.readline()
             if not line:
                 return
             method, target, _ = line.decode("latin-1").split(" ", 2)
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass
+            self.fields = {}
+            while (field := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = field.decode("latin-1").partition(":")
+                self.fields[name.strip().lower()] = value.strip()
             url = urllib.parse.urlparse(target)
-            kind, size = url.path.strip("/").split("/")
-            size = int(size)
-            if not getattr(self, "serve_" + kind.replace("-", "_"))(method, size, url):
+            kind, arg = url.path.strip("/").split("/", 1)
+            if kind not in self.NAMED:
+                arg = int(arg)
+                self.request_body(None)  # a body sent where none is expected is read and dropped
+            if not getattr(self, "serve_" + kind.replace("-", "_"))(method, arg, url):
                 return
+
+    def request_body(self, sink):
+        """Reads the request body (Content-Length or chunked) into sink(bytes);
+        returns its length. Answers Expect: 100-continue first."""
+        chunked = "chunked" in self.fields.get("transfer-encoding", "").lower()
+        length = int(self.fields.get("content-length", "0"))
+        if not chunked and not length:
+            return 0
+        if self.fields.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        total = 0
+
+        def read_exactly(n):
+            nonlocal total
+            while n:
+                piece = self.rfile.read(min(n, 1 << 20))
+                if not piece:
+                    raise ConnectionError("request body cut short")
+                if sink:
+                    sink(piece)
+                total += len(piece)
+                n -= len(piece)
+
+        if not chunked:
+            read_exactly(length)
+            return total
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            read_exactly(size)
+            if self.rfile.readline().strip():
+                raise ConnectionError("chunk not followed by CRLF")
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return total
 
     def head(self, status, fields):
         lines = [f"HTTP/1.1 {status}"] + [f"{k}: {v}" for k, v in fields] + ["", ""]
@@ -83,6 +133,32 @@ class Handler(socketserver.StreamRequestHandler):
         self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
         return self.serve_cl(method, size, url)
 
+    def serve_file(self, method, name, url):
+        with open(os.path.join(self.server.root, os.path.basename(name)), "rb") as f:
+            data = f.read()
+        query = urllib.parse.parse_qs(url.query)
+        if "chunk" not in query:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data))
+            return True
+        chunk = int(query["chunk"][0])
+        self.head("200 OK", [("Transfer-Encoding", "chunked")])
+        for i in range(0, len(data), chunk):
+            piece = data[i:i + chunk]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+        return True
+
+    def serve_upload(self, method, name, url):
+        if method not in ("POST", "PUT"):
+            self.head("405 Method Not Allowed", [("Content-Length", 0)])
+            return True
+        digest = hashlib.sha256()
+        length = self.request_body(digest.update)
+        answer = b"%s %d\n" % (digest.hexdigest().encode(), length)
+        self.head("200 OK", [("Content-Length", len(answer))])
+        self.wfile.write(answer)
+        return True
+
 
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
@@ -95,4 +171,6 @@ if __name__ == "__main__":
         prefix = int(sys.argv[3]) if len(sys.argv) > 3 else size
         sys.stdout.buffer.write(body(size)[:prefix])
         sys.exit(0)
-    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.root = sys.argv[2] if len(sys.argv) > 2 else "."
+    server.serve_forever()
