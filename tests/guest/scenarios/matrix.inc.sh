@@ -65,8 +65,8 @@ record() { echo "$1 $2" >> "$RECORD"; }
 record_bodies() {
 	local -A sha=() len=()
 	local s f l
-	while read -r s f; do sha[$f]=$s; done < <(cd "$WORK/out" && sha256sum -- "$@" 2>/dev/null)
-	while read -r f l; do len[$f]=$l; done < <(cd "$WORK/out" && stat -c '%n %s' -- "$@" 2>/dev/null)
+	while read -r s f; do [[ -n $f ]] && sha[$f]=$s; done <<< "$(cd "$WORK/out" && sha256sum -- "$@" 2>/dev/null)"
+	while read -r f l; do [[ -n $f ]] && len[$f]=$l; done <<< "$(cd "$WORK/out" && stat -c "%n %s" -- "$@" 2>/dev/null)"
 	for l in "$@"; do
 		record "$l" "${sha[$l]:-MISSING} ${len[$l]:-}"
 		rm -f "$WORK/out/$l"
@@ -124,7 +124,7 @@ snapshot() { # snapshot NAME: every counter above into NAME_<counter>
 	local c v var
 	while read -r c v; do
 		[[ " ${counters[*]} " == *" $c "* ]] && printf -v "${1}_$c" '%s' "$v"
-	done < <("$DEVCTL" stats)
+	done <<< "$("$DEVCTL" stats)"
 	for c in "${counters[@]}"; do
 		var=${1}_$c
 		[[ -n ${!var:-} ]] || fail "no counter $c"
