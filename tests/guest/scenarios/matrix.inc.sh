@@ -60,15 +60,24 @@ chunk_for() {
 expect() { echo "$1 $2" >> "$EXPECT"; }
 record() { echo "$1 $2" >> "$RECORD"; }
 
-# record_bodies LABEL...: records the sha256 and length of $WORK/out/LABEL for
-# each label (MISSING where curl wrote nothing), then removes the files.
+# record_bodies LABEL=NAME[?chunk=N]...: records the sha256 and length of
+# $WORK/out/LABEL for each label (MISSING where curl wrote nothing), then
+# removes the files. A body that differs from the original NAME is described
+# first (tools/bodydiff.py: where, and whether a Libra token stands there).
 record_bodies() {
 	local -A sha=() len=()
-	local s f l
-	while read -r s f; do [[ -n $f ]] && sha[$f]=$s; done <<< "$(cd "$WORK/out" && sha256sum -- "$@" 2>/dev/null)"
-	while read -r f l; do [[ -n $f ]] && len[$f]=$l; done <<< "$(cd "$WORK/out" && stat -c "%n %s" -- "$@" 2>/dev/null)"
-	for l in "$@"; do
+	local s f l item labels=()
+	for item in "$@"; do labels+=("${item%%=*}"); done
+	while read -r s f; do [[ -n $f ]] && sha[$f]=$s; done <<< "$(cd "$WORK/out" && sha256sum -- "${labels[@]}" 2>/dev/null)"
+	while read -r f l; do [[ -n $f ]] && len[$f]=$l; done <<< "$(cd "$WORK/out" && stat -c "%n %s" -- "${labels[@]}" 2>/dev/null)"
+	for item in "$@"; do
+		l=${item%%=*} f=${item#*=}
 		record "$l" "${sha[$l]:-MISSING} ${len[$l]:-}"
+		if [[ -n ${sha[$l]:-} && "${sha[$l]} ${len[$l]}" != "${SUM[${f%%\?*}]}" ]]; then
+			say "[$MODE] $l: GET /file/$f through $PROXY differs from the original:"
+			python3 "$LIBRA_SRC/tests/guest/tools/bodydiff.py" "$WORK/out/$l" "$WORK/www/${f%%\?*}" \
+				"$([[ $f == *chunk=* ]] && echo "${f##*chunk=}")" || true
+		fi
 		rm -f "$WORK/out/$l"
 	done
 }
@@ -96,7 +105,7 @@ get_batch() {
 		labels+=("$label")
 	done
 	curl -sSf --max-time 300 "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
-	record_bodies "${labels[@]}"
+	record_bodies "$@"
 }
 
 # upload_batch LABEL=METHOD:cl|chunked:NAME...: one curl, one connection, the
@@ -192,10 +201,10 @@ run_traffic() {
 	expect ka.connects 1
 	record ka.connects "$(awk '{ n += $1 } END { print n }' "$WORK/ka.connects")"
 	i=0
-	for s in $M 65536 $((min_body + 1)) $M 0 "$rnd_big" 65536; do
+	for s in $M 65536 "$((min_body + 1))?chunk=5000" $M 0 "$rnd_big?chunk=40000" 65536; do
 		i=$((i + 1))
-		expect "ka.$i" "${SUM[$s]}"
-		if ((i == 2 || i == 4)); then record_answers "ka.$i"; else record_bodies "ka.$i"; fi
+		expect "ka.$i" "${SUM[${s%%\?*}]}"
+		if ((i == 2 || i == 4)); then record_answers "ka.$i"; else record_bodies "ka.$i=$s"; fi
 	done
 
 	say "[$MODE] pipelined: eight requests in one write on one connection"
@@ -245,7 +254,8 @@ check_big_phase() {
 	meta=$(delta bytes_metadata_copied "$2" "$3")
 	say "[$MODE] $1, >= 64 KiB: $4 body bytes in $5 responses; anchored $(delta bytes_anchored "$2" "$3")," \
 		"sent zero-copy $zc ($((zc * 100 / $4))%), copied $meta ($((meta / $5)) per response; allowed $allowed)," \
-		"of which fallback $(delta bytes_fallback_copied "$2" "$3") (small-body fallbacks $(delta fallback_small_body "$2" "$3"))"
+		"of which fallback $(delta bytes_fallback_copied "$2" "$3") (small-body fallbacks $(delta fallback_small_body "$2" "$3"));" \
+		"tokens rejected $(delta tokens_rejected "$2" "$3")"
 	[[ $MODE == on ]] || return 0
 	((zc * 10 >= $4 * 9)) || problem "Libra on, $1 >= 64 KiB: bytes_zero_copy_sent $zc is below 90% of the $4 body bytes forwarded"
 	((meta <= allowed)) || problem "Libra on, $1 >= 64 KiB: bytes_metadata_copied $meta is more than headers" \
