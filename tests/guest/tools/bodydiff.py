@@ -39,12 +39,20 @@ def main():
           f" the received body holds {got.count(MAGIC)} token magics")
     for start, end in ranges[:20]:
         where = f" (offset {start % chunk} in chunk {start // chunk} of {chunk} bytes)" if chunk else ""
-        token = ""
-        k = got.rfind(MAGIC, max(0, start - 32), end)
-        if k >= 0 and k + 32 <= len(got):
+        print(f"bodydiff:   [{start}, {end}) {end - start} bytes{where};"
+              f" {got.count(MAGIC, start, end)} token magics in it")
+        # the tokens that chain from the range's start, each where the
+        # region before it ends: the regions the proxy received there
+        k, chain = got.find(MAGIC, max(0, start - 32), end), []
+        while 0 <= k < end and k + 32 <= len(got) and got[k:k + 8] == MAGIC and len(chain) < 40:
             _, tid, tlen = struct.unpack_from("<8sQI", got, k)
-            token = f"; token at {k}: id {tid:#x}, region {tlen} bytes"
-        print(f"bodydiff:   [{start}, {end}) {end - start} bytes{where}{token}")
+            chain.append(f"{k - start}:{tid:#x}/{tlen}")
+            if not 32 <= tlen <= 1 << 20:
+                break
+            k += tlen
+        if chain:
+            print(f"bodydiff:     tokens from its start (offset in range:id/region length): {' '.join(chain)};"
+                  f" the chain ends at {k - start}")
     if len(ranges) > 20:
         print(f"bodydiff:   ... {len(ranges) - 20} more ranges")
 
