@@ -37,7 +37,10 @@ class Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         while True:
-            line = self.rfile.readline()
+            try:
+                line = self.rfile.readline()
+            except ConnectionResetError:  # HAProxy resets idle server connections
+                return
             if not line:
                 return
             method, target, _ = line.decode("latin-1").split(" ", 2)
