@@ -162,8 +162,11 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     w("")
     w("Measured by `copycount` (bench/copycount.bpf.c), a BPF program in the guest that is independent of "
       "libra.ko: it sums the bytes the kernel copies between kernel memory and the proxy processes' own "
-      "memory, per process (tgid), over an accounting pass of exactly K requests on one connection "
-      "(curl; K = 8 MiB worth of bodies, at least 3 and at most 16 requests, at most 4 in the fast mode). The metadata floor is the request and "
+      "memory, per process (tgid), over an accounting pass of exactly K requests per configuration on one "
+      "connection each (curl; K = 8 MiB worth of bodies, at least 3 and at most 16 requests, 3 in the fast "
+      "mode; the configurations without Libra share one curl, one after the other, and each Libra "
+      "configuration has a pass of its own, so that Libra's global counters belong to it). The last body of "
+      "each GET pass is compared with the original (md5). The metadata floor is the request and "
       "response headers of those requests on both sides of the proxy, measured outside the proxy: "
       "curl's own byte counts on the client side, the backend's access log ($request_length, "
       "$bytes_sent - $body_bytes_sent) on the upstream side.")
