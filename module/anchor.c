@@ -265,8 +265,9 @@ void libra_anchor_release_answered(u64 msg_id)
 	libra_anchor_put_all(&dead);
 }
 
-/* The connection request bodies arrived on is gone, and with it any resend. */
-void libra_anchor_release_origin(u64 origin)
+/* Releases every published anchor @match says yes to; a walk of the whole table. */
+static void libra_anchor_release_if(bool (*match)(const struct libra_anchor *a, u64 arg),
+				    u64 arg)
 {
 	struct libra_anchor *a;
 	struct hlist_node *tmp;
@@ -275,11 +276,22 @@ void libra_anchor_release_origin(u64 origin)
 
 	spin_lock_bh(&libra_anchor_lock);
 	hash_for_each_safe(libra_anchor_table, bkt, tmp, a, node) {
-		if (a->resendable && a->origin == origin && libra_anchor_unlink(a))
+		if (match(a, arg) && libra_anchor_unlink(a))
 			hlist_add_head(&a->dead, &dead);
 	}
 	spin_unlock_bh(&libra_anchor_lock);
 	libra_anchor_put_all(&dead);
+}
+
+static bool libra_anchor_from_origin(const struct libra_anchor *a, u64 origin)
+{
+	return a->resendable && a->origin == origin;
+}
+
+/* The connection request bodies arrived on is gone, and with it any resend. */
+void libra_anchor_release_origin(u64 origin)
+{
+	libra_anchor_release_if(libra_anchor_from_origin, origin);
 }
 
 /* Building an anchor from the receive queue. */
@@ -530,25 +542,19 @@ void libra_anchor_discard(struct libra_anchor *a)
 }
 
 /* Anchors whose process has exited can never be sent: collect them. */
+static bool libra_anchor_owner_gone(const struct libra_anchor *a, u64 unused)
+{
+	bool alive;
+
+	rcu_read_lock();
+	alive = pid_task(a->owner, PIDTYPE_TGID) != NULL;
+	rcu_read_unlock();
+	return !alive;
+}
+
 static void libra_anchor_collect(struct work_struct *work)
 {
-	struct libra_anchor *a;
-	struct hlist_node *tmp;
-	unsigned int bkt;
-	HLIST_HEAD(dead);
-
-	spin_lock_bh(&libra_anchor_lock);
-	hash_for_each_safe(libra_anchor_table, bkt, tmp, a, node) {
-		bool alive;
-
-		rcu_read_lock();
-		alive = pid_task(a->owner, PIDTYPE_TGID) != NULL;
-		rcu_read_unlock();
-		if (!alive && libra_anchor_unlink(a))
-			hlist_add_head(&a->dead, &dead);
-	}
-	spin_unlock_bh(&libra_anchor_lock);
-	libra_anchor_put_all(&dead);
+	libra_anchor_release_if(libra_anchor_owner_gone, 0);
 	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
 }
 
