@@ -89,6 +89,13 @@ enum libra_stat {
 	LIBRA_STAT_ANCHORS_RELEASED,
 	/* tokens sent where the outbound HTTP framing was unknown (see docs/design.md) */
 	LIBRA_STAT_TOKENS_UNFRAMED,
+	/*
+	 * token starts cut off by a send where nothing promised the rest (a body
+	 * to the close, unknown framing), sent as they were after tx_hold_ms
+	 */
+	LIBRA_STAT_TX_HOLDS_EXPIRED,
+	/* connections reset at shutdown or close: bytes a send took could not be queued */
+	LIBRA_STAT_TX_RESETS,
 	__LIBRA_STAT_MAX
 };
 

@@ -57,6 +57,8 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_TOKENS_REJECTED] = "tokens_rejected",
 	[LIBRA_STAT_ANCHORS_RELEASED] = "anchors_released",
 	[LIBRA_STAT_TOKENS_UNFRAMED] = "tokens_unframed",
+	[LIBRA_STAT_TX_HOLDS_EXPIRED] = "tx_holds_expired",
+	[LIBRA_STAT_TX_RESETS] = "tx_resets",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
