@@ -21,6 +21,8 @@
  *             close must queue the held bytes anyway: all, then EOF
  *   continued ends in "\xf7LIB", the next send brings the rest of the magic
  *             and bytes no token has: sent as they are (tokens_rejected +1)
+ *   lone      ends in "\xf7", the next send goes on with bytes no magic has:
+ *             body bytes, not a token (tokens_rejected stays)
  *
  * Every case runs Libra off (no opt-in, no anchor), then on. Each checks
  * the sink got exactly the bytes sent (length and FNV-1a hash), and the
@@ -220,7 +222,7 @@ static bool sink_wait(int report_fd, struct sink_report *r, uint64_t want_total,
 	}
 }
 
-enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED };
+enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED, LONE };
 
 struct hold_case {
 	const char *name;
@@ -234,6 +236,7 @@ static const struct hold_case cases[] = {
 	{ "close", CLOSE, "\xf7" },
 	{ "full", FULL, "\xf7L" },
 	{ "continued", CONTINUED, "\xf7LIB" },
+	{ "lone", LONE, "\xf7" },
 };
 
 static void fail(const struct hold_case *c, bool on, const char *fmt, ...)
@@ -348,9 +351,13 @@ static void run_case(const struct hold_case *c, bool on, uint32_t hold_ms)
 		close(fd);
 		break;
 	case CONTINUED:
-		/* the rest of the magic, then bytes that make no valid token */
-		memcpy(data, "RA\x01\xf7", 4);
-		fill(data + 4, 200, &seed);
+	case LONE:
+		/* the rest of the magic, then bytes that make no valid token; or no magic at all */
+		fill(data, 204, &seed);
+		if (c->kind == CONTINUED)
+			memcpy(data, "RA\x01\xf7", 4);
+		else
+			data[0] = 'x';
 		if (send_all(fd, data, 204) < 0)
 			die("send");
 		hash = fnv(hash, data, 204);
