@@ -106,6 +106,7 @@ bool libra_anchor_msg_abandoned(u64 msg_id);
 void libra_anchor_publish(struct libra_anchor *a);
 void libra_anchor_discard(struct libra_anchor *a);
 struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
+const char *libra_anchor_why_not(const struct libra_token *tok);
 void libra_anchor_sent(struct libra_anchor *a);
 void libra_anchor_put(struct libra_anchor *a);
 u64 libra_anchor_limit(void);

@@ -292,6 +292,20 @@ static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 }
 
 /*
+ * A token that names no anchor of this process goes out as the bytes it is:
+ * the far end gets a token instead of a body part, so count it, and say why
+ * where an operator asked (dynamic debug: "module libra +p").
+ */
+static void libra_tx_reject(struct libra_sock *ls, const struct libra_token *tok,
+			    const char *where)
+{
+	libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+	net_dbg_ratelimited("token %llx len %u rejected %s: %s; sock %llu role %d state %d tx_pos %u owed %u\n",
+			    tok->id, tok->len, where, libra_anchor_why_not(tok), ls->id, ls->role,
+			    ls->sk->sk_state, ls->tx_pos, ls->tx_owed_len);
+}
+
+/*
  * The first valid token in the @n body bytes at tx_pos. Returns its offset
  * with its anchor referenced in *found, or @n with *found NULL. A candidate
  * the caller's data cuts off makes it return the candidate's offset with
@@ -342,7 +356,7 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 			*found = libra_anchor_lookup(&tok);
 			if (*found)
 				return base + i;
-			libra_scope_add(call->ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+			libra_tx_reject(call->ls, &tok, "in a send");
 			i++;
 		}
 		if (last)
@@ -460,7 +474,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 				libra_tx_start_region(ls, a);
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else {
-				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+				libra_tx_reject(ls, &tok, "completing a held start");
 				ls->tx_owed_state = LIBRA_OWED_RAW;
 			}
 		}

@@ -309,7 +309,8 @@ stop_proxy() {
 }
 
 start_special_backend "$BACKEND" "$WORK/www"
-libra_load
+# its debug lines (why a token was rejected) are shown if the matrix fails
+libra_load dyndbg=+p
 libra_attach_parser
 
 # Libra off: the module hooks every call, but the proxy is not opted in.
@@ -351,5 +352,9 @@ say "Libra on: anchored memory back to 0"
 "$DEVCTL" disable "$PROXY_PID"
 stop_proxy
 libra_unload
+if ((${#problems[@]})); then
+	say "the module's debug lines:"
+	dmesg | grep -F 'libra: ' | tail -n 100 || true
+fi
 ((${#problems[@]} == 0)) || fail "$(printf '\n  %s' "${problems[@]}")"
 say "matrix passed: Libra off and on byte-identical, Libra engaged"
