@@ -454,7 +454,16 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 
 		memcpy(&tok, ls->tx_owed, ls->tx_owed_len);
 		got = libra_tx_read_body(call, ls->tx_pos, (u8 *)&tok + ls->tx_owed_len, need);
-		if (got < need) {
+		if (memcmp(&tok, LIBRA_TOKEN_MAGIC, min_t(u32, ls->tx_owed_len + got, 8))) {
+			/*
+			 * Body bytes that only began like a token (a send cut off
+			 * after a 0xf7 of a copied body, 1 in 256): plain bytes, no
+			 * rejected token. Decided before this call's bytes could
+			 * lengthen them, which would hide a real token starting
+			 * there from the scan that follows.
+			 */
+			ls->tx_owed_state = LIBRA_OWED_RAW;
+		} else if (got < need) {
 			size_t remaining = iov_iter_count(call->iter);
 
 			if (got == remaining && libra_tx_span(ls, ls->tx_pos, &body) >= got && body) {
