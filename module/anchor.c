@@ -229,6 +229,37 @@ struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok)
 	return found;
 }
 
+/*
+ * Why libra_anchor_lookup() found nothing for @tok, for the debug line of a
+ * rejected token. Best effort: the table may have changed since.
+ */
+const char *libra_anchor_why_not(const struct libra_token *tok)
+{
+	const char *why = "no such anchor (sent in full, released, or never made)";
+	struct libra_anchor *a;
+
+	if (memcmp(tok->magic, LIBRA_TOKEN_MAGIC, sizeof(tok->magic)))
+		return "no token magic";
+	if (tok->reserved || tok->len < LIBRA_TOKEN_BYTES)
+		return "malformed";
+	if (!libra_token_valid(tok, current->tgid))
+		return "bad MAC (damaged, forged, or another process's)";
+	rcu_read_lock();
+	hash_for_each_possible_rcu(libra_anchor_table, a, node, tok->id) {
+		if (a->id != tok->id)
+			continue;
+		if (a->len != tok->len)
+			why = "length mismatch";
+		else if (a->owner != task_tgid(current))
+			why = "another process's anchor";
+		else
+			why = "anchor being released";
+		break;
+	}
+	rcu_read_unlock();
+	return why;
+}
+
 /* Sent in full: a response body is never sent twice, so let it go. */
 /*
  * All of @a went out. A response body's region cannot be needed again; a

@@ -106,6 +106,7 @@ bool libra_anchor_msg_abandoned(u64 msg_id);
 void libra_anchor_publish(struct libra_anchor *a);
 void libra_anchor_discard(struct libra_anchor *a);
 struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
+const char *libra_anchor_why_not(const struct libra_token *tok);
 void libra_anchor_sent(struct libra_anchor *a);
 void libra_anchor_put(struct libra_anchor *a);
 u64 libra_anchor_limit(void);
@@ -174,10 +175,14 @@ struct libra_sock {
 	u32 tx_cont_off;		/* ... and how much of it went */
 	/*
 	 * Bytes the program handed over that are not sent yet: the start of
-	 * what may be a token, cut off by the end of a send call. Sent, as an
+	 * what may be a token, cut off by the end of a send call, and what
+	 * came after it until it can be decided, framing the program put in
+	 * between included (its bits set in tx_owed_framing). Sent, as an
 	 * anchor's bytes or as they are, before anything that follows them.
 	 */
-	u8 tx_owed[LIBRA_TOKEN_BYTES];
+#define LIBRA_TX_OWED_MAX 64
+	u8 tx_owed[LIBRA_TX_OWED_MAX];
+	u64 tx_owed_framing;		/* bit i: tx_owed[i] is framing, never an anchor's */
 	u8 tx_owed_len;
 	u8 tx_owed_state;		/* enum libra_tx_owed in tx.c */
 	bool tx_hold_timed;		/* nothing promises the rest: LIBRA_HOLD_TIMED */

@@ -175,27 +175,22 @@ static void libra_tx_map(struct libra_tx_call *call)
  * there are of the same kind (body or not, in *body), or 0 if @pos is past
  * what is mapped.
  */
-static u32 libra_tx_span(struct libra_sock *ls, u32 pos, bool *body)
+static u32 libra_tx_kind(const struct libra_sock *ls, u32 pos, bool *body)
 {
-	struct libra_dir *d = &ls->tx;
+	const struct libra_dir *d = &ls->tx;
+	u8 i;
 
 	if (!libra_tx_framed(ls)) {
 		*body = true;
 		return U32_MAX;
 	}
-	while (d->ext_count && !after(d->ext[d->ext_head].end, pos)) {
-		d->ext_head = (d->ext_head + 1) % LIBRA_EXTENTS;
-		d->ext_count--;
-	}
-	if (d->ext_count) {
-		const struct libra_extent *e = &d->ext[d->ext_head];
+	for (i = 0; i < d->ext_count; i++) {
+		const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
 
-		if (!before(pos, e->start)) {
-			*body = true;
-			return e->end - pos;
-		}
-		*body = false;
-		return e->start - pos;
+		if (!before(pos, e->end))
+			continue;
+		*body = !before(pos, e->start);
+		return *body ? e->end - pos : e->start - pos;
 	}
 	if (d->to_close && !before(pos, d->next_seq)) {
 		*body = true;
@@ -203,6 +198,18 @@ static u32 libra_tx_span(struct libra_sock *ls, u32 pos, bool *body)
 	}
 	*body = false;
 	return before(pos, d->next_seq) ? d->next_seq - pos : 0;
+}
+
+/* The same, for the next byte to send: the extents behind it are dropped. */
+static u32 libra_tx_span(struct libra_sock *ls, u32 pos, bool *body)
+{
+	struct libra_dir *d = &ls->tx;
+
+	while (d->ext_count && !after(d->ext[d->ext_head].end, pos)) {
+		d->ext_head = (d->ext_head + 1) % LIBRA_EXTENTS;
+		d->ext_count--;
+	}
+	return libra_tx_kind(ls, pos, body);
 }
 
 /*
@@ -292,6 +299,20 @@ static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 }
 
 /*
+ * A token that names no anchor of this process goes out as the bytes it is:
+ * the far end gets a token instead of a body part, so count it, and say why
+ * where an operator asked (dynamic debug: "module libra +p").
+ */
+static void libra_tx_reject(struct libra_sock *ls, const struct libra_token *tok,
+			    const char *where, const char *why)
+{
+	libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+	net_dbg_ratelimited("token %llx len %u rejected %s: %s; sock %llu role %d state %d tx_pos %u owed %u\n",
+			    tok->id, tok->len, where, why ?: libra_anchor_why_not(tok), ls->id,
+			    ls->role, ls->sk->sk_state, ls->tx_pos, ls->tx_owed_len);
+}
+
+/*
  * The first valid token in the @n body bytes at tx_pos. Returns its offset
  * with its anchor referenced in *found, or @n with *found NULL. A candidate
  * the caller's data cuts off makes it return the candidate's offset with
@@ -342,7 +363,7 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 			*found = libra_anchor_lookup(&tok);
 			if (*found)
 				return base + i;
-			libra_scope_add(call->ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+			libra_tx_reject(call->ls, &tok, "in a send", NULL);
 			i++;
 		}
 		if (last)
@@ -401,26 +422,85 @@ static int libra_tx_send_raw(struct sock *sk, int flags, const void *data, u32 l
 static int libra_tx_send_owed(struct sock *sk, struct libra_sock *ls, int flags)
 {
 	while (ls->tx_owed_len) {
+		bool framing = ls->tx_owed_framing & 1;
+		u32 run = 1;
 		int ret;
 
+		/* an anchor's bytes stand for the token's, framing goes as written */
 		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR) {
-			ret = libra_tx_send_anchor(sk, ls->tx_cont, ls->tx_cont_off,
-						   ls->tx_owed_len, flags, flags & MSG_MORE);
+			while (run < ls->tx_owed_len &&
+			       !!(ls->tx_owed_framing & BIT_ULL(run)) == framing)
+				run++;
+		} else {
+			run = ls->tx_owed_len;
+		}
+		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR && !framing) {
+			ret = libra_tx_send_anchor(sk, ls->tx_cont, ls->tx_cont_off, run, flags,
+						   flags & MSG_MORE);
 			if (ret > 0) {
 				ls->tx_cont_off += ret;
 				libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 			}
 		} else {
-			ret = libra_tx_send_raw(sk, flags, ls->tx_owed, ls->tx_owed_len);
-			if (ret > 0)
-				memmove(ls->tx_owed, ls->tx_owed + ret, ls->tx_owed_len - ret);
+			ret = libra_tx_send_raw(sk, flags, ls->tx_owed, run);
 		}
 		if (ret <= 0)
 			return ret ?: -EAGAIN;
 		ls->tx_owed_len -= ret;
+		memmove(ls->tx_owed, ls->tx_owed + ret, ls->tx_owed_len);
+		ls->tx_owed_framing = ret < 64 ? ls->tx_owed_framing >> ret : 0;
 	}
 	ls->tx_owed_state = LIBRA_OWED_NONE;
 	return 0;
+}
+
+/* Copies the body bytes of what is owed, the token start, to @dst; returns how many. */
+static u32 libra_tx_owed_body(const struct libra_sock *ls, u8 *dst)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < ls->tx_owed_len; i++)
+		if (!(ls->tx_owed_framing & BIT_ULL(i)))
+			dst[n++] = ls->tx_owed[i];
+	return n;
+}
+
+/*
+ * Takes all of this call's data into what is owed, when it ends before the
+ * held token start can be decided: its body bytes lengthen the start, and
+ * framing among them keeps its place (HAProxy may send a chunk's CRLF and
+ * the next chunk-size line on their own, after a token cut at the chunk's
+ * end). Returns the bytes taken, or 0 when they do not fit or are not all
+ * mapped.
+ */
+static u32 libra_tx_owe_more(struct libra_tx_call *call)
+{
+	struct libra_sock *ls = call->ls;
+	u64 framing = 0;
+	u32 n, off = 0;
+
+	if (iov_iter_count(call->iter) > LIBRA_TX_OWED_MAX - ls->tx_owed_len)
+		return 0;
+	n = iov_iter_count(call->iter);
+	while (off < n) {
+		bool body;
+		u32 k = min(libra_tx_kind(ls, ls->tx_pos + off, &body), n - off);
+
+		if (!k)
+			return 0;
+		if (!body)
+			framing |= GENMASK_ULL(ls->tx_owed_len + off + k - 1, ls->tx_owed_len + off);
+		off += k;
+	}
+	if (!libra_tx_peek(call, 0, ls->tx_owed + ls->tx_owed_len, n))
+		return 0;
+	iov_iter_advance(call->iter, n);
+	if (call->src->page)
+		call->src->page_off += n;
+	ls->tx_pos += n;
+	ls->tx_owed_framing |= framing;
+	ls->tx_owed_len += n;
+	return n;
 }
 
 /*
@@ -434,27 +514,28 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 	struct libra_sock *ls = call->ls;
 
 	if (ls->tx_owed_state == LIBRA_OWED_CANDIDATE) {
-		u32 need = LIBRA_TOKEN_BYTES - ls->tx_owed_len, got;
 		struct libra_token tok;
-		bool body;
+		u32 have = libra_tx_owed_body(ls, (u8 *)&tok), need = LIBRA_TOKEN_BYTES - have, got;
 
-		memcpy(&tok, ls->tx_owed, ls->tx_owed_len);
-		got = libra_tx_read_body(call, ls->tx_pos, (u8 *)&tok + ls->tx_owed_len, need);
-		if (memcmp(&tok, LIBRA_TOKEN_MAGIC, min_t(u32, ls->tx_owed_len + got, 8))) {
-			/* the bytes after it are no magic's: body bytes like a magic's first, no token */
+		if (!iov_iter_count(call->iter))
+			return 0;	/* nothing to decide it with */
+		got = libra_tx_read_body(call, ls->tx_pos, (u8 *)&tok + have, need);
+		if (memcmp(&tok, LIBRA_TOKEN_MAGIC, min_t(u32, have + got, 8))) {
+			/*
+			 * Body bytes that only began like a token (a send cut off
+			 * after a 0xf7 of a copied body, 1 in 256): plain bytes, no
+			 * rejected token. Decided before this call's bytes could
+			 * lengthen them, which would hide a real token starting
+			 * there from the scan that follows.
+			 */
 			ls->tx_owed_state = LIBRA_OWED_RAW;
 		} else if (got < need) {
-			size_t remaining = iov_iter_count(call->iter);
+			u32 taken = libra_tx_owe_more(call);
 
-			if (got == remaining && libra_tx_span(ls, ls->tx_pos, &body) >= got && body) {
-				memcpy(ls->tx_owed + ls->tx_owed_len, (u8 *)&tok + ls->tx_owed_len, got);
-				ls->tx_owed_len += got;
-				iov_iter_advance(call->iter, got);
-				if (call->src->page)
-					call->src->page_off += got;
-				ls->tx_pos += got;
-				return got;
-			}
+			if (taken)
+				return taken;
+			if (have + got >= 8)
+				libra_tx_reject(ls, &tok, "cut off", "not decidable in what was held");
 			ls->tx_owed_state = LIBRA_OWED_RAW;
 		} else {
 			struct libra_anchor *a = libra_anchor_lookup(&tok);
@@ -463,7 +544,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 				libra_tx_start_region(ls, a);
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else {
-				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+				libra_tx_reject(ls, &tok, "completing a held start", NULL);
 				ls->tx_owed_state = LIBRA_OWED_RAW;
 			}
 		}
@@ -488,6 +569,7 @@ static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 		call->src->page_off += k;
 	ls->tx_pos += k;
 	ls->tx_owed_len = k;
+	ls->tx_owed_framing = 0;
 	ls->tx_owed_state = LIBRA_OWED_CANDIDATE;
 	return k;
 }
@@ -610,10 +692,10 @@ void libra_tx_held_forget(struct libra_sock *ls)
 /*
  * Sends what is owed now, with no more of the program's data to come: at a
  * shutdown, a close, or when a hold expires. An undecided token start goes
- * as the bytes it is. This must not wait, and what is owed is less than a
- * token: it is queued past the send buffer's limit if need be, as the
- * kernel queues a FIN. Returns 0, or a negative errno when even that failed
- * (memory pressure).
+ * as the bytes it is. This must not wait, and what is owed is at most
+ * LIBRA_TX_OWED_MAX bytes: it is queued past the send buffer's limit if need
+ * be, as the kernel queues a FIN. Returns 0, or a negative errno when even
+ * that failed (memory pressure).
  */
 static int libra_tx_flush_owed(struct sock *sk, struct libra_sock *ls)
 {

@@ -9,9 +9,10 @@ mkdir -p "$WORK"
 say() { echo "scenario [${SECONDS}s]: $*"; }
 fail() { echo "scenario: FAILED: $*" >&2; exit 1; }
 
+# libra_load [PARAM=VALUE...]: module parameters (dyndbg=+p: its debug lines)
 libra_load() {
-	say "loading $LIBRA_KO"
-	insmod "$LIBRA_KO" || fail "insmod $LIBRA_KO"
+	say "loading $LIBRA_KO${*:+ $*}"
+	insmod "$LIBRA_KO" "$@" || fail "insmod $LIBRA_KO"
 	for _ in $(seq 50); do [[ -c /dev/libra ]] && return 0; sleep 0.1; done
 	fail "/dev/libra did not appear"
 }

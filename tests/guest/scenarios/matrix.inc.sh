@@ -187,8 +187,9 @@ run_traffic() {
 
 	# A token split across two of the proxy's outgoing chunks and cut off
 	# by the end of a send call has been seen under HAProxy in 1 of 3 to 6
-	# such transfers (a region lost: its token and stale bytes went out):
-	# more chances to meet it.
+	# such transfers, and after it a send of the chunk's CRLF and the next
+	# size line alone (a region lost each time: its token and stale bytes
+	# went out): more chances to meet them.
 	say "[$MODE] six chunked 4 MiB GETs, each from a new curl"
 	for i in 1 2 3 4 5 6; do get_batch "soak.$i=$((4 * M))?chunk=65536"; done
 
@@ -309,7 +310,8 @@ stop_proxy() {
 }
 
 start_special_backend "$BACKEND" "$WORK/www"
-libra_load
+# its debug lines (why a token was rejected) are shown if the matrix fails
+libra_load dyndbg=+p
 libra_attach_parser
 
 # Libra off: the module hooks every call, but the proxy is not opted in.
@@ -351,5 +353,9 @@ say "Libra on: anchored memory back to 0"
 "$DEVCTL" disable "$PROXY_PID"
 stop_proxy
 libra_unload
+if ((${#problems[@]})); then
+	say "the module's debug lines:"
+	dmesg | grep -F 'libra: ' | tail -n 100 || true
+fi
 ((${#problems[@]} == 0)) || fail "$(printf '\n  %s' "${problems[@]}")"
 say "matrix passed: Libra off and on byte-identical, Libra engaged"

@@ -125,6 +125,8 @@ enum wr_kind {
 	WR_MORE,	/* each read in two sends with MSG_MORE, and the requests too */
 	WR_NONBLOCK,	/* O_NONBLOCK downstream, small send buffer, slow sink */
 	WR_SPLIT,	/* a send boundary 3 bytes into every body part a read holds: inside its token */
+	WR_CUT_F7,	/* a send boundary after every 0xf7 (a token's first byte) in body bytes,
+			 * and one per buffer a readv() filled */
 };
 
 enum optin_when {
@@ -268,6 +270,19 @@ static const struct case_spec cases[] = {
 	  .rd = RD_SIZES, SZ(65537), .wr = WR_SPLIT },
 	{ .name = "split-token-close", .family = AF_INET, ONE(CLOSED(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .wr = WR_SPLIT, .be = { .end = END_CLOSE } },
+	/*
+	 * Body bytes copied (chunks under min-body) between anchored ones,
+	 * each send ending after a byte like a token's first: held, then found
+	 * to be no token, they go out as they are and are no rejected token.
+	 */
+	{ .name = "cut-after-f7", .family = AF_INET, ONE(CHUNKED(MiB, 300, 40000)), .rd = RD_SIZES,
+	  SZ(65537), .wr = WR_CUT_F7 },
+	/*
+	 * The same where a copied body part (a readv buffer under 1024 bytes)
+	 * runs straight into a region: the cut must not hide its token.
+	 */
+	{ .name = "readv-cut-after-f7", .family = AF_INET6, ONE(CL(2 * MiB)), .rd = RD_READV, .iovs = 16,
+	  .rmin = 1, .rmax = 1100, .wr = WR_CUT_F7 },
 	{ .name = "backend-small-sends", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .be = { .piece_min = 1, .piece_max = 1500 } },
 	{ .name = "proxy-small-sends", .family = AF_INET, ONE(CHUNKED(MiB, 16384, 100000)), .rd = RD_SIZES,
@@ -1064,7 +1079,24 @@ static int forward(struct proxy *p)
 				break;
 			}
 	}
-	if (c->rd == RD_READV) {
+	if (c->wr == WR_CUT_F7) {
+		size_t at = 0;	/* where iov[i] starts, from p->fwd */
+
+		for (int i = 0; i < cnt; at += iov[i].iov_len, i++) {
+			const uint8_t *b = iov[i].iov_base;
+			size_t n = iov[i].iov_len, off = 0, next;
+
+			for (size_t k = 0; k + 1 < n; k++) {
+				if (b[k] != 0xf7 || !body_at(p->s, p->fwd + at + k, &next))
+					continue;
+				if (send_all(p, b + off, k + 1 - off, 0) < 0)
+					return -1;
+				off = k + 1;
+			}
+			if (send_all(p, b + off, n - off, 0) < 0)
+				return -1;
+		}
+	} else if (c->rd == RD_READV) {
 		if (writev_all(p, iov, cnt) < 0)
 			return -1;
 	} else if (c->wr == WR_SMALL) {
