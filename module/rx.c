@@ -30,14 +30,15 @@
 #define LIBRA_MAX_HEADER_BYTES	16384
 
 /*
- * Experimental, so off by default: an upload refused before it was read (413
- * of a chunked body) keeps its anchors until the proxy closes the
- * connection, and the full hazard suite has not yet run clean with it on.
+ * Request bodies (uploads) are anchored like response bodies, as resendable
+ * (struct libra_anchor). Off, the receive side anchors only what a client
+ * socket receives. A body refused before it was read (413 of a chunked
+ * upload) keeps its anchors until the proxy closes that connection.
  */
-static bool anchor_request_bodies;
+static bool anchor_request_bodies = true;
 module_param(anchor_request_bodies, bool, 0644);
 MODULE_PARM_DESC(anchor_request_bodies,
-		 "Anchor request bodies (uploads) too, not only response bodies (experimental)");
+		 "Anchor request bodies (uploads) too, not only response bodies (default on)");
 
 static int libra_stock_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			       int flags, int *addr_len)

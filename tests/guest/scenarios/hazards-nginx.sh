@@ -46,10 +46,11 @@ say "stalled client: body went through a temp file and sendfile, byte-exact"
 
 check_early_close 8080
 
-# Request bodies (experimental, off by default) are anchored on the way in
-# and sent upstream from the anchors: Content-Length and chunked, through
-# nginx's temp file for bodies past its client_body_buffer_size.
-echo 1 > /sys/module/libra/parameters/anchor_request_bodies
+# Request bodies are anchored on the way in (anchor_request_bodies, on by
+# default) and sent upstream from the anchors: Content-Length and chunked,
+# through nginx's temp file for bodies past its client_body_buffer_size.
+[[ $(cat /sys/module/libra/parameters/anchor_request_bodies) == Y ]] \
+	|| fail "anchor_request_bodies is not on by default"
 make_bodies $M 600001
 a0=$(stat_of bytes_anchored) z0=$(stat_of bytes_zero_copy_sent) up=0
 for size in $M 600001; do
@@ -94,9 +95,9 @@ wait "$first_upstream" || fail "the first upstream did not get the whole body"
 [[ $got == "$(sha_len "$WORK/www/$M")" ]] || fail "the retried body differs: $got"
 say "retried PUT: both upstreams got the body byte-exactly"
 wait_anchors_released
-echo 0 > /sys/module/libra/parameters/anchor_request_bodies
 
-# A body never forwarded (413): its anchors go with the response or the connection.
+# A body never forwarded (413): its anchors go with the response or the
+# connection (for a chunked one, when nginx's lingering close ends it).
 for te in "" "Transfer-Encoding: chunked"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST ${te:+-H "$te"} \
 		--data-binary "@$WORK/www/$((4 * M))" http://127.0.0.1:8086/upload/big)

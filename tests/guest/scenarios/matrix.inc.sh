@@ -194,13 +194,17 @@ run_traffic() {
 	for i in 1 2 3 4 5 6; do get_batch "soak.$i=$((4 * M))?chunk=65536"; done
 
 	say "[$MODE] uploads: POST and PUT, Content-Length and chunked"
-	items=()
+	items=() forwarded=0
 	for s in "${small[@]}" "${big[@]}"; do
 		((s == rnd_huge)) && continue
 		items+=("post.cl.$s=POST:cl:$s" "put.chunked.$s=PUT:chunked:$s")
 		((s == 16 * M)) || items+=("put.cl.$s=PUT:cl:$s" "post.chunked.$s=POST:chunked:$s")
+		((s < 65536)) || forwarded=$((forwarded + s * (s == 16 * M ? 2 : 4)))
 	done
+	snapshot up0
 	upload_batch "${items[@]}"
+	snapshot up1
+	check_upload_phase up0 up1 "$forwarded"
 
 	say "[$MODE] keep-alive: GETs and uploads on one connection"
 	local ka=(-sSf --max-time 300 -w '%{num_connects}\n')
@@ -277,6 +281,18 @@ check_big_phase() {
 		"(2 KiB for each of $5 responses plus 16 bytes for each of $6 chunk-size lines: $allowed)"
 }
 
+# check_upload_phase FROM TO BYTES: with request bodies anchored (the
+# default, anchor_request_bodies=Y), bytes_zero_copy_sent over the upload
+# batch must be at least 90% of the BYTES of its uploads of 64 KiB and more.
+check_upload_phase() {
+	local zc
+	zc=$(delta bytes_zero_copy_sent "$1" "$2")
+	say "[$MODE] uploads: $3 bytes in uploads of 64 KiB and more; anchored $(delta bytes_anchored "$1" "$2")," \
+		"sent zero-copy $zc ($((zc * 100 / $3))%); tokens rejected $(delta tokens_rejected "$1" "$2")"
+	[[ $MODE == on && $request_bodies == Y ]] || return 0
+	((zc * 10 >= $3 * 9)) || problem "Libra on, uploads: bytes_zero_copy_sent $zc is below 90% of the $3 upload bytes"
+}
+
 # Every failed check is collected; the scenario fails at its end, with all of them.
 problems=()
 problem() {
@@ -313,6 +329,8 @@ start_special_backend "$BACKEND" "$WORK/www"
 # its debug lines (why a token was rejected) are shown if the matrix fails
 libra_load dyndbg=+p
 libra_attach_parser
+request_bodies=$(cat /sys/module/libra/parameters/anchor_request_bodies)
+say "anchor_request_bodies=$request_bodies"
 
 # Libra off: the module hooks every call, but the proxy is not opted in.
 PORT=8080 MODE=off
