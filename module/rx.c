@@ -159,13 +159,16 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		    int (*fill)(void *dst, u32 len, void *arg), void *arg)
 {
+	u64 t0;
 	int err;
 
 	d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
 	/* a response to a request libra did not see makes the parser step aside */
 	if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
 		d->ctx.request_method = libra_sock_peek_method(ls);
+	t0 = libra_clock();
 	err = libra_parser_run(&d->ctx, avail, fill, arg);
+	libra_time_add(LIBRA_STAT_TIME_PARSE_NS, t0);
 	if (err) {
 		libra_dir_step_aside(ls, d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
 						   : LIBRA_STAT_PARSER_ERRORS);
@@ -278,13 +281,16 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 	struct libra_anchor *a;
 	struct libra_token tok;
 	int consumed;
+	u64 t0;
 
 	if (libra_anchor_msg_abandoned(msg_id))
 		return 0;
 	/* a request already answered (413, say) is being discarded: copy it */
 	if (ls->role == LIBRA_ROLE_SERVER && !libra_sock_request_pending(ls, msg_id))
 		return 0;
+	t0 = libra_clock();
 	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->scope);
+	libra_time_add(LIBRA_STAT_TIME_ANCHOR_BUILD_NS, t0);
 	if (!a)
 		return 0;
 	if (ls->role == LIBRA_ROLE_SERVER) {

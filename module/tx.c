@@ -90,6 +90,7 @@ static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
 static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n,
 				int flags, bool more)
 {
+	u64 t0 = libra_clock();
 	u32 i, sent = 0;
 
 	for (i = 0; i < a->nr_pieces && sent < n; i++) {
@@ -104,13 +105,16 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 		take = min(bv->bv_len - off, n - sent);
 		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take, flags,
 					     more || sent + take < n);
-		if (ret <= 0)
+		if (ret <= 0) {
+			libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
 			return sent ? sent : (ret ?: -EAGAIN);
+		}
 		sent += ret;
 		if (ret < take)
 			break;
 		off = 0;
 	}
+	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
 	return sent;
 }
 
@@ -557,8 +561,12 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 
 		plain = n;
-		if (body && call->buf)
+		if (body && call->buf) {
+			u64 t0 = libra_clock();
+
 			plain = libra_tx_find_token(call, n, &a, &held);
+			libra_time_add(LIBRA_STAT_TIME_TOKEN_SCAN_NS, t0);
+		}
 		if (plain) {
 			ret = libra_tx_send_plain(call, plain, a || plain < remaining);
 			if (ret < 0)
