@@ -194,6 +194,7 @@ struct libra_sock {
 #define LIBRA_TX_MSGS 4
 	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
 	u8 tx_msgs_next;
+	u8 *tx_scan_buf;		/* tx.c's scratch for token scans, allocated once */
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);

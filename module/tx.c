@@ -31,6 +31,8 @@
 #include "libra.h"
 
 #define LIBRA_SCAN_CHUNK 2048
+/* a region's token mostly stands at its very start: read that much first */
+#define LIBRA_SCAN_FIRST 64
 
 /* Where plain bytes are taken from. */
 struct libra_tx_source {
@@ -299,7 +301,7 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 	*found = NULL;
 	*held = false;
 	while (base < n) {
-		u32 len = min_t(u32, n - base, LIBRA_SCAN_CHUNK), i = 0;
+		u32 len = min_t(u32, n - base, base ? LIBRA_SCAN_CHUNK : LIBRA_SCAN_FIRST), i = 0;
 		bool last = base + len == n;
 
 		if (!libra_tx_peek(call, base, call->buf, len))
@@ -511,7 +513,10 @@ static int libra_tx_run(struct libra_tx_call *call)
 		libra_sock_set_role(ls, LIBRA_ROLE_CLIENT);
 	libra_tx_check_sync(ls, call->sk);
 	if (call->scan || ls->tx_cont) {
-		call->buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
+		/* the socket's own: never live across a send, which may drop the lock */
+		if (!ls->tx_scan_buf)
+			ls->tx_scan_buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
+		call->buf = ls->tx_scan_buf;
 		if (!call->buf) {
 			err = -ENOMEM;
 			goto out;
@@ -593,7 +598,6 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 	}
 out:
-	kfree(call->buf);
 	ls->tx_expect_seq = tcp_sk(call->sk)->write_seq;
 	ls->tx_synced = true;
 	return total ? total : err;
