@@ -28,6 +28,13 @@
 /* Bodies longer than this are not tracked in 32-bit sequence space. */
 #define LIBRA_MAX_TRACKED_BODY	(1U << 30)
 #define LIBRA_MAX_HEADER_BYTES	16384
+/*
+ * Bytes offered to the parser at a time, unless it asks for more. Metadata
+ * is short and the window is copied: a window of everything queued copied up
+ * to 32 KiB of the body behind the headers too. A unit longer than this
+ * takes more calls (NEED_MORE consumes the window).
+ */
+#define LIBRA_PARSE_WINDOW_STEP	2048
 
 /*
  * Experimental, so off by default: an upload refused before it was read (413
@@ -163,6 +170,7 @@ int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 	int err;
 
 	d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
+	avail = min(avail, max_t(u32, LIBRA_PARSE_WINDOW_STEP, d->need_min));
 	/* a response to a request libra did not see makes the parser step aside */
 	if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
 		d->ctx.request_method = libra_sock_peek_method(ls);
@@ -202,8 +210,9 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 		if (err)
 			return;
 		if (!libra_dir_apply_verdict(ls, d, ls->role == LIBRA_ROLE_CLIENT || anchor_request_bodies
-						    ? ls->min_body : U32_MAX))
-			return;
+						    ? ls->min_body : U32_MAX) &&
+		    (d->ctx.verdict != LIBRA_PARSE_NEED_MORE || !d->ctx.metadata_len))
+			return;	/* NEED_MORE took the window: offer the next one */
 	}
 }
 
