@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The hooks on tcp_recvmsg and tcp_sendmsg (and tcp_sendpage where it exists).
+ * The hooks on tcp_recvmsg and tcp_sendmsg (and tcp_sendpage where it
+ * exists), and on tcp_shutdown and tcp_close while some socket holds bytes a
+ * send took but libra has not sent yet (tx.c).
  *
  * An ftrace callback runs at the entry of every call. It counts the call and,
  * when the calling process is opted in, redirects the call to libra's handler
@@ -139,11 +141,42 @@ static void notrace libra_ftrace_sendpage(unsigned long ip, unsigned long parent
 }
 #endif
 
+static void libra_tcp_shutdown(struct sock *sk, int how)
+{
+	libra_handler_enter();
+	libra_tx_shutdown(sk, how);
+	libra_sym.tcp_shutdown(sk, how);
+	libra_handler_leave();
+}
+
+static void libra_tcp_close(struct sock *sk, long timeout)
+{
+	libra_handler_enter();
+	libra_tx_close(sk);
+	tcp_close(sk, timeout);
+	libra_handler_leave();
+}
+
 struct libra_hook {
 	const char *name;
 	struct ftrace_ops ops;
 	bool registered;
+	void *settle;		/* libra_ftrace_settle's handler */
 };
+
+/*
+ * tcp_shutdown and tcp_close: they must first send what a send took and
+ * held back, so they are redirected while some socket holds such bytes;
+ * the socket's owner may be any process.
+ */
+static void notrace libra_ftrace_settle(unsigned long ip, unsigned long parent_ip,
+					struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE) || !libra_tx_any_held())
+		return;
+	if (try_module_get(THIS_MODULE))
+		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
+}
 
 #define LIBRA_HOOK_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | \
 			  FTRACE_OPS_FL_IPMODIFY)
@@ -154,6 +187,10 @@ static struct libra_hook libra_hooks[] = {
 #ifdef LIBRA_HAVE_SENDPAGE
 	{ .name = "tcp_sendpage", .ops = { .func = libra_ftrace_sendpage, .flags = LIBRA_HOOK_FLAGS } },
 #endif
+	{ .name = "tcp_shutdown", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_tcp_shutdown },
+	{ .name = "tcp_close", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_tcp_close },
 };
 
 static int libra_hook_install(struct libra_hook *hook)

@@ -5,6 +5,7 @@
 
 #include <linux/bvec.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/sched/clock.h>
 #include <linux/libra.h>
 #include <linux/types.h>
@@ -21,6 +22,7 @@ struct libra_symbols {
 	int (*tcp_sendmsg)(struct sock *sk, struct msghdr *msg, size_t size);
 	int (*tcp_sendpage)(struct sock *sk, struct page *page, int offset,
 			    size_t size, int flags);
+	void (*tcp_shutdown)(struct sock *sk, int how);
 };
 extern struct libra_symbols libra_sym;
 int libra_symbols_resolve(void);
@@ -191,12 +193,16 @@ struct libra_sock {
 	u8 tx_owed[LIBRA_TOKEN_BYTES];
 	u8 tx_owed_len;
 	u8 tx_owed_state;		/* enum libra_tx_owed in tx.c */
+	bool tx_hold_timed;		/* nothing promises the rest: LIBRA_HOLD_TIMED */
+	struct list_head tx_held_node;	/* tx.c's list of sockets owing bytes */
+	unsigned long tx_hold_expires;	/* jiffies; 0: no deadline. Under libra_tx_held_lock */
 #define LIBRA_TX_MSGS 4
 	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
 	u8 tx_msgs_next;
 	u8 *tx_scan_buf;		/* tx.c's scratch for token scans, allocated once */
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
+struct libra_sock *libra_sock_lookup(struct sock *sk);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
 void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id);
 bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id);
@@ -216,8 +222,14 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
 		      int flags);
+/* ... and bytes a send held back, settled at shutdown and close */
+bool libra_tx_any_held(void);
+void libra_tx_held_forget(struct libra_sock *ls);
+void libra_tx_shutdown(struct sock *sk, int how);
+void libra_tx_close(struct sock *sk);
+void libra_tx_exit(void);
 
-/* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (and tcp_sendpage) */
+/* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (tcp_sendpage), tcp_shutdown, tcp_close */
 int libra_hooks_install(void);
 void libra_hooks_remove(void);
 u64 libra_hooks_in_flight(void);

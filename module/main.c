@@ -38,6 +38,7 @@ err_remove_hooks:
 	libra_hooks_remove();
 err_free_socks:
 	libra_sock_exit();
+	libra_tx_exit();
 err_stop_anchors:
 	libra_anchor_exit();
 err_free_stats:
@@ -50,6 +51,7 @@ static void __exit libra_exit(void)
 	libra_control_exit();
 	libra_hooks_remove();
 	libra_sock_exit();
+	libra_tx_exit();
 	libra_anchor_exit();
 	libra_parser_exit();
 	libra_optin_exit();

@@ -41,6 +41,18 @@ static struct libra_sock *libra_sock_find(const struct sock *sk)
 	return NULL;
 }
 
+/* The state of @sk if libra keeps any. Caller holds the socket lock. */
+struct libra_sock *libra_sock_lookup(struct sock *sk)
+{
+	struct libra_sock *ls;
+
+	sock_owned_by_me(sk);
+	rcu_read_lock();
+	ls = libra_sock_find(sk);
+	rcu_read_unlock();
+	return ls;
+}
+
 /*
  * Libra adopts a socket only at the very start of both directions of its
  * stream, the only place it knows a message begins. A socket that carried
@@ -97,6 +109,7 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	if (!ls)
 		return NULL;
 	ls->sk = sk;
+	INIT_LIST_HEAD(&ls->tx_held_node);
 	ls->id = atomic64_inc_return(&libra_sock_next_id);
 	ls->role = LIBRA_ROLE_UNKNOWN;
 	ls->min_body = libra_optin_adopt(task, sk, &ls->scope);
@@ -204,6 +217,7 @@ static void libra_sock_unlink(struct libra_sock *ls)
 	hash_del_rcu(&ls->node);
 	atomic_dec(&libra_sock_count);
 	libra_scope_socket(ls->scope, -1);
+	libra_tx_held_forget(ls);
 	if (ls->tx_cont)
 		libra_anchor_put(ls->tx_cont);
 	/* a response cut off with its connection is never sent again */

@@ -40,6 +40,8 @@ int libra_symbols_resolve(void)
 
 	libra_sym.tcp_recvmsg = (void *)lookup("tcp_recvmsg");
 	libra_sym.tcp_sendmsg = (void *)lookup("tcp_sendmsg");
+	/* exported on 6.1, not on 6.12 */
+	libra_sym.tcp_shutdown = (void *)lookup("tcp_shutdown");
 #ifdef LIBRA_HAVE_SENDPAGE
 	libra_sym.tcp_sendpage = (void *)lookup("tcp_sendpage");
 	if (!libra_sym.tcp_sendpage) {
@@ -47,8 +49,8 @@ int libra_symbols_resolve(void)
 		return -ENOENT;
 	}
 #endif
-	if (!libra_sym.tcp_recvmsg || !libra_sym.tcp_sendmsg) {
-		pr_err("cannot resolve tcp_recvmsg/tcp_sendmsg\n");
+	if (!libra_sym.tcp_recvmsg || !libra_sym.tcp_sendmsg || !libra_sym.tcp_shutdown) {
+		pr_err("cannot resolve tcp_recvmsg/tcp_sendmsg/tcp_shutdown\n");
 		return -ENOENT;
 	}
 	return 0;

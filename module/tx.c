@@ -22,8 +22,10 @@
  * All state lives in struct libra_sock under the socket lock. Positions are
  * 32-bit offsets in the outgoing stream; ls->tx_pos is the next byte to go.
  */
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
@@ -255,18 +257,26 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 	return got;
 }
 
+enum libra_tx_hold {
+	LIBRA_HOLD_NONE,
+	LIBRA_HOLD_FRAMED,	/* the framing promises more bytes: held until they come */
+	LIBRA_HOLD_TIMED,	/* nothing promises more: held until a send, shutdown, close or tx_hold_ms */
+};
+
 /*
  * Whether @got bytes at body position @pos, a token's start cut off by the
- * end of the caller's data, may be held back until the next call. Only when
- * more of the stream must follow: the body they are in goes on past the
- * data (a program always finishes a Content-Length or chunked body), or they
- * are chunk data, which the chunk's CRLF and at least a last chunk follow
- * (HAProxy ends its outgoing chunks anywhere, inside a token too). Where
- * the body runs to the close, or the framing is unknown, only a cut-off
- * token whose whole magic is there is held: a body that merely ends in
- * bytes like a token's first ones goes out as it is (docs/design.md, limits).
+ * end of the caller's data, may be held back until the next call, and for
+ * how long. Where the framing says more of the stream must follow they wait
+ * for it: the body they are in goes on past the data (a program always
+ * finishes a Content-Length or chunked body), or they are chunk data, which
+ * the chunk's CRLF and at least a last chunk follow (HAProxy ends its
+ * outgoing chunks anywhere, inside a token too). A body that ends there is
+ * no token's. Where the body runs to the close, or the framing is unknown,
+ * nothing says more will come: they are held until the program sends again,
+ * shuts down or closes, or tx_hold_ms passes, and then go as they are if
+ * the rest never came (the magic's first byte, 0xf7, is never in text).
  */
-static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
+static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 {
 	struct libra_sock *ls = call->ls;
 	struct libra_dir *d = &ls->tx;
@@ -278,12 +288,13 @@ static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
 			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
 
 			if (!before(pos, e->start) && before(pos, e->end))
-				return after(e->end, data_end) || e->chunk;
+				return after(e->end, data_end) || e->chunk ?
+				       LIBRA_HOLD_FRAMED : LIBRA_HOLD_NONE;
 		}
 		if (!d->to_close)
-			return false;
+			return LIBRA_HOLD_NONE;
 	}
-	return got >= 8;
+	return LIBRA_HOLD_TIMED;
 }
 
 /*
@@ -294,12 +305,12 @@ static bool libra_tx_may_hold(struct libra_tx_call *call, u32 pos, u32 got)
  * comes with its next call.
  */
 static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
-			       struct libra_anchor **found, bool *held)
+			       struct libra_anchor **found, enum libra_tx_hold *held)
 {
 	u32 base = 0;
 
 	*found = NULL;
-	*held = false;
+	*held = LIBRA_HOLD_NONE;
 	while (base < n) {
 		u32 len = min_t(u32, n - base, base ? LIBRA_SCAN_CHUNK : LIBRA_SCAN_FIRST), i = 0;
 		bool last = base + len == n;
@@ -328,10 +339,9 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 				continue;
 			}
 			if (got < sizeof(tok)) {
-				if (libra_tx_may_hold(call, call->ls->tx_pos + base + i, got)) {
-					*held = true;
+				*held = libra_tx_may_hold(call, call->ls->tx_pos + base + i);
+				if (*held)
 					return base + i;
-				}
 				i++;
 				continue;
 			}
@@ -364,6 +374,16 @@ static void libra_tx_note_msg(struct libra_sock *ls, const struct libra_anchor *
 	ls->tx_msgs_next = (ls->tx_msgs_next + 1) % LIBRA_TX_MSGS;
 }
 
+/* A valid token stands at tx_pos: its anchor's bytes go out from here. */
+static void libra_tx_start_region(struct libra_sock *ls, struct libra_anchor *a)
+{
+	ls->tx_cont = a;
+	ls->tx_cont_off = 0;
+	libra_tx_note_msg(ls, a);
+	if (!libra_tx_framed(ls))
+		libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_UNFRAMED, 1);
+}
+
 enum libra_tx_owed {
 	LIBRA_OWED_NONE,
 	LIBRA_OWED_CANDIDATE,	/* a token's start: undecided */
@@ -371,13 +391,42 @@ enum libra_tx_owed {
 	LIBRA_OWED_RAW,		/* it was not: send them as they are */
 };
 
-static int libra_tx_send_raw(struct libra_tx_call *call, const void *data, u32 len)
+static int libra_tx_send_raw(struct sock *sk, int flags, const void *data, u32 len)
 {
-	struct msghdr msg = { .msg_flags = call->src->flags | MSG_MORE };
+	struct msghdr msg = { .msg_flags = flags };
 	struct kvec kv = { .iov_base = (void *)data, .iov_len = len };
 
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);
-	return tcp_sendmsg_locked(call->sk, &msg, len);
+	return tcp_sendmsg_locked(sk, &msg, len);
+}
+
+/*
+ * Sends the owed bytes, decided: as the anchor's (LIBRA_OWED_ANCHOR) or as
+ * they are. Returns 0 when all went, or a negative errno.
+ */
+static int libra_tx_send_owed(struct sock *sk, struct libra_sock *ls, int flags)
+{
+	while (ls->tx_owed_len) {
+		int ret;
+
+		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR) {
+			ret = libra_tx_send_anchor(sk, ls->tx_cont, ls->tx_cont_off,
+						   ls->tx_owed_len, flags, flags & MSG_MORE);
+			if (ret > 0) {
+				ls->tx_cont_off += ret;
+				libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+			}
+		} else {
+			ret = libra_tx_send_raw(sk, flags, ls->tx_owed, ls->tx_owed_len);
+			if (ret > 0)
+				memmove(ls->tx_owed, ls->tx_owed + ret, ls->tx_owed_len - ret);
+		}
+		if (ret <= 0)
+			return ret ?: -EAGAIN;
+		ls->tx_owed_len -= ret;
+	}
+	ls->tx_owed_state = LIBRA_OWED_NONE;
+	return 0;
 }
 
 /*
@@ -397,7 +446,10 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 
 		memcpy(&tok, ls->tx_owed, ls->tx_owed_len);
 		got = libra_tx_read_body(call, ls->tx_pos, (u8 *)&tok + ls->tx_owed_len, need);
-		if (got < need) {
+		if (memcmp(&tok, LIBRA_TOKEN_MAGIC, min_t(u32, ls->tx_owed_len + got, 8))) {
+			/* the bytes after it are no magic's: body bytes like a magic's first, no token */
+			ls->tx_owed_state = LIBRA_OWED_RAW;
+		} else if (got < need) {
 			size_t remaining = iov_iter_count(call->iter);
 
 			if (got == remaining && libra_tx_span(ls, ls->tx_pos, &body) >= got && body) {
@@ -414,9 +466,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 			struct libra_anchor *a = libra_anchor_lookup(&tok);
 
 			if (a) {
-				ls->tx_cont = a;
-				ls->tx_cont_off = 0;
-				libra_tx_note_msg(ls, a);
+				libra_tx_start_region(ls, a);
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else {
 				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
@@ -425,27 +475,7 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 		}
 	}
 
-	while (ls->tx_owed_len) {
-		int ret;
-
-		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR) {
-			ret = libra_tx_send_anchor(call->sk, ls->tx_cont, ls->tx_cont_off,
-						   ls->tx_owed_len, call->src->flags, true);
-			if (ret > 0) {
-				ls->tx_cont_off += ret;
-				libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
-			}
-		} else {
-			ret = libra_tx_send_raw(call, ls->tx_owed, ls->tx_owed_len);
-			if (ret > 0)
-				memmove(ls->tx_owed, ls->tx_owed + ret, ls->tx_owed_len - ret);
-		}
-		if (ret <= 0)
-			return ret ?: -EAGAIN;
-		ls->tx_owed_len -= ret;
-	}
-	ls->tx_owed_state = LIBRA_OWED_NONE;
-	return 0;
+	return libra_tx_send_owed(call->sk, ls, call->src->flags | MSG_MORE);
 }
 
 /*
@@ -503,6 +533,222 @@ static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 	}
 }
 
+/*
+ * Sockets holding owed bytes. A shutdown or close settles them first (the
+ * hooks redirect those calls while any socket is listed), and a hold that
+ * nothing promises an end to (LIBRA_HOLD_TIMED) is settled after
+ * tx_hold_ms by libra_tx_hold_work.
+ *
+ * Locking: libra_tx_held_lock guards the list, every ls->tx_held_node and
+ * ls->tx_hold_expires. A socket joins or leaves the list only under its own
+ * lock (or as it is destroyed), so under the socket lock list_empty() on
+ * its node is stable. The work never sleeps on a socket under the list
+ * lock: it takes a reference, drops the list lock, then locks the socket.
+ *
+ * Owed bytes are the program's, taken and reported sent: while any socket
+ * owes some, the module holds a reference on itself, so rmmod refuses
+ * rather than drop them.
+ */
+static unsigned int tx_hold_ms = 100;
+module_param(tx_hold_ms, uint, 0644);
+MODULE_PARM_DESC(tx_hold_ms,
+		 "How long a token start cut off by a send is held where no framing promises its rest, in ms");
+
+static LIST_HEAD(libra_tx_held);
+static DEFINE_SPINLOCK(libra_tx_held_lock);
+static atomic_t libra_tx_held_count = ATOMIC_INIT(0);
+
+static void libra_tx_hold_expire(struct work_struct *work);
+static DECLARE_DELAYED_WORK(libra_tx_hold_work, libra_tx_hold_expire);
+
+bool libra_tx_any_held(void)
+{
+	return atomic_read(&libra_tx_held_count);
+}
+
+static unsigned long libra_tx_hold_jiffies(void)
+{
+	return max(msecs_to_jiffies(READ_ONCE(tx_hold_ms)), 1UL);
+}
+
+static void libra_tx_unlist(struct libra_sock *ls)
+{
+	lockdep_assert_held(&libra_tx_held_lock);
+	list_del_init(&ls->tx_held_node);
+	if (atomic_dec_and_test(&libra_tx_held_count))
+		module_put(THIS_MODULE);
+}
+
+/* Lists or unlists @ls as its owed bytes say. Caller holds the socket lock. */
+static void libra_tx_held_update(struct libra_sock *ls)
+{
+	bool listed = !list_empty(&ls->tx_held_node);
+	bool timed = ls->tx_owed_len && ls->tx_owed_state == LIBRA_OWED_CANDIDATE &&
+		     ls->tx_hold_timed;
+
+	sock_owned_by_me(ls->sk);
+	if (!ls->tx_owed_len && !listed)
+		return;
+	spin_lock_bh(&libra_tx_held_lock);
+	if (!ls->tx_owed_len) {
+		libra_tx_unlist(ls);
+	} else if (!listed) {
+		list_add_tail(&ls->tx_held_node, &libra_tx_held);
+		if (atomic_inc_return(&libra_tx_held_count) == 1)
+			__module_get(THIS_MODULE);
+	}
+	ls->tx_hold_expires = timed ? jiffies + libra_tx_hold_jiffies() : 0;
+	spin_unlock_bh(&libra_tx_held_lock);
+	if (timed)
+		schedule_delayed_work(&libra_tx_hold_work, libra_tx_hold_jiffies());
+}
+
+/* @ls is being destroyed: whatever it still owed goes with it. */
+void libra_tx_held_forget(struct libra_sock *ls)
+{
+	if (list_empty(&ls->tx_held_node))
+		return;
+	spin_lock_bh(&libra_tx_held_lock);
+	libra_tx_unlist(ls);
+	spin_unlock_bh(&libra_tx_held_lock);
+}
+
+/*
+ * Sends what is owed now, with no more of the program's data to come: at a
+ * shutdown, a close, or when a hold expires. An undecided token start goes
+ * as the bytes it is. This must not wait, and what is owed is less than a
+ * token: it is queued past the send buffer's limit if need be, as the
+ * kernel queues a FIN. Returns 0, or a negative errno when even that failed
+ * (memory pressure).
+ */
+static int libra_tx_flush_owed(struct sock *sk, struct libra_sock *ls)
+{
+	int sndbuf = sk->sk_sndbuf, err;
+
+	sock_owned_by_me(sk);
+	if (ls->tx_owed_state == LIBRA_OWED_CANDIDATE)
+		ls->tx_owed_state = LIBRA_OWED_RAW;
+	WRITE_ONCE(sk->sk_sndbuf, max(sndbuf, sk->sk_wmem_queued + (int)SKB_TRUESIZE(SKB_MAX_HEAD(0))));
+	err = libra_tx_send_owed(sk, ls, MSG_DONTWAIT);
+	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+	ls->tx_expect_seq = tcp_sk(sk)->write_seq;	/* libra's own bytes: no desync */
+	libra_tx_held_update(ls);
+	return err;
+}
+
+/* Settles one expired hold; false when none is left. */
+static bool libra_tx_hold_expire_one(void)
+{
+	struct libra_sock *ls, *found = NULL;
+	struct sock *sk = NULL;
+
+	spin_lock_bh(&libra_tx_held_lock);
+	list_for_each_entry(ls, &libra_tx_held, tx_held_node) {
+		if (ls->tx_hold_expires && time_after_eq(jiffies, ls->tx_hold_expires) &&
+		    refcount_inc_not_zero(&ls->sk->sk_refcnt)) {
+			ls->tx_hold_expires = 0;	/* claimed */
+			found = ls;
+			sk = ls->sk;
+			break;
+		}
+	}
+	spin_unlock_bh(&libra_tx_held_lock);
+	if (!found)
+		return false;
+
+	lock_sock(sk);
+	/* it may have been destroyed, or sent again, since it was claimed */
+	ls = libra_sock_lookup(sk);
+	if (ls && ls->tx_owed_len && ls->tx_owed_state == LIBRA_OWED_CANDIDATE &&
+	    ls->tx_hold_timed && !ls->tx_hold_expires) {
+		libra_scope_add(ls->scope, LIBRA_STAT_TX_HOLDS_EXPIRED, 1);
+		if (libra_tx_flush_owed(sk, ls)) {
+			/* nothing could be queued: try again later */
+			spin_lock_bh(&libra_tx_held_lock);
+			ls->tx_hold_expires = jiffies + libra_tx_hold_jiffies();
+			spin_unlock_bh(&libra_tx_held_lock);
+		}
+	}
+	release_sock(sk);
+	sock_put(sk);
+	return true;
+}
+
+static void libra_tx_hold_expire(struct work_struct *work)
+{
+	unsigned long next = 0;
+	struct libra_sock *ls;
+
+	while (libra_tx_hold_expire_one())
+		cond_resched();
+	spin_lock_bh(&libra_tx_held_lock);
+	list_for_each_entry(ls, &libra_tx_held, tx_held_node)
+		if (ls->tx_hold_expires && (!next || time_before(ls->tx_hold_expires, next)))
+			next = ls->tx_hold_expires;
+	spin_unlock_bh(&libra_tx_held_lock);
+	if (next)
+		schedule_delayed_work(&libra_tx_hold_work,
+				      time_after(next, jiffies) ? next - jiffies : 1);
+}
+
+/* After the hooks and the sockets are gone: nothing can list a socket again. */
+void libra_tx_exit(void)
+{
+	WARN_ON(!list_empty(&libra_tx_held));
+	cancel_delayed_work_sync(&libra_tx_hold_work);
+}
+
+/*
+ * Where libra cannot send what a program handed over before its stream
+ * ends, the far end must not see a clean end: a body delimited by the close
+ * would look whole without its last bytes. The connection is reset instead.
+ */
+static void libra_tx_abort(struct sock *sk, struct libra_sock *ls, bool closing)
+{
+	libra_scope_add(ls->scope, LIBRA_STAT_TX_RESETS, 1);
+	if (closing) {
+		/* SO_LINGER with a zero timeout: tcp_close() resets */
+		sock_set_flag(sk, SOCK_LINGER);
+		WRITE_ONCE(sk->sk_lingertime, 0);
+	} else {
+		tcp_disconnect(sk, 0);
+	}
+}
+
+/* shutdown(SHUT_WR or SHUT_RDWR), before the stock tcp_shutdown(); inet_shutdown() holds the socket lock. */
+void libra_tx_shutdown(struct sock *sk, int how)
+{
+	struct libra_sock *ls;
+
+	sock_owned_by_me(sk);
+	if (!(how & SEND_SHUTDOWN))
+		return;
+	ls = libra_sock_lookup(sk);
+	if (ls && ls->tx_owed_len) {
+		u8 shut = sk->sk_shutdown;
+		int err;
+
+		/* inet_shutdown() marks the socket before it calls here: these bytes come first */
+		WRITE_ONCE(sk->sk_shutdown, shut & ~SEND_SHUTDOWN);
+		err = libra_tx_flush_owed(sk, ls);
+		WRITE_ONCE(sk->sk_shutdown, shut);
+		if (err)
+			libra_tx_abort(sk, ls, false);
+	}
+}
+
+/* close(), before the stock tcp_close() runs. */
+void libra_tx_close(struct sock *sk)
+{
+	struct libra_sock *ls;
+
+	lock_sock(sk);
+	ls = libra_sock_lookup(sk);
+	if (ls && ls->tx_owed_len && libra_tx_flush_owed(sk, ls))
+		libra_tx_abort(sk, ls, true);
+	release_sock(sk);
+}
+
 static int libra_tx_run(struct libra_tx_call *call)
 {
 	struct libra_sock *ls = call->ls;
@@ -538,8 +784,9 @@ static int libra_tx_run(struct libra_tx_call *call)
 	while (iov_iter_count(call->iter)) {
 		size_t remaining = iov_iter_count(call->iter);
 		struct libra_anchor *a = NULL;
-		bool body, held = false;
+		enum libra_tx_hold held;
 		u32 span, n, plain;
+		bool body;
 		int ret;
 
 		span = libra_tx_span(ls, ls->tx_pos, &body);
@@ -566,6 +813,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 
 		plain = n;
+		held = LIBRA_HOLD_NONE;
 		if (body && call->buf) {
 			u64 t0 = libra_clock();
 
@@ -587,17 +835,14 @@ static int libra_tx_run(struct libra_tx_call *call)
 		if (held) {
 			/* a token cut off by the end of the data: decided with the next call */
 			total += libra_tx_owe(call, n - plain);
+			ls->tx_hold_timed = held == LIBRA_HOLD_TIMED;
 			break;
 		}
-		if (a) {
-			ls->tx_cont = a;
-			ls->tx_cont_off = 0;
-			libra_tx_note_msg(ls, a);
-			if (!libra_tx_framed(ls))
-				libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_UNFRAMED, 1);
-		}
+		if (a)
+			libra_tx_start_region(ls, a);
 	}
 out:
+	libra_tx_held_update(ls);
 	ls->tx_expect_seq = tcp_sk(call->sk)->write_seq;
 	ls->tx_synced = true;
 	return total ? total : err;

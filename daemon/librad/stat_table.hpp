@@ -80,6 +80,10 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "anchors released: sent in full, process gone, or unload", {}},
     {LIBRA_STAT_TOKENS_UNFRAMED, "tokens_unframed", StatKind::counter,
      "tokens sent where the outbound HTTP framing was unknown", {}},
+    {LIBRA_STAT_TX_HOLDS_EXPIRED, "tx_holds_expired", StatKind::counter,
+     "token starts cut off by a send, sent as they were after tx_hold_ms", {}},
+    {LIBRA_STAT_TX_RESETS, "tx_resets", StatKind::counter,
+     "connections reset at shutdown or close: bytes a send took could not be queued", {}},
     // Timing, nanoseconds summed over all cpus (wall time of each span; the
     // handlers contain the other spans).
     {LIBRA_STAT_TIME_RX_HANDLER_NS, "time_rx_handler_ns", StatKind::counter,

@@ -90,6 +90,13 @@ enum libra_stat {
 	/* tokens sent where the outbound HTTP framing was unknown (see docs/design.md) */
 	LIBRA_STAT_TOKENS_UNFRAMED,
 	/*
+	 * token starts cut off by a send where nothing promised the rest (a body
+	 * to the close, unknown framing), sent as they were after tx_hold_ms
+	 */
+	LIBRA_STAT_TX_HOLDS_EXPIRED,
+	/* connections reset at shutdown or close: bytes a send took could not be queued */
+	LIBRA_STAT_TX_RESETS,
+	/*
 	 * Time spent, in nanoseconds of local_clock() summed over all cpus: where
 	 * libra's share of a proxy's CPU time goes. Wall time of each span, so it
 	 * includes time the task was blocked or preempted inside it (opted-in
