@@ -260,11 +260,17 @@ timed_run() { # config method size conns rep
 	local -a pids=(${PIDS[$cfg]:-}) args=(-t 1 -c "$conns" -d "${DURATION}s" --timeout 60s --latency)
 	[[ $method == POST ]] && args+=(-s "$POST_LUA")
 	url_of "$cfg" "$method" "$size"
-	local c0 s0
+	local c0 s0 libra=0
+	# Libra's counters around a Libra cell (global, but only this
+	# configuration has traffic now): its timing stats give the module's
+	# share of the CPU time per request, split by where it goes
+	[[ $cfg == *-libra ]] && libra=1
+	((libra)) && "$DEVCTL" stats > "$WORK/run-stats0"
 	ticks_of "${pids[@]}"; busy_ticks; c0=$TICKS s0=$BUSY
 	BENCH_BODY_FILE=$WORK/www/$size wrk "${args[@]}" "$URL" > "$out" 2>&1 \
 		|| fail "wrk $cfg $method $size: $(cat "$out")"
 	ticks_of "${pids[@]}"; busy_ticks; now
+	((libra)) && "$DEVCTL" stats > "$WORK/run-stats1"
 	local n=0 rps=NA p50=0 p99=0 err=0 a b c rest pcpu=NA scpu=NA
 	while read -r a b c rest; do
 		case $a in
@@ -279,7 +285,18 @@ timed_run() { # config method size conns rep
 		quot1 $(( (BUSY - s0) * 1000000 / HZ )) "$n"; scpu=$Q
 		((${#pids[@]} > 0)) && { quot1 $(( (TICKS - c0) * 1000000 / HZ )) "$n"; pcpu=$Q; }
 	fi
-	emit "kind=run config=$cfg method=$method size=$size conns=$conns rep=$rep requests=$n rps=$rps p50_us=$p50 p99_us=$p99 proxy_cpu_us_per_req=$pcpu sys_cpu_us_per_req=$scpu errors=$err t=$NOW"
+	# the module's counters that matter for time: libra_NAME=delta (totals, not per request)
+	local mod= name value
+	if ((libra)); then
+		local -A m0=()
+		while read -r name value; do m0[$name]=$value; done < "$WORK/run-stats0"
+		while read -r name value; do
+			[[ $name == time_*_ns || $name == *msg_engaged || $name == bytes_anchored ||
+			   $name == bytes_zero_copy_sent || $name == messages_parsed ]] || continue
+			mod+=" libra_$name=$((value - ${m0[$name]:-0}))"
+		done < "$WORK/run-stats1"
+	fi
+	emit "kind=run config=$cfg method=$method size=$size conns=$conns rep=$rep requests=$n rps=$rps p50_us=$p50 p99_us=$p99 proxy_cpu_us_per_req=$pcpu sys_cpu_us_per_req=$scpu errors=$err t=$NOW$mod"
 	((err == 0)) || { cat "$out"; fail "wrk saw errors for $cfg $method $size c$conns"; }
 }
 

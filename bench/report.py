@@ -41,6 +41,17 @@ STYLE = {
     "haproxy-splice": "lc rgb '#2e9e44' pt 9",
 }
 PROXIES = ["nginx-stock", "nginx-libra", "haproxy-stock", "haproxy-libra", "haproxy-splice"]
+# The module's timing counters (nanoseconds), read around every Libra timed
+# run: (counter, label). The handlers contain the other spans.
+MOD_TIMES = [
+    ("time_rx_handler_ns", "rx handler"),
+    ("time_anchor_build_ns", "anchor build"),
+    ("time_parse_ns", "parse"),
+    ("time_tx_handler_ns", "tx handler"),
+    ("time_token_scan_ns", "token scan"),
+    ("time_page_send_ns", "page send"),
+]
+MOD_CALLS = [("recvmsg_engaged", "recv calls"), ("sendmsg_engaged", "send calls")]
 
 
 def human_size(n):
@@ -115,6 +126,12 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def mod_per_req(run, name, scale):
+    """A Libra counter's change over a timed run, per request, times scale; None if absent."""
+    v, n = to_num(run.get("libra_" + name)), to_num(run.get("requests"))
+    return None if v is None or not n else v / n * scale
+
+
 def build_cells(runs):
     cells = defaultdict(list)
     for r in runs:
@@ -134,6 +151,9 @@ def build_cells(runs):
             "pcpu_med": median([to_num(r["proxy_cpu_us_per_req"]) for r in rs]),
             "scpu_med": median([to_num(r["sys_cpu_us_per_req"]) for r in rs]),
             "reps": {int(r["rep"]): r for r in rs},
+            # module time per request, µs (median over repetitions), and calls per request
+            "mod": {k: median([mod_per_req(r, k, 1e-3) for r in rs]) for k, _ in MOD_TIMES},
+            "calls": {k: median([mod_per_req(r, k, 1.0) for r in rs]) for k, _ in MOD_CALLS},
         }
     return out
 
@@ -192,16 +212,21 @@ def write_csvs(outdir, runs, cells, copies):
         w = csv.writer(f)
         cols = ["config", "method", "size", "conns", "rep", "requests", "rps", "p50_us", "p99_us",
                 "proxy_cpu_us_per_req", "sys_cpu_us_per_req", "errors"]
-        w.writerow(cols)
+        mod = [k for k, _ in MOD_TIMES]
+        w.writerow(cols + [k[:-3] + "_us_per_req" for k in mod] + [k + "_per_req" for k, _ in MOD_CALLS])
         for r in runs:
-            w.writerow([r.get(c, "") for c in cols])
+            w.writerow([r.get(c, "") for c in cols] + [fnum(mod_per_req(r, k, 1e-3), 1) if mod_per_req(r, k, 1) is not None else ""
+                                                       for k in mod]
+                       + [fnum(mod_per_req(r, k, 1.0), 1) if mod_per_req(r, k, 1) is not None else "" for k, _ in MOD_CALLS])
     with open(os.path.join(outdir, "cells.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["method", "size", "conns", "config", "reps", "rps_median", "rps_min", "rps_max",
                     "p50_us_median", "p99_us_median", "p99_us_min", "p99_us_max",
                     "proxy_cpu_us_per_req", "sys_cpu_us_per_req",
                     "rps_vs_stock", "rps_vs_stock_min", "rps_vs_stock_max",
-                    "p99_vs_stock", "rps_vs_direct", "copied_bytes_per_req", "metadata_bytes_per_req"])
+                    "p99_vs_stock", "rps_vs_direct", "copied_bytes_per_req", "metadata_bytes_per_req"]
+                   + ["module_" + k[len("time_"):-3] + "_us_per_req" for k, _ in MOD_TIMES]
+                   + [k + "_per_req" for k, _ in MOD_CALLS])
         for key in sorted(cells, key=lambda k: (k[0], k[1], k[2], list(CONFIG_LABELS).index(k[3]))):
             m, size, conns, cfg = key
             c = cells[key]
@@ -215,7 +240,9 @@ def write_csvs(outdir, runs, cells, copies):
                         fnum(c["pcpu_med"]), fnum(c["scpu_med"]),
                         fnum(vs and vs[0], 3), fnum(vs and vs[1], 3), fnum(vs and vs[2], 3),
                         fnum(p99vs and p99vs[0], 3), fnum(vd and vd[0], 3),
-                        fnum(cp.get("copied_per_req"), 0), fnum(cp.get("meta_per_req"), 0)])
+                        fnum(cp.get("copied_per_req"), 0), fnum(cp.get("meta_per_req"), 0)]
+                       + [fnum(c["mod"][k], 1) if c["mod"][k] is not None else "" for k, _ in MOD_TIMES]
+                       + [fnum(c["calls"][k], 1) if c["calls"][k] is not None else "" for k, _ in MOD_CALLS])
     with open(os.path.join(outdir, "copies.csv"), "w", newline="") as f:
         w = csv.writer(f)
         libra_keys = sorted({k for r in copies.values() for k in r["libra"]})
@@ -321,6 +348,11 @@ def check(info, runs, cells, copies, plan, confs):
                             problems.append(f"{cfg} {m} {s} c{conns}: errors")
                         if cfg != "direct" and to_num(r["proxy_cpu_us_per_req"]) is None:
                             problems.append(f"{cfg} {m} {s} c{conns}: no CPU time")
+                        if cfg.endswith("-libra") and not mod_per_req(r, "time_rx_handler_ns", 1):
+                            problems.append(f"{cfg} {m} {s} c{conns}: no module timing (time_rx_handler_ns)")
+                        if (cfg.endswith("-libra") and m == "GET" and s >= 65536
+                                and not (mod_per_req(r, "time_page_send_ns", 1) and mod_per_req(r, "time_anchor_build_ns", 1))):
+                            problems.append(f"{cfg} {m} {s} c{conns}: no anchor build or page send time")
     # The point of it all, on the independent counter: for bodies of 64 KiB
     # and more, where stock copies every body twice, Libra must copy less than
     # a quarter of that (less than half a body per request: in practice it

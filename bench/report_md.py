@@ -30,6 +30,47 @@ def headline(info, cells, copies, sizes, methods, conns_list, helpers):
     return "\n".join(L) + "\n"
 
 
+def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
+    """Where a Libra proxy's CPU time per request goes: the module's timing counters."""
+    libra = [c for c in ("nginx-libra", "haproxy-libra") if c in configs]
+    if not libra:
+        return
+    w("## Where Libra's time goes (module timing per request)")
+    w("")
+    w("From the module's timing counters (`time_*_ns`, local_clock() around each span, summed over "
+      "all CPUs), read with `libra-devctl stats` before and after every timed run of a Libra "
+      "configuration (only that configuration has traffic then) and divided by its requests; medians "
+      "over repetitions, µs per request. Next to them the proxy's CPU time per request, stock and with "
+      "Libra (utime+stime, as above). The spans nest: *rx handler* (all of libra's recv path, stock "
+      "copies of the metadata included) contains *anchor build* and the receive side's share of "
+      "*parse*; *tx handler* (libra's send path, the stock send of metadata included) contains *token "
+      "scan*, *page send* and the send side's *parse*. They are wall time inside the span: preemption "
+      "or a lock wait inside one counts too. *calls* are libra's handled recv and send calls per request.")
+    w("")
+    for m in methods:
+        for conns in conns_list:
+            w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: module time per request, µs")
+            w("")
+            w("| body | config | proxy CPU stock | proxy CPU Libra | rx handler | anchor build | parse | "
+              "tx handler | token scan | page send | module share of Libra CPU | recv calls | send calls |")
+            w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for s in sizes:
+                for cfg in libra:
+                    c = cells.get((m, s, conns, cfg))
+                    if not c:
+                        continue
+                    st = cells.get((m, s, conns, h.STOCK_OF[cfg]))
+                    mod = c["mod"]
+                    handlers = [mod[k] for k in ("time_rx_handler_ns", "time_tx_handler_ns") if mod[k] is not None]
+                    share = (f"{sum(handlers) / c['pcpu_med'] * 100:.0f}%"
+                             if handlers and c["pcpu_med"] else "—")
+                    w(f"| {h.human_size(s)} | {h.CONFIG_LABELS[cfg]} | {h.fnum(st and st['pcpu_med'], 0)} | "
+                      f"{h.fnum(c['pcpu_med'], 0)} | "
+                      + " | ".join(h.fnum(mod[k], 1) for k, _ in h.MOD_TIMES)
+                      + f" | {share} | " + " | ".join(h.fnum(c["calls"][k], 1) for k, _ in h.MOD_CALLS) + " |")
+            w("")
+
+
 def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, conns_list, configs,
            pngs, host_cpu, qemu, elapsed, helpers, commit="", host_load=""):
     h = helpers
@@ -157,6 +198,8 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     for m in methods:
         for conns in conns_list:
             cpu_table(m, conns)
+
+    mod_tables(w, h, cells, sizes, methods, conns_list, configs)
 
     w("## Bytes copied across the user/kernel boundary")
     w("")

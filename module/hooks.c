@@ -47,22 +47,28 @@ static void libra_handler_leave(void)
 static int libra_tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			     int flags, int *addr_len)
 {
+	u64 t0;
 	int ret;
 
 	libra_handler_enter();
 	libra_stat_inc(LIBRA_STAT_RECVMSG_ENGAGED);
+	t0 = libra_clock();
 	ret = libra_rx_recvmsg(sk, msg, len, flags, addr_len);
+	libra_time_add(LIBRA_STAT_TIME_RX_HANDLER_NS, t0);
 	libra_handler_leave();
 	return ret;
 }
 
 static int libra_tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
+	u64 t0;
 	int ret;
 
 	libra_handler_enter();
 	libra_stat_inc(LIBRA_STAT_SENDMSG_ENGAGED);
+	t0 = libra_clock();
 	ret = libra_tx_sendmsg(sk, msg, size);
+	libra_time_add(LIBRA_STAT_TIME_TX_HANDLER_NS, t0);
 	libra_handler_leave();
 	return ret;
 }
@@ -112,11 +118,14 @@ static void notrace libra_ftrace_sendmsg(unsigned long ip, unsigned long parent_
 static int libra_tcp_sendpage(struct sock *sk, struct page *page, int offset,
 			      size_t size, int flags)
 {
+	u64 t0;
 	int ret;
 
 	libra_handler_enter();
 	libra_stat_inc(LIBRA_STAT_SENDMSG_ENGAGED);
+	t0 = libra_clock();
 	ret = libra_tx_sendpage(sk, page, offset, size, flags);
+	libra_time_add(LIBRA_STAT_TIME_TX_HANDLER_NS, t0);
 	libra_handler_leave();
 	return ret;
 }

@@ -6,6 +6,7 @@
 #include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/sched/clock.h>
 #include <linux/libra.h>
 #include <linux/types.h>
 
@@ -32,6 +33,18 @@ void libra_stats_exit(void);
 void libra_stat_inc(enum libra_stat stat);
 void libra_stat_add(enum libra_stat stat, u64 delta);
 void libra_stats_read(u64 *values, unsigned int count);
+/* timing: t0 = libra_clock(); ...; libra_time_add(LIBRA_STAT_TIME_*_NS, t0); */
+static inline u64 libra_clock(void)
+{
+	return local_clock();
+}
+static inline void libra_time_add(enum libra_stat stat, u64 t0)
+{
+	s64 d = (s64)(local_clock() - t0);	/* another cpu's clock may lag */
+
+	if (d > 0)
+		libra_stat_add(stat, d);
+}
 /* ... and the same per opt-in entry: a refcounted scope */
 struct libra_scope;
 struct libra_scope *libra_scope_new(u64 anchor_limit);
@@ -191,6 +204,7 @@ struct libra_sock {
 #define LIBRA_TX_MSGS 4
 	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
 	u8 tx_msgs_next;
+	u8 *tx_scan_buf;		/* tx.c's scratch for token scans, allocated once */
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
 struct libra_sock *libra_sock_lookup(struct sock *sk);

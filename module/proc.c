@@ -50,7 +50,18 @@ bool notrace libra_proc_has_anchors(struct task_struct *task)
 
 void libra_proc_anchor_get(struct pid *tgid)
 {
-	struct libra_proc *p, *fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	struct libra_proc *p, *fresh = NULL;
+
+	/* one per anchor received: allocate only for a process not marked yet */
+	spin_lock_bh(&libra_proc_lock);
+	p = libra_proc_find(tgid);
+	if (p) {
+		p->anchors++;
+		spin_unlock_bh(&libra_proc_lock);
+		return;
+	}
+	spin_unlock_bh(&libra_proc_lock);
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
 
 	spin_lock_bh(&libra_proc_lock);
 	p = libra_proc_find(tgid);

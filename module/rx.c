@@ -28,6 +28,13 @@
 /* Bodies longer than this are not tracked in 32-bit sequence space. */
 #define LIBRA_MAX_TRACKED_BODY	(1U << 30)
 #define LIBRA_MAX_HEADER_BYTES	16384
+/*
+ * Bytes offered to the parser at a time, unless it asks for more. Metadata
+ * is short and the window is copied: a window of everything queued copied up
+ * to 32 KiB of the body behind the headers too. A unit longer than this
+ * takes more calls (NEED_MORE consumes the window).
+ */
+#define LIBRA_PARSE_WINDOW_STEP	2048
 
 /*
  * Request bodies (uploads) are anchored like response bodies, as resendable
@@ -160,13 +167,17 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		    int (*fill)(void *dst, u32 len, void *arg), void *arg)
 {
+	u64 t0;
 	int err;
 
 	d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
+	avail = min(avail, max_t(u32, LIBRA_PARSE_WINDOW_STEP, d->need_min));
 	/* a response to a request libra did not see makes the parser step aside */
 	if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
 		d->ctx.request_method = libra_sock_peek_method(ls);
+	t0 = libra_clock();
 	err = libra_parser_run(&d->ctx, avail, fill, arg);
+	libra_time_add(LIBRA_STAT_TIME_PARSE_NS, t0);
 	if (err) {
 		libra_dir_step_aside(ls, d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
 						   : LIBRA_STAT_PARSER_ERRORS);
@@ -200,8 +211,9 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 		if (err)
 			return;
 		if (!libra_dir_apply_verdict(ls, d, ls->role == LIBRA_ROLE_CLIENT || anchor_request_bodies
-						    ? ls->min_body : U32_MAX))
-			return;
+						    ? ls->min_body : U32_MAX) &&
+		    (d->ctx.verdict != LIBRA_PARSE_NEED_MORE || !d->ctx.metadata_len))
+			return;	/* NEED_MORE took the window: offer the next one */
 	}
 }
 
@@ -279,13 +291,16 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 	struct libra_anchor *a;
 	struct libra_token tok;
 	int consumed;
+	u64 t0;
 
 	if (libra_anchor_msg_abandoned(msg_id))
 		return 0;
 	/* a request already answered (413, say) is being discarded: copy it */
 	if (ls->role == LIBRA_ROLE_SERVER && !libra_sock_request_pending(ls, msg_id))
 		return 0;
+	t0 = libra_clock();
 	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->scope);
+	libra_time_add(LIBRA_STAT_TIME_ANCHOR_BUILD_NS, t0);
 	if (!a)
 		return 0;
 	if (ls->role == LIBRA_ROLE_SERVER) {

@@ -205,6 +205,7 @@ static void libra_sock_free_rcu(struct rcu_head *rcu)
 	struct libra_sock *ls = container_of(rcu, struct libra_sock, rcu);
 
 	libra_scope_put(ls->scope);
+	kfree(ls->tx_scan_buf);
 	kfree(ls);
 }
 

@@ -33,6 +33,8 @@
 #include "libra.h"
 
 #define LIBRA_SCAN_CHUNK 2048
+/* a region's token mostly stands at its very start: read that much first */
+#define LIBRA_SCAN_FIRST 64
 
 /* Where plain bytes are taken from. */
 struct libra_tx_source {
@@ -92,6 +94,7 @@ static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
 static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n,
 				int flags, bool more)
 {
+	u64 t0 = libra_clock();
 	u32 i, sent = 0;
 
 	for (i = 0; i < a->nr_pieces && sent < n; i++) {
@@ -106,13 +109,16 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 		take = min(bv->bv_len - off, n - sent);
 		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take, flags,
 					     more || sent + take < n);
-		if (ret <= 0)
+		if (ret <= 0) {
+			libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
 			return sent ? sent : (ret ?: -EAGAIN);
+		}
 		sent += ret;
 		if (ret < take)
 			break;
 		off = 0;
 	}
+	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
 	return sent;
 }
 
@@ -327,7 +333,7 @@ static u32 libra_tx_find_token(struct libra_tx_call *call, u32 n,
 	*found = NULL;
 	*held = LIBRA_HOLD_NONE;
 	while (base < n) {
-		u32 len = min_t(u32, n - base, LIBRA_SCAN_CHUNK), i = 0;
+		u32 len = min_t(u32, n - base, base ? LIBRA_SCAN_CHUNK : LIBRA_SCAN_FIRST), i = 0;
 		bool last = base + len == n;
 
 		if (!libra_tx_peek(call, base, call->buf, len))
@@ -835,7 +841,10 @@ static int libra_tx_run(struct libra_tx_call *call)
 		libra_sock_set_role(ls, LIBRA_ROLE_CLIENT);
 	libra_tx_check_sync(ls, call->sk);
 	if (call->scan || ls->tx_cont) {
-		call->buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
+		/* the socket's own: never live across a send, which may drop the lock */
+		if (!ls->tx_scan_buf)
+			ls->tx_scan_buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL);
+		call->buf = ls->tx_scan_buf;
 		if (!call->buf) {
 			err = -ENOMEM;
 			goto out;
@@ -887,8 +896,12 @@ static int libra_tx_run(struct libra_tx_call *call)
 
 		plain = n;
 		held = LIBRA_HOLD_NONE;
-		if (body && call->buf)
+		if (body && call->buf) {
+			u64 t0 = libra_clock();
+
 			plain = libra_tx_find_token(call, n, &a, &held);
+			libra_time_add(LIBRA_STAT_TIME_TOKEN_SCAN_NS, t0);
+		}
 		if (plain) {
 			ret = libra_tx_send_plain(call, plain, a || plain < remaining);
 			if (ret < 0)
@@ -911,7 +924,6 @@ static int libra_tx_run(struct libra_tx_call *call)
 			libra_tx_start_region(ls, a);
 	}
 out:
-	kfree(call->buf);
 	libra_tx_held_update(ls);
 	ls->tx_expect_seq = tcp_sk(call->sk)->write_seq;
 	ls->tx_synced = true;

@@ -84,6 +84,20 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "token starts cut off by a send, sent as they were after tx_hold_ms", {}},
     {LIBRA_STAT_TX_RESETS, "tx_resets", StatKind::counter,
      "connections reset at shutdown or close: bytes a send took could not be queued", {}},
+    // Timing, nanoseconds summed over all cpus (wall time of each span; the
+    // handlers contain the other spans).
+    {LIBRA_STAT_TIME_RX_HANDLER_NS, "time_rx_handler_ns", StatKind::counter,
+     "nanoseconds inside libra's tcp_recvmsg handler", {}},
+    {LIBRA_STAT_TIME_TX_HANDLER_NS, "time_tx_handler_ns", StatKind::counter,
+     "nanoseconds inside libra's tcp_sendmsg and tcp_sendpage handlers", {}},
+    {LIBRA_STAT_TIME_ANCHOR_BUILD_NS, "time_anchor_build_ns", StatKind::counter,
+     "nanoseconds building anchors on receive", {}},
+    {LIBRA_STAT_TIME_PARSE_NS, "time_parse_ns", StatKind::counter,
+     "nanoseconds running the BPF framing parser, both directions", {}},
+    {LIBRA_STAT_TIME_TOKEN_SCAN_NS, "time_token_scan_ns", StatKind::counter,
+     "nanoseconds scanning sent body bytes for tokens", {}},
+    {LIBRA_STAT_TIME_PAGE_SEND_NS, "time_page_send_ns", StatKind::counter,
+     "nanoseconds sending anchored pages", {}},
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()

@@ -25,12 +25,15 @@ constexpr uint64_t stat_bit(unsigned stat)
 }
 
 // module/stats.c libra_scope_counted: every counter but the hook call counts,
-// the opt-in table size and the calls in flight.
+// the opt-in table size, the calls in flight and the timings.
 inline constexpr uint64_t kModuleEntryCounted =
     ((uint64_t{1} << __LIBRA_STAT_MAX) - 1) &
     ~(stat_bit(LIBRA_STAT_RECVMSG_CALLS) | stat_bit(LIBRA_STAT_SENDMSG_CALLS) |
       stat_bit(LIBRA_STAT_RECVMSG_ENGAGED) | stat_bit(LIBRA_STAT_SENDMSG_ENGAGED) |
-      stat_bit(LIBRA_STAT_OPTIN_ENTRIES) | stat_bit(LIBRA_STAT_CALLS_IN_FLIGHT));
+      stat_bit(LIBRA_STAT_OPTIN_ENTRIES) | stat_bit(LIBRA_STAT_CALLS_IN_FLIGHT) |
+      stat_bit(LIBRA_STAT_TIME_RX_HANDLER_NS) | stat_bit(LIBRA_STAT_TIME_TX_HANDLER_NS) |
+      stat_bit(LIBRA_STAT_TIME_ANCHOR_BUILD_NS) | stat_bit(LIBRA_STAT_TIME_PARSE_NS) |
+      stat_bit(LIBRA_STAT_TIME_TOKEN_SCAN_NS) | stat_bit(LIBRA_STAT_TIME_PAGE_SEND_NS));
 
 inline constexpr uint64_t kModuleDefaultAnchorLimit = uint64_t{256} << 20;
 

@@ -199,6 +199,44 @@ TEST(StatsReport, PrometheusTextNamesCountersAndGauges)
     EXPECT_EQ(text.find("libra_optin_bytes_anchored"), std::string::npos) << "no entries, no per-entry families";
 }
 
+// The module's timing counters (appended in ABI 2 without a version bump):
+// named in JSON and the table's module counters, Prometheus counters, kept
+// system-wide only.
+TEST(StatsReport, TimingCountersAreNamedAndSystemWide)
+{
+    InMemoryModuleControl module;
+    const std::pair<unsigned, const char*> timings[] = {
+        {LIBRA_STAT_TIME_RX_HANDLER_NS, "time_rx_handler_ns"},
+        {LIBRA_STAT_TIME_TX_HANDLER_NS, "time_tx_handler_ns"},
+        {LIBRA_STAT_TIME_ANCHOR_BUILD_NS, "time_anchor_build_ns"},
+        {LIBRA_STAT_TIME_PARSE_NS, "time_parse_ns"},
+        {LIBRA_STAT_TIME_TOKEN_SCAN_NS, "time_token_scan_ns"},
+        {LIBRA_STAT_TIME_PAGE_SEND_NS, "time_page_send_ns"},
+    };
+    uint64_t value = 1000;
+    for (const auto& [index, name] : timings)
+        module.stats.values[index] = value++;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    auto report = read_report(module);
+    auto stats = build_stats_json(report);
+    auto text = build_prometheus_text(report);
+    value = 1000;
+    for (const auto& [index, name] : timings) {
+        const StatDescriptor* descriptor = find_stat(name);
+        ASSERT_NE(descriptor, nullptr) << name;
+        EXPECT_EQ(descriptor->index, index) << name;
+        EXPECT_EQ(descriptor->kind, StatKind::counter) << name;
+        EXPECT_EQ(stats["module_counters"][name], value) << name;
+        EXPECT_FALSE(stats["processes"][0]["module_counters"].contains(name)) << name;
+        std::string metric = std::string("libra_") + name + "_total";
+        EXPECT_NE(text.find("# TYPE " + metric + " counter\n" + metric + " " + std::to_string(value) + "\n"),
+                  std::string::npos)
+            << text;
+        EXPECT_EQ(text.find(std::string("libra_optin_") + name), std::string::npos) << name;
+        ++value;
+    }
+}
+
 TEST(StatsReport, PrometheusPerEntrySeries)
 {
     InMemoryModuleControl module;

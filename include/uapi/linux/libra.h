@@ -96,6 +96,25 @@ enum libra_stat {
 	LIBRA_STAT_TX_HOLDS_EXPIRED,
 	/* connections reset at shutdown or close: bytes a send took could not be queued */
 	LIBRA_STAT_TX_RESETS,
+	/*
+	 * Time spent, in nanoseconds of local_clock() summed over all cpus: where
+	 * libra's share of a proxy's CPU time goes. Wall time of each span, so it
+	 * includes time the task was blocked or preempted inside it (opted-in
+	 * proxies use non-blocking sockets, so that is rare: lock contention,
+	 * preemption). The spans nest: the handlers contain the others.
+	 */
+	/* inside libra's tcp_recvmsg handler, stock copies of metadata included */
+	LIBRA_STAT_TIME_RX_HANDLER_NS,
+	/* inside libra's tcp_sendmsg (and tcp_sendpage) handler */
+	LIBRA_STAT_TIME_TX_HANDLER_NS,
+	/* building anchors on receive (libra_anchor_build: page references, copies of slab frags) */
+	LIBRA_STAT_TIME_ANCHOR_BUILD_NS,
+	/* running the BPF framing parser, both directions, window copy included */
+	LIBRA_STAT_TIME_PARSE_NS,
+	/* scanning sent body bytes for tokens, token lookups included */
+	LIBRA_STAT_TIME_TOKEN_SCAN_NS,
+	/* sending anchored pages (do_tcp_sendpages / MSG_SPLICE_PAGES) */
+	LIBRA_STAT_TIME_PAGE_SEND_NS,
 	__LIBRA_STAT_MAX
 };
 

@@ -59,6 +59,12 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_TOKENS_UNFRAMED] = "tokens_unframed",
 	[LIBRA_STAT_TX_HOLDS_EXPIRED] = "tx_holds_expired",
 	[LIBRA_STAT_TX_RESETS] = "tx_resets",
+	[LIBRA_STAT_TIME_RX_HANDLER_NS] = "time_rx_handler_ns",
+	[LIBRA_STAT_TIME_TX_HANDLER_NS] = "time_tx_handler_ns",
+	[LIBRA_STAT_TIME_ANCHOR_BUILD_NS] = "time_anchor_build_ns",
+	[LIBRA_STAT_TIME_PARSE_NS] = "time_parse_ns",
+	[LIBRA_STAT_TIME_TOKEN_SCAN_NS] = "time_token_scan_ns",
+	[LIBRA_STAT_TIME_PAGE_SEND_NS] = "time_page_send_ns",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
