@@ -271,7 +271,7 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
                         w(f"| {proxy}+Libra no more than 3% slower than stock at 1 KiB ({m}, c{conns}) | {h.fmt_ratio(r)} | {verdict} |")
     for m in methods:
         for proxy in ("nginx", "haproxy"):
-            parts, missed = [], []
+            parts, missed, anchored = [], [], False
             for s in sizes:
                 r = copies.get((m, s, f"{proxy}-libra"))
                 if r and r["copied_over_meta"] is not None:
@@ -281,14 +281,19 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
                         why = []
                         if not lb.get("bytes_anchored"):
                             why.append("nothing anchored")
+                        else:
+                            anchored = True
                         if lb.get("bytes_fallback_copied"):
                             why.append(f"{lb['bytes_fallback_copied']:.0f} B/req fallback-copied")
                         excess = r["copied_per_req"] - r["meta_per_req"]
                         missed.append(f"{h.human_size(s)} (+{h.human_bytes(excess)}/req{': ' + ', '.join(why) if why else ''})")
             if parts:
                 note = ""
-                if m == "POST" and missed:
-                    note = " (request bodies are not anchored yet: they take the stock path)"
+                if m == "POST" and missed and not anchored:
+                    note = " (nothing anchored: request bodies took the stock path; is anchor_request_bodies off?)"
+                elif m == "POST" and missed and proxy == "nginx":
+                    note = (" (nginx writes a request body past client_body_buffer_size to a temp file before"
+                            " sending it: that write(2) copies the body from user space once, with Libra or not)")
                 elif missed:
                     note = " (Libra copies bodies below its size threshold by design; see its counters below)"
                 w(f"| {proxy}+Libra bytes copied per request <= 1.1x metadata ({m}) | {'; '.join(parts)} | "
