@@ -2,8 +2,8 @@
 # selftests: a mini proxy between a backend and a sink reads responses with
 # unusual patterns (1-byte and misaligned reads, readv of 1..1024 buffers,
 # MSG_PEEK, MSG_WAITALL, SO_RCVLOWAT, poll/epoll on partial messages,
-# non-blocking and SO_RCVTIMEO reads, EOF, aborts, late opt-ins, small and
-# MSG_MORE sends, keep-alive) and forwards exactly what it read. Every case
+# non-blocking and SO_RCVTIMEO reads, a signal interrupting a blocked recv,
+# EOF, aborts, late opt-ins, small and MSG_MORE sends, keep-alive) and forwards exactly what it read. Every case
 # runs Libra off, then on (only the proxy's own pid opted in): byte-exact at
 # the sink both times, the counters as the design says for the pattern, and
 # every anchor released after each case.

@@ -116,6 +116,7 @@ enum rd_kind {
 	RD_EPOLL,	/* O_NONBLOCK, edge-triggered epoll, drained to EAGAIN */
 	RD_NONBLOCK,	/* O_NONBLOCK recv() of @sizes, poll() after EAGAIN */
 	RD_TIMEO,	/* SO_RCVTIMEO @timeo_ms, recv() of @sizes through the timeouts */
+	RD_SIGNAL,	/* recv() of @sizes, each interrupted by SIGUSR1 (no SA_RESTART) if it sleeps 40 ms: EINTR, again */
 	RD_SPLICE,	/* recv() of the first headers, splice() past the next ones, then recv() of @sizes */
 };
 
@@ -231,6 +232,8 @@ static const struct case_spec cases[] = {
 	{ .name = "nonblock", .family = AF_INET, ONE(CL(MiB)), .rd = RD_NONBLOCK, SZ(65537),
 	  .wr = WR_NONBLOCK, .be = { .stall_ms = 300, .pauses = 2, .pause_ms = 300 },
 	  .sink_delay_ms = 300, .sink_rcvbuf = 4096 },
+	{ .name = "signal-eintr", .family = AF_INET, ONE(CL(MiB)), .rd = RD_SIGNAL, SZ(65537),
+	  .be = { .stall_ms = 300, .pauses = 2, .pause_ms = 300 } },
 	{ .name = "rcvtimeo", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_TIMEO, SZ(65537), .timeo_ms = 300,
 	  .be = { .stall_ms = 1000, .pauses = 1, .pause_ms = 1000 } },
 	/* end of stream, and the proxy giving up */
@@ -856,7 +859,7 @@ struct proxy_result {
 	char violation[600];
 	int violations;
 	uint64_t read_bytes, fwd_bytes, tokens, token_bytes;
-	uint64_t eagains, timeouts, blocked_sends, late_partial;
+	uint64_t eagains, timeouts, interrupts, blocked_sends, late_partial;
 	int64_t held_after_close;	/* OPTIN_CHILD: anchors still there after closing */
 };
 
@@ -890,6 +893,8 @@ struct proxy {
 	volatile pid_t thread_tid;
 	volatile int thread_rc;
 	volatile bool thread_done;
+	timer_t interrupt_timer;	/* RD_SIGNAL */
+	bool interrupt_timer_made;
 };
 
 static void violate(struct proxy *p, const char *fmt, ...)
@@ -1170,6 +1175,34 @@ static void one_seg(struct proxy *p, size_t n)
 	p->nseg = 1;
 }
 
+static void on_interrupt(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * RD_SIGNAL: SIGUSR1 to this thread after @ms (0: disarm), without
+ * SA_RESTART, so a recv() asleep by then fails with EINTR as stock's does.
+ */
+static void arm_interrupt(struct proxy *p, unsigned int ms)
+{
+	struct itimerspec its = { .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
+
+	if (!p->interrupt_timer_made) {
+		struct sigaction sa = { .sa_handler = on_interrupt };	/* no SA_RESTART */
+		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
+
+		sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+		if (sigaction(SIGUSR1, &sa, NULL) ||
+		    timer_create(CLOCK_MONOTONIC, &sev, &p->interrupt_timer)) {
+			violate(p, "SIGUSR1 timer: %s", strerror(errno));
+			return;
+		}
+		p->interrupt_timer_made = true;
+	}
+	timer_settime(p->interrupt_timer, 0, &its, NULL);
+}
+
 /*
  * One read of the case's pattern, of at most @cap bytes where the pattern
  * must not ask for more; fills p->seg. Returns bytes read, 0 at the end of
@@ -1190,12 +1223,26 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 		case RD_SIZES:
 		case RD_RANDOM:
 		case RD_SPLICE:
-		case RD_TIMEO: {
+		case RD_TIMEO:
+		case RD_SIGNAL: {
 			uint64_t t0 = now_ns();
 
 			want = MIN(next_size(p), cap);
 			memset(p->buf, POISON, want);
+			if (c->rd == RD_SIGNAL)
+				arm_interrupt(p, 40);
 			n = recv(p->ufd, p->buf, want, 0);
+			if (c->rd == RD_SIGNAL) {
+				int e = errno;
+
+				arm_interrupt(p, 0);
+				if (n < 0 && e == EINTR) {
+					p->res->interrupts++;
+					p->size_idx--;
+					continue;
+				}
+				errno = e;
+			}
 			if (n < 0 && c->rd == RD_TIMEO && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 				uint64_t ms = (now_ns() - t0) / 1000000;
 
@@ -2025,6 +2072,8 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 			snprintf(why, sizeof(why), "no anchor was held once the proxy closed its sockets: "
 				 "the exit did not have to release anything");
 	}
+	if (!why[0] && c->rd == RD_SIGNAL && !res.interrupts)
+		snprintf(why, sizeof(why), "no recv() was interrupted: the signal path was not exercised");
 	if (!why[0] && c->rd == RD_TIMEO && res.timeouts < 2)
 		snprintf(why, sizeof(why), "SO_RCVTIMEO never expired twice (%llu): the stalls were not seen",
 			 (unsigned long long)res.timeouts);
