@@ -340,8 +340,21 @@ static int libra_rx_wait(struct sock *sk, long *timeo)
 		return -EAGAIN;
 	if (signal_pending(current))
 		return sock_intr_errno(*timeo);
-	sk_wait_data(sk, timeo, NULL);
+	/* as stock: sleep until an skb past the queued ones comes, even when
+	 * bytes are queued (fewer than the parser needs to go on) */
+	sk_wait_data(sk, timeo, skb_peek_tail(&sk->sk_receive_queue));
 	return 0;
+}
+
+/*
+ * Moves @iter past empty buffers at its front (a readv() may pass some). An
+ * advance by 0 does that for iovec iterators: it walks over every segment
+ * the offset has reached, and an empty one is reached at once.
+ */
+static void libra_iov_iter_skip_empty(struct iov_iter *iter)
+{
+	if (iov_iter_count(iter))
+		iov_iter_advance(iter, 0);
 }
 
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
@@ -352,7 +365,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	size_t copied = 0;
 	int ret = 0, target;
 
-	if (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE | MSG_TRUNC) || !len)
+	if (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE) || !len)
 		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
 
 	lock_sock(sk);
@@ -392,10 +405,19 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			/*
 			 * A region never spans two buffers of a readv(): the program
 			 * may send them apart, with framing of its own in between.
+			 * Empty buffers are passed over, as copying passes them.
 			 */
+			if (!iov_iter_single_seg_count(&msg->msg_iter))
+				libra_iov_iter_skip_empty(&msg->msg_iter);
 			n = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
 
-			if (n >= LIBRA_MIN_REGION)
+			/*
+			 * MSG_TRUNC discards what it counts: nothing to anchor, but
+			 * it goes through here so the parser keeps its place.
+			 */
+			if (flags & MSG_TRUNC)
+				r = 0;
+			else if (n >= LIBRA_MIN_REGION)
 				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
 			else
 				libra_scope_add(ls->scope, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
@@ -434,8 +456,9 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		if (ret <= 0)
 			break;
 		/* body bytes libra declined to anchor are not metadata */
-		libra_scope_add(ls->scope, anchorable ? LIBRA_STAT_BYTES_FALLBACK_COPIED
-						      : LIBRA_STAT_BYTES_METADATA_COPIED, ret);
+		if (!(flags & MSG_TRUNC))
+			libra_scope_add(ls->scope, anchorable ? LIBRA_STAT_BYTES_FALLBACK_COPIED
+							      : LIBRA_STAT_BYTES_METADATA_COPIED, ret);
 		copied += ret;
 		ret = 0;
 	}

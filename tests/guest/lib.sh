@@ -178,6 +178,30 @@ libra_attach_parser() {
 	say "parser attached"
 }
 
+# stall_watch SECONDS CMD...: runs CMD and returns its status. If CMD is
+# still running after SECONDS, the evidence of a stall goes to stderr once:
+# every TCP socket's queues, where each proxy process sleeps in the kernel,
+# libra's counters. CMD runs on to its own end.
+stall_watch() {
+	local secs=$1 rc=0 watcher
+	shift
+	{
+		sleep "$secs"
+		say "still running after ${secs}s: $*; the sockets, the proxies' kernel stacks, libra's counters:"
+		ss -tinpm
+		for pid in $(pgrep -x 'nginx|haproxy'); do
+			echo "== pid $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline")) sleeps in $(cat "/proc/$pid/wchan")"
+			cat "/proc/$pid/stack"
+		done
+		"$DEVCTL" stats
+	} >&2 &
+	watcher=$!
+	"$@" || rc=$?
+	kill "$watcher" 2>/dev/null || true
+	wait "$watcher" 2>/dev/null || true
+	return "$rc"
+}
+
 # Waits until every anchor is released (sent in full, its connection or its
 # process gone), for at most $1 seconds (default 10).
 wait_anchors_released() {
@@ -223,6 +247,7 @@ fetch_special() {
 	got=$(curl -sf --max-time 120 "http://127.0.0.1:$2$1" | sha256sum | cut -d' ' -f1) \
 		|| fail "GET $1 failed"
 	[[ $got == "$(special_sha "$3")" ]] || fail "body of $1 differs"
+	record_result "GET $1 $got"
 	say "GET $1: $3 bytes, sha256 ok"
 }
 
@@ -413,7 +438,19 @@ check_early_close() {
 	local got
 	got=$( (curl -s "http://127.0.0.1:$1/early-close/1048576" || true) | sha256sum | cut -d" " -f1)
 	[[ $got == "$(special_sha 1048576 524288)" ]] || fail "early close: the bytes that came differ"
+	record_result "early-close $got"
 	say "upstream closed early: the first half arrived exactly"
+}
+
+# Re-framing through the proxy on $1: chunked upstream bodies (big chunks,
+# chunks larger than the proxy's buffers, small chunks) and one delimited by
+# the upstream's close.
+check_reframing() {
+	local M=1048576
+	fetch_special "/chunked/$M?chunk=40000" "$1" $M
+	fetch_special "/chunked/$((3 * M + 17))?chunk=300000" "$1" $((3 * M + 17))
+	fetch_special "/chunked/200000?chunk=5000" "$1" 200000
+	fetch_special "/close/$M" "$1" $M
 }
 
 # Clients that go away mid-body; a later body still arrives whole.
@@ -423,4 +460,50 @@ abort_clients() {
 	done
 	say "clients aborted mid-body"
 	fetch_special /cl/1048576 "$1" 1048576
+}
+
+# --- Libra off, then on (hazards-*) ------------------------------------------
+# The same traffic twice in one guest, through proxies started afresh for
+# each pass: first not opted in (Libra off: the module loaded and the parser
+# attached, so every call still goes through the hooks), then opted in.
+# $MODE is the pass; pass_port shifts ports so the passes' proxies never meet.
+# Each pass records what arrived (record_result); the records must be equal.
+
+pass_port() { if [[ $MODE == on ]]; then echo $(($1 + 100)); else echo "$1"; fi; }
+record_result() { [[ -z ${MODE:-} ]] || echo "$*" >> "$WORK/record.$MODE"; }
+
+# opt_in PID WHAT: opts PID in, in the Libra-on pass only.
+opt_in() {
+	[[ $MODE == on ]] || return 0
+	"$DEVCTL" enable "$1" desc || fail "opt-in of $2"
+}
+
+# run_off_then_on FUNCTION: runs FUNCTION (the traffic) once per pass. Libra
+# off must leave Libra's data-path counters where they were; Libra on must
+# anchor and reject no token; the two records must be byte-identical.
+run_off_then_on() {
+	local c before=()
+	local watched=(messages_parsed bytes_anchored bytes_zero_copy_sent tokens_rejected)
+	for MODE in off on; do
+		: > "$WORK/record.$MODE"
+		before=()
+		for c in "${watched[@]}"; do before+=("$(stat_of "$c")"); done
+		say "[$MODE] pass starts"
+		"$1"
+		for i in "${!watched[@]}"; do
+			c=${watched[$i]}
+			local moved=$(($(stat_of "$c") - before[i]))
+			if [[ $MODE == off ]]; then
+				((moved == 0)) || fail "Libra off: $c moved by $moved"
+			elif [[ $c == bytes_anchored ]]; then
+				((moved > 0)) || fail "Libra on: nothing was anchored"
+			elif [[ $c == tokens_rejected ]]; then
+				((moved == 0)) || fail "Libra on: $moved tokens were rejected"
+			fi
+		done
+		say "[$MODE] pass done: $(wc -l < "$WORK/record.$MODE") results recorded"
+	done
+	"$DEVCTL" stats
+	diff -u "$WORK/record.off" "$WORK/record.on" || fail "Libra off and Libra on differ (diff above: - off, + on)"
+	say "Libra off and Libra on: $(wc -l < "$WORK/record.on") identical results"
 }

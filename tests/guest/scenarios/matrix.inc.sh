@@ -110,7 +110,7 @@ get_batch() {
 		args+=(-o "$WORK/out/$label" "http://127.0.0.1:$PORT/file/$target")
 		labels+=("$label")
 	done
-	curl -sSf --max-time 300 "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
+	stall_watch 60 curl -sSf --max-time 300 "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
 	record_bodies "$@"
 }
 
@@ -129,7 +129,7 @@ upload_batch() {
 		args+=("http://127.0.0.1:$PORT/upload/$name")
 		labels+=("$label")
 	done
-	curl "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
+	stall_watch 90 curl "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
 	record_answers "${labels[@]}"
 }
 
@@ -244,7 +244,7 @@ run_traffic() {
 		[[ $spec == *=GET:* ]] && spec=${spec%:*}
 		specs+=("$spec")
 	done
-	"${CLIENT[@]}" --pipeline "$PORT" "$(IFS=,; echo "${specs[*]}")" >> "$RECORD" \
+	stall_watch 60 "${CLIENT[@]}" --pipeline "$PORT" "$(IFS=,; echo "${specs[*]}")" >> "$RECORD" \
 		|| record pipeline "FAILED client exit $?"
 
 	say "[$MODE] 32 concurrent connections, each a GET, a chunked GET and an upload"
@@ -257,7 +257,7 @@ run_traffic() {
 		expect "k.$i.chunked" "${SUM[c$(((i + 1) % 32))]}"
 		expect "k.$i.up" "${SUM[c$i]}"
 	done
-	"${CLIENT[@]}" "$PORT" "${conns[@]}" >> "$RECORD" || record concurrent "FAILED client exit $?"
+	stall_watch 60 "${CLIENT[@]}" "$PORT" "${conns[@]}" >> "$RECORD" || record concurrent "FAILED client exit $?"
 	say "[$MODE] traffic done: $(wc -l < "$RECORD") records"
 }
 

@@ -16,13 +16,38 @@ Prints one line per request, in argument order:
   LABEL <the response body, stripped>                 POST/PUT (backend.py's "sha length")
   LABEL HTTP <status>                                 a status other than 200
   LABEL ERROR <what>                                  no complete response
+
+A request still unanswered after STALL_S seconds is reported on stderr once,
+with every TCP socket's queues (ss -tinpm): whether its bytes sit unread in a
+receive queue or unsent in a send queue tells a stalled reader from a stalled
+sender.
 """
 import hashlib
 import socket
+import subprocess
 import sys
 import threading
+import time
 
 UPLOAD_CHUNK = 10000
+STALL_S = 20
+
+# label -> when its request went out, while it waits for its response
+waiting = {}
+waiting_lock = threading.Lock()
+
+
+def watch_for_stalls(stop):
+    reported = set()
+    while not stop.wait(1):
+        now = time.monotonic()
+        with waiting_lock:
+            stalled = [l for l, t in waiting.items() if now - t > STALL_S and l not in reported]
+        if stalled:
+            reported.update(stalled)
+            ss = subprocess.run(["ss", "-tinpm"], capture_output=True, text=True).stdout
+            print(f"httpclient: no response for {STALL_S} s to {', '.join(stalled)}; TCP sockets now:\n{ss}",
+                  file=sys.stderr, flush=True)
 
 
 def request_bytes(spec):
@@ -115,10 +140,17 @@ def run_connection(port, specs, pipeline, barrier, out):
             # while a long pipeline is still going out
             writer = threading.Thread(target=sock.sendall, args=(b"".join(r[2] for r in requests),))
             writer.start()
+        if pipeline:
+            with waiting_lock:
+                waiting.update((r[0], time.monotonic()) for r in requests)
         for label, upload, raw in requests:
             if not pipeline:
+                with waiting_lock:
+                    waiting[label] = time.monotonic()
                 sock.sendall(raw)
             status, sha, length, text = read_response(f)
+            with waiting_lock:
+                waiting.pop(label, None)
             if status != 200:
                 out.append(f"{label} HTTP {status}")
             elif upload:
@@ -147,10 +179,14 @@ def main():
     outs = [[] for _ in conns]
     threads = [threading.Thread(target=run_connection, args=(port, specs, pipeline, barrier, out))
                for specs, out in zip(conns, outs)]
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_for_stalls, args=(stop,), daemon=True)
+    watcher.start()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    stop.set()
     for out in outs:
         for line in out:
             print(line)

@@ -118,6 +118,7 @@ enum rd_kind {
 	RD_TIMEO,	/* SO_RCVTIMEO @timeo_ms, recv() of @sizes through the timeouts */
 	RD_SIGNAL,	/* recv() of @sizes, each interrupted by SIGUSR1 (no SA_RESTART) if it sleeps 40 ms: EINTR, again */
 	RD_SPLICE,	/* recv() of the first headers, splice() past the next ones, then recv() of @sizes */
+	RD_TRUNC,	/* recv() of @sizes, the last of them with MSG_TRUNC: discarded, the originals forwarded */
 };
 
 enum wr_kind {
@@ -172,6 +173,7 @@ struct case_spec {
 	int nsizes;
 	uint32_t rmin, rmax;
 	int iovs;
+	bool empty_iovs;		/* RD_READV: every other buffer is empty, the first one too */
 	enum wr_kind wr;
 	uint32_t wmin, wmax;
 	struct backend_spec be;
@@ -181,6 +183,7 @@ struct case_spec {
 	enum zc_rule zc;
 	bool unframed;			/* the downstream socket is not adopted */
 	bool check_partial;		/* bytes before each backend pause reach the proxy during it */
+	bool check_idle;		/* a recv() waiting out the pauses sleeps: under half their time in CPU */
 	size_t abort_read, abort_fwd;	/* read only so much, forward only so much, close */
 	uint32_t lowat, timeo_ms;
 	uint32_t sink_delay_ms, sink_rcvbuf;
@@ -210,6 +213,9 @@ static const struct case_spec cases[] = {
 	/* readv, forwarded with writev of the same shape */
 	{ .name = "readv-1", .family = AF_INET, ONE(CL(MiB)), .rd = RD_READV, .iovs = 1,
 	  .rmin = 65536, .rmax = 65536 },
+	/* empty buffers, one of them first, between the others: skipped as stock skips them */
+	{ .name = "readv-empty", .family = AF_INET, ONE(CHUNKED(MiB, 16384, 100000)), .rd = RD_READV, .iovs = 9,
+	  .empty_iovs = true, .rmin = 1, .rmax = 40000 },
 	{ .name = "readv-2", .family = AF_INET6, ONE(CL(MiB + 5)), .rd = RD_READV, .iovs = 2,
 	  .rmin = 100, .rmax = 40000 },
 	{ .name = "readv-16", .family = AF_INET, ONE(CHUNKED(2 * MiB, 16384, 300000)), .rd = RD_READV,
@@ -232,6 +238,12 @@ static const struct case_spec cases[] = {
 	{ .name = "nonblock", .family = AF_INET, ONE(CL(MiB)), .rd = RD_NONBLOCK, SZ(65537),
 	  .wr = WR_NONBLOCK, .be = { .stall_ms = 300, .pauses = 2, .pause_ms = 300 },
 	  .sink_delay_ms = 300, .sink_rcvbuf = 4096 },
+	/* a blocking recv() waiting for the rest of a header line sleeps, as stock's does */
+	{ .name = "blocked-mid-headers", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
+	  .be = { .pause_hdr_at = 30, .pauses = 1, .pause_ms = 1500 }, .check_idle = true },
+	/* reads that discard: MSG_TRUNC takes the stock path; the anchors around it are unaffected */
+	{ .name = "msg-trunc", .family = AF_INET6, .resp = { CL(MiB), CHUNKED(MiB, 16384, 200000) }, .nresp = 2,
+	  .rd = RD_TRUNC, SZ(65537, 4093) },
 	{ .name = "signal-eintr", .family = AF_INET, ONE(CL(MiB)), .rd = RD_SIGNAL, SZ(65537),
 	  .be = { .stall_ms = 300, .pauses = 2, .pause_ms = 300 } },
 	{ .name = "rcvtimeo", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_TIMEO, SZ(65537), .timeo_ms = 300,
@@ -860,6 +872,8 @@ struct proxy_result {
 	int violations;
 	uint64_t read_bytes, fwd_bytes, tokens, token_bytes;
 	uint64_t eagains, timeouts, interrupts, blocked_sends, late_partial;
+	uint64_t truncated;	/* RD_TRUNC: bytes discarded by MSG_TRUNC */
+	uint64_t proxy_cpu_ns;	/* CPU time of the proxy's thread over the run */
 	int64_t held_after_close;	/* OPTIN_CHILD: anchors still there after closing */
 };
 
@@ -1208,6 +1222,23 @@ static void arm_interrupt(struct proxy *p, unsigned int ms)
  * must not ask for more; fills p->seg. Returns bytes read, 0 at the end of
  * the stream, -1 when the run cannot go on.
  */
+/*
+ * RD_TRUNC: TCP's MSG_TRUNC discards the @n bytes it counts and writes
+ * nothing; the proxy forwards the originals in their place (as a cache
+ * holding them would), so what reaches the sink is still the stream.
+ */
+static void take_truncated(struct proxy *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p->buf[i] != POISON) {
+			violate(p, "recv(MSG_TRUNC) of %zu bytes at stream byte %zu wrote into the buffer (byte %zu)",
+				n, p->pos, i);
+			break;
+		}
+	memcpy(p->buf, p->s->data + p->pos, MIN(n, p->s->len - MIN(p->pos, p->s->len)));
+	p->res->truncated += n;
+}
+
 static ssize_t proxy_read(struct proxy *p, size_t cap)
 {
 	const struct case_spec *c = p->c;
@@ -1224,14 +1255,18 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 		case RD_RANDOM:
 		case RD_SPLICE:
 		case RD_TIMEO:
-		case RD_SIGNAL: {
+		case RD_SIGNAL:
+		case RD_TRUNC: {
 			uint64_t t0 = now_ns();
+			bool trunc = c->rd == RD_TRUNC && p->size_idx % c->nsizes == (uint32_t)c->nsizes - 1;
 
 			want = MIN(next_size(p), cap);
 			memset(p->buf, POISON, want);
 			if (c->rd == RD_SIGNAL)
 				arm_interrupt(p, 40);
-			n = recv(p->ufd, p->buf, want, 0);
+			n = recv(p->ufd, p->buf, want, trunc ? MSG_TRUNC : 0);
+			if (trunc && n > 0)
+				take_truncated(p, n);
 			if (c->rd == RD_SIGNAL) {
 				int e = errno;
 
@@ -1261,7 +1296,7 @@ static ssize_t proxy_read(struct proxy *p, size_t cap)
 			size_t total = 0;
 
 			for (int i = 0; i < c->iovs; i++) {
-				size_t k = rnd_range(&p->rng, c->rmin, c->rmax);
+				size_t k = c->empty_iovs && i % 2 == 0 ? 0 : rnd_range(&p->rng, c->rmin, c->rmax);
 
 				iov[i] = (struct iovec){ b, k };
 				b += k;
@@ -1755,7 +1790,9 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 	const struct stream *s = p->s;
 	bool opted = false;
 	int exchanges = c->pipelined ? 1 : c->nresp;
+	struct timespec cpu0, cpu1;
 
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	p->dfd = p->ufd = p->epfd = -1;
 	if (c->optin == OPTIN_START || c->optin == OPTIN_CHILD)
 		proxy_optin(p, &opted);
@@ -1834,6 +1871,8 @@ out:
 		p->res->held_after_close = (int64_t)stat_now(LIBRA_STAT_ANCHORS_NOW);
 	if (opted && optin(false))
 		violate(p, "LIBRA_IOC_OPTIN_DEL: %s", strerror(errno));
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+	p->res->proxy_cpu_ns = (uint64_t)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000u + cpu1.tv_nsec - cpu0.tv_nsec;
 }
 
 /* ----------------------------------------------------------------- runs */
@@ -2072,6 +2111,18 @@ static bool run_one(const struct case_spec *c, const struct stream *s, bool on)
 			snprintf(why, sizeof(why), "no anchor was held once the proxy closed its sockets: "
 				 "the exit did not have to release anything");
 	}
+	if (!why[0] && c->check_idle) {
+		uint64_t paused_ms = (uint64_t)c->be.pauses * c->be.pause_ms * c->nresp;
+
+		if (res.proxy_cpu_ns / 1000000 * 2 > paused_ms)
+			snprintf(why, sizeof(why), "the proxy's thread used %llu ms of CPU in a run whose backend "
+				 "paused %llu ms: a blocked recv() does not sleep",
+				 (unsigned long long)(res.proxy_cpu_ns / 1000000), (unsigned long long)paused_ms);
+	}
+	if (!why[0] && c->rd == RD_TRUNC && !res.truncated)
+		snprintf(why, sizeof(why), "no recv(MSG_TRUNC) discarded a byte: the case tested nothing");
+	if (!why[0] && on && c->rd == RD_TRUNC && D(FALLBACK_DESYNC))
+		snprintf(why, sizeof(why), "libra lost its place in the stream after a recv(MSG_TRUNC) (fallback_desync)");
 	if (!why[0] && c->rd == RD_SIGNAL && !res.interrupts)
 		snprintf(why, sizeof(why), "no recv() was interrupted: the signal path was not exercised");
 	if (!why[0] && c->rd == RD_TIMEO && res.timeouts < 2)
