@@ -56,6 +56,9 @@ static const u8 libra_sock_stat_slot[__LIBRA_STAT_MAX] = {
 };
 static_assert(__LIBRA_SOCKET_STAT_MAX <= LIBRA_SOCKET_STAT_SLOTS,
 	      "struct libra_socket_info has room for every per-socket counter");
+/* the ABI: the same layout for 32- and 64-bit callers (compat_ptr_ioctl) */
+static_assert(sizeof(struct libra_socket_info) == 184 && sizeof(struct libra_socket_list) == 32,
+	      "LIBRA_IOC_LIST_SOCKETS structures as <linux/libra.h> documents them");
 
 /*
  * Counts @delta of @stat for @ls: system-wide, for the opt-in entry that

@@ -312,7 +312,7 @@ struct libra_socket_list {
 #define LIBRA_IOC_OPTIN_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x06, struct libra_optin_stats)
 /* EINVAL if not a multiple of 1 MiB or 0 */
 #define LIBRA_IOC_SET_ANCHOR_LIMIT _IOW(LIBRA_IOC_MAGIC, 0x07, struct libra_anchor_limit)
-/* ESRCH if @tgid names no thread group, EINVAL if flags or reserved are set */
+/* ESRCH if @tgid names no thread group; EINVAL if it is negative or flags or reserved are set */
 #define LIBRA_IOC_LIST_SOCKETS	_IOWR(LIBRA_IOC_MAGIC, 0x08, struct libra_socket_list)
 
 /* ---- parser ABI ---- */
