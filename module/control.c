@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/pid.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -61,6 +62,21 @@ static long libra_ioctl_optin(void __user *arg, bool add)
 	return add ? libra_optin_add(&req) : libra_optin_del(&req);
 }
 
+/*
+ * The LIBRA_IOC_LIST_* contract: of @total entries, the @n filled in (fewer
+ * if fewer matched) go to the user pointer @entries_uptr and *@count says
+ * how many did.
+ */
+static int libra_list_copy_out(u64 entries_uptr, const void *entries, size_t size, u32 n,
+			       u32 total, u32 *count)
+{
+	n = min(n, total);
+	if (copy_to_user(u64_to_user_ptr(entries_uptr), entries, n * size))
+		return -EFAULT;
+	*count = n;
+	return 0;
+}
+
 static long libra_ioctl_list_optins(void __user *arg)
 {
 	struct libra_optin_list req;
@@ -77,16 +93,54 @@ static long libra_ioctl_list_optins(void __user *arg)
 	err = libra_optin_list(entries, n, &total);
 	if (err)
 		goto out_free;
-	n = min(n, total);
-	if (copy_to_user(u64_to_user_ptr(req.entries), entries, n * sizeof(*entries))) {
-		err = -EFAULT;
+	err = libra_list_copy_out(req.entries, entries, sizeof(*entries), n, total, &req.count);
+	if (err)
 		goto out_free;
-	}
-	req.count = n;
 	req.total = total;
 	err = copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
 out_free:
 	kvfree(entries);
+	return err;
+}
+
+static long libra_ioctl_list_sockets(void __user *arg)
+{
+	struct libra_socket_list req;
+	struct libra_socket_info *entries;
+	struct pid *owner = NULL;
+	u32 total, n;
+	long err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved || req.tgid < 0)
+		return -EINVAL;
+	if (req.tgid) {
+		owner = libra_optin_get_tgid(req.tgid);
+		if (!owner)
+			return -ESRCH;
+	}
+	/*
+	 * Room for the sockets tracked now, filled under RCU where nothing may
+	 * sleep; sockets adopted meanwhile count only in @total.
+	 */
+	n = min3(req.count, (u32)LIBRA_SOCKET_LIST_MAX, (u32)libra_socks_tracked());
+	entries = kvcalloc(max_t(u32, n, 1), sizeof(*entries), GFP_KERNEL);
+	if (!entries) {
+		err = -ENOMEM;
+		goto out_put_owner;
+	}
+	total = libra_sock_list(entries, n, owner);
+	err = libra_list_copy_out(req.entries, entries, sizeof(*entries), n, total, &req.count);
+	if (err)
+		goto out_free;
+	req.total = total;
+	req.stat_count = __LIBRA_SOCKET_STAT_MAX;
+	err = copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+out_free:
+	kvfree(entries);
+out_put_owner:
+	put_pid(owner);
 	return err;
 }
 
@@ -154,6 +208,8 @@ static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned lo
 		return libra_ioctl_optin_stats(uarg);
 	case LIBRA_IOC_SET_ANCHOR_LIMIT:
 		return libra_ioctl_set_anchor_limit(uarg);
+	case LIBRA_IOC_LIST_SOCKETS:
+		return libra_ioctl_list_sockets(uarg);
 	default:
 		return -ENOTTY;
 	}

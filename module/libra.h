@@ -64,6 +64,7 @@ bool libra_optin_any(void);
 bool libra_optin_match(struct task_struct *task, const struct sock *sk);
 u32 libra_optin_adopt(struct task_struct *task, const struct sock *sk,
 		      struct libra_scope **scope);
+struct pid *libra_optin_get_tgid(pid_t nr);
 int libra_optin_add(const struct libra_optin *req);
 int libra_optin_del(const struct libra_optin *req);
 int libra_optin_list(struct libra_optin *out, u32 count, u32 *total);
@@ -136,11 +137,12 @@ void libra_proc_anchor_get(struct pid *tgid);
 void libra_proc_anchor_put(struct pid *tgid);
 
 /* sock.c: per-socket state */
+/* as LIBRA_IOC_LIST_SOCKETS reports them */
 enum libra_sock_role {
-	LIBRA_ROLE_UNKNOWN,	/* no data moved yet */
-	LIBRA_ROLE_CLIENT,	/* this process spoke first: it sends requests */
-	LIBRA_ROLE_SERVER,	/* the peer spoke first: it sends requests to us */
-	LIBRA_ROLE_PASS,	/* not at a message boundary when first seen */
+	LIBRA_ROLE_UNKNOWN = LIBRA_SOCKET_ROLE_UNKNOWN,	/* no data moved yet */
+	LIBRA_ROLE_CLIENT = LIBRA_SOCKET_ROLE_CLIENT,	/* this process spoke first: it sends requests */
+	LIBRA_ROLE_SERVER = LIBRA_SOCKET_ROLE_SERVER,	/* the peer spoke first: it sends requests to us */
+	LIBRA_ROLE_PASS = LIBRA_SOCKET_ROLE_PASS,	/* not at a message boundary when first seen */
 };
 
 /* A body in sequence space, [start, end). */
@@ -159,6 +161,7 @@ struct libra_dir {
 	u32 next_seq;			/* first byte the parser has not consumed */
 	u32 need_min;			/* bytes it wants before the next call */
 	bool passthrough;		/* stepped aside for good */
+	u16 aside_reason;		/* the enum libra_stat that counted it, or LIBRA_SOCKET_ASIDE_NONE */
 	bool to_close;			/* the body runs to the end of the stream */
 	u8 ext_head, ext_count;		/* bodies ahead: anchorable (rx), all (tx) */
 	u64 msg_id;			/* rx: the message being parsed */
@@ -169,7 +172,18 @@ struct libra_sock {
 	struct hlist_node node;		/* libra_socks, RCU */
 	struct rcu_head rcu;
 	struct sock *sk;
-	/* everything below: under the socket lock */
+	/* set at adoption, never changed: read by LIBRA_IOC_LIST_SOCKETS without locks */
+	struct pid *owner;		/* thread group whose call adopted it */
+	u16 family, local_port, remote_port;
+	u8 local_addr[16], remote_addr[16];
+	/*
+	 * Everything below: under the socket lock. LIBRA_IOC_LIST_SOCKETS reads
+	 * role, min_body, stats[] and each direction's passthrough and
+	 * aside_reason without it (under RCU only, READ_ONCE): they are written
+	 * with WRITE_ONCE, and a reader may see one counter moved and not yet
+	 * the next (see libra_sock_list()).
+	 */
+	u64 stats[__LIBRA_SOCKET_STAT_MAX];	/* enum libra_socket_stat, via libra_sock_add() */
 	enum libra_sock_role role;
 	u32 min_body;
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
@@ -214,6 +228,8 @@ bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id);
 void libra_sock_pop_method(struct libra_sock *ls);
 u8 libra_sock_peek_method(const struct libra_sock *ls);
 u64 libra_socks_tracked(void);
+void libra_sock_add(struct libra_sock *ls, enum libra_stat stat, u64 delta);
+u32 libra_sock_list(struct libra_socket_info *out, u32 count, struct pid *owner);
 int libra_sock_init(void);
 void libra_sock_exit(void);
 

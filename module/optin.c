@@ -177,7 +177,7 @@ static int libra_optin_validate(const struct libra_optin *req)
 }
 
 /* The thread group @nr names in the caller's pid namespace, referenced. */
-static struct pid *libra_optin_get_tgid(pid_t nr)
+struct pid *libra_optin_get_tgid(pid_t nr)
 {
 	struct pid *pid = find_get_pid(nr);
 	bool is_group;

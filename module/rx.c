@@ -93,9 +93,11 @@ static int libra_rxq_fill(void *dst, u32 len, void *arg)
 
 void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra_stat reason)
 {
-	if (!d->passthrough)
-		libra_scope_add(ls->scope, reason, 1);
-	d->passthrough = true;
+	if (!d->passthrough) {
+		libra_sock_add(ls, reason, 1);
+		WRITE_ONCE(d->aside_reason, reason);
+	}
+	WRITE_ONCE(d->passthrough, true);
 }
 
 static void libra_dir_push_extent(struct libra_dir *d, u32 start, u32 end, bool chunk)
@@ -124,7 +126,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 		return false;
 	}
 
-	libra_scope_add(ls->scope, LIBRA_STAT_MESSAGES_PARSED, 1);
+	libra_sock_add(ls, LIBRA_STAT_MESSAGES_PARSED, 1);
 	d->need_min = 0;
 	if (c->flags & LIBRA_PARSE_F_MESSAGE_START)
 		d->msg_id = libra_anchor_new_msg_id();
@@ -322,7 +324,7 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 	}
 	iov_iter_advance(&msg->msg_iter, n - sizeof(tok));
 	libra_anchor_publish(a);
-	libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ANCHORED, n);
+	libra_sock_add(ls, LIBRA_STAT_BYTES_ANCHORED, n);
 	return n;
 }
 
@@ -420,7 +422,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			else if (n >= LIBRA_MIN_REGION)
 				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
 			else
-				libra_scope_add(ls->scope, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
+				libra_sock_add(ls, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
 			if (r < 0) {
 				ret = r;
 				break;
@@ -457,8 +459,8 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			break;
 		/* body bytes libra declined to anchor are not metadata */
 		if (!(flags & MSG_TRUNC))
-			libra_scope_add(ls->scope, anchorable ? LIBRA_STAT_BYTES_FALLBACK_COPIED
-							      : LIBRA_STAT_BYTES_METADATA_COPIED, ret);
+			libra_sock_add(ls, anchorable ? LIBRA_STAT_BYTES_FALLBACK_COPIED
+						      : LIBRA_STAT_BYTES_METADATA_COPIED, ret);
 		copied += ret;
 		ret = 0;
 	}

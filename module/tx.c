@@ -312,7 +312,7 @@ static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 static void libra_tx_reject(struct libra_sock *ls, const struct libra_token *tok,
 			    const char *where, const char *why)
 {
-	libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_REJECTED, 1);
+	libra_sock_add(ls, LIBRA_STAT_TOKENS_REJECTED, 1);
 	net_dbg_ratelimited("token %llx len %u rejected %s: %s; sock %llu role %d state %d tx_pos %u owed %u\n",
 			    tok->id, tok->len, where, why ?: libra_anchor_why_not(tok), ls->id,
 			    ls->role, ls->sk->sk_state, ls->tx_pos, ls->tx_owed_len);
@@ -402,7 +402,7 @@ static void libra_tx_start_region(struct libra_sock *ls, struct libra_anchor *a)
 	ls->tx_cont_off = 0;
 	libra_tx_note_msg(ls, a);
 	if (!libra_tx_framed(ls))
-		libra_scope_add(ls->scope, LIBRA_STAT_TOKENS_UNFRAMED, 1);
+		libra_sock_add(ls, LIBRA_STAT_TOKENS_UNFRAMED, 1);
 }
 
 enum libra_tx_owed {
@@ -445,7 +445,7 @@ static int libra_tx_send_owed(struct sock *sk, struct libra_sock *ls, int flags)
 						   flags & MSG_MORE);
 			if (ret > 0) {
 				ls->tx_cont_off += ret;
-				libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+				libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 			}
 		} else {
 			ret = libra_tx_send_raw(sk, flags, ls->tx_owed, run);
@@ -597,7 +597,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
 		call->src->page_off += ret;
 	ls->tx_pos += ret;
 	ls->tx_cont_off += ret;
-	libra_scope_add(ls->scope, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+	libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 	if (ls->tx_cont_off == a->len) {
 		ls->tx_cont = NULL;
 		libra_anchor_sent(a);
@@ -743,7 +743,7 @@ static bool libra_tx_hold_expire_one(void)
 	ls = libra_sock_lookup(sk);
 	if (ls && ls->tx_owed_len && ls->tx_owed_state == LIBRA_OWED_CANDIDATE &&
 	    ls->tx_hold_timed && !ls->tx_hold_expires) {
-		libra_scope_add(ls->scope, LIBRA_STAT_TX_HOLDS_EXPIRED, 1);
+		libra_sock_add(ls, LIBRA_STAT_TX_HOLDS_EXPIRED, 1);
 		if (libra_tx_flush_owed(sk, ls)) {
 			/* nothing could be queued: try again later */
 			spin_lock_bh(&libra_tx_held_lock);
@@ -787,7 +787,7 @@ void libra_tx_exit(void)
  */
 static void libra_tx_abort(struct sock *sk, struct libra_sock *ls, bool closing)
 {
-	libra_scope_add(ls->scope, LIBRA_STAT_TX_RESETS, 1);
+	libra_sock_add(ls, LIBRA_STAT_TX_RESETS, 1);
 	if (closing) {
 		/* SO_LINGER with a zero timeout: tcp_close() resets */
 		sock_set_flag(sk, SOCK_LINGER);

@@ -48,6 +48,16 @@ void add_target_options(po::options_description& options)
          "cgroup v2 directory; relative paths are below /sys/fs/cgroup");
 }
 
+// --pid as the request's "pid" field.
+Result<void> add_pid_field(const po::variables_map& vm, nlohmann::json& request)
+{
+    int value = vm["pid"].as<int>();
+    if (value <= 0)
+        return usage("--pid must be a positive process id");
+    request["pid"] = value;
+    return {};
+}
+
 // The "pid" or "cgroup_id" field of enable/disable.
 Result<nlohmann::json> target_request(const char* command, const po::variables_map& vm)
 {
@@ -57,10 +67,8 @@ Result<nlohmann::json> target_request(const char* command, const po::variables_m
         return usage("give exactly one of --pid and --cgroup");
     nlohmann::json request = {{"command", command}};
     if (pid) {
-        int value = vm["pid"].as<int>();
-        if (value <= 0)
-            return usage("--pid must be a positive process id");
-        request["pid"] = value;
+        if (auto added = add_pid_field(vm, request); !added)
+            return added.error();
         return request;
     }
     auto id = resolve_cgroup_id(vm["cgroup"].as<std::string>());
@@ -169,6 +177,29 @@ std::vector<Command> make_table()
         nullptr,
         [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "stats"}}; },
         render_stats, /*can_watch=*/true});
+    table.push_back(Command{
+        "sockets", "[--pid PID] [--json] [--watch [--interval SECONDS]]",
+        "show the sockets Libra tracks, with each one's counters",
+        "Lists the sockets the kernel module keeps state for, read live: the process\n"
+        "that adopted each (a worker, for a proxy opted in with its descendants), its\n"
+        "local and remote address, its role (server: it receives requests; client:\n"
+        "it sends them), whether a direction stepped aside and why, and its own\n"
+        "counters: body bytes anchored on receive, sent zero-copy, metadata and\n"
+        "fallback bytes copied, tokens rejected. They count what the socket did since\n"
+        "Libra adopted it and go away when it closes; 'libractl stats' keeps the\n"
+        "totals. With --pid, only the sockets that process adopted.",
+        [](po::options_description& options) {
+            options.add_options()("pid", po::value<int>()->value_name("PID"),
+                                  "only the sockets this process (thread group) adopted");
+        },
+        [](const po::variables_map& vm) -> Result<nlohmann::json> {
+            nlohmann::json request = {{"command", "sockets"}};
+            if (vm.count("pid"))
+                if (auto added = add_pid_field(vm, request); !added)
+                    return added.error();
+            return request;
+        },
+        render_sockets, /*can_watch=*/true});
     table.push_back(Command{
         "version", "",
         "show the versions of libractl, librad and the kernel module",

@@ -195,6 +195,82 @@ void render_stats(const nlohmann::json& result, std::ostream& out)
         out << "unavailable: not provided by this module version (" << unavailable.size() << " figures)\n";
 }
 
+namespace {
+// "127.0.0.1:8080", "[::1]:8080"
+std::string endpoint(const nlohmann::json& socket, const char* address_key, const char* port_key)
+{
+    std::string address = field(socket, address_key);
+    if (address.find(':') != std::string::npos)
+        address = "[" + address + "]";
+    return address + ":" + field(socket, port_key);
+}
+
+// What is unusual about a socket, or "ok".
+std::string socket_state(const nlohmann::json& socket)
+{
+    std::string state;
+    auto add = [&](const std::string& what) { state += (state.empty() ? "" : ", ") + what; };
+    if (field(socket, "role") == "pass")
+        add("passed through (traffic before opt-in)");
+    if (!socket.value("opted_in", true))
+        add("not opted in (holds anchors)");
+    for (const char* direction : {"rx", "tx"}) {
+        auto side = socket.value(direction, nlohmann::json::object());
+        if (!side.is_object() || !side.value("stepped_aside", false))
+            continue;
+        auto reason = side.value("reason", nlohmann::json());
+        if (!reason.is_null() || socket.value("opted_in", true))
+            add(std::string(direction) + " stepped aside" + (reason.is_null() ? "" : " (" + text(reason) + ")"));
+    }
+    return state.empty() ? "ok" : state;
+}
+
+// The columns of `sockets`: heading, counter.
+constexpr std::array<std::pair<const char*, const char*>, 5> kSocketCounterColumns = {{
+    {"ANCHORED", "bytes_anchored"},
+    {"ZERO-COPY", "bytes_zero_copy_sent"},
+    {"METADATA", "bytes_metadata_copied"},
+    {"FALLBACK", "bytes_fallback_copied"},
+    {"REJECTED", "tokens_rejected"},
+}};
+}  // namespace
+
+void render_sockets(const nlohmann::json& result, std::ostream& out)
+{
+    auto sockets = result.value("sockets", nlohmann::json::array());
+    auto pid = result.value("pid", nlohmann::json());
+    std::string whose = pid.is_null() ? "" : " adopted by pid " + text(pid);
+    if (!sockets.is_array() || sockets.empty()) {
+        out << "no sockets tracked" << whose << "\n";
+        return;
+    }
+    std::vector<std::string> locals, remotes;
+    size_t local_width = 5, remote_width = 6;  // "LOCAL", "REMOTE"
+    for (const auto& socket : sockets) {
+        locals.push_back(endpoint(socket, "local_address", "local_port"));
+        remotes.push_back(endpoint(socket, "remote_address", "remote_port"));
+        local_width = std::max(local_width, locals.back().size());
+        remote_width = std::max(remote_width, remotes.back().size());
+    }
+    std::string heading = fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", "ID", "PID", "ROLE", "LOCAL", local_width,
+                                      "REMOTE", remote_width);
+    for (const auto& [title, key] : kSocketCounterColumns)
+        heading += fmt::format(" {:>12}", title);
+    out << heading << " STATE\n";
+    for (size_t i = 0; i < sockets.size(); ++i) {
+        const auto& socket = sockets[i];
+        std::string line = fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", field(socket, "id"), field(socket, "pid"),
+                                       field(socket, "role"), locals[i], local_width, remotes[i], remote_width);
+        for (const auto& [title, key] : kSocketCounterColumns)
+            line += fmt::format(" {:>12}", field(socket, key));
+        out << line << " " << socket_state(socket) << "\n";
+    }
+    out << sockets.size() << " socket" << (sockets.size() == 1 ? "" : "s") << whose;
+    if (result.value("truncated", false))
+        out << " listed, of " << field(result, "total") << " tracked";
+    out << " (figures since Libra adopted each socket; -: not kept by this module)\n";
+}
+
 void render_version(const nlohmann::json& result, std::ostream& out)
 {
     out << "libractl " << kProjectVersion << "\n"

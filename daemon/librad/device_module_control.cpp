@@ -150,6 +150,30 @@ Result<StatSnapshot> DeviceModuleControl::optin_stats(const libra_optin& entry)
     return snapshot;
 }
 
+Result<SocketList> DeviceModuleControl::list_sockets(int32_t tgid, uint32_t max)
+{
+    // Sockets come and go between calls: ask for what is there plus some
+    // room, and again with more while the module says more matched.
+    SocketList list;
+    uint32_t slots = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        list.sockets.assign(slots, libra_socket_info{});
+        libra_socket_list raw{};
+        raw.count = slots;
+        raw.entries = reinterpret_cast<uintptr_t>(list.sockets.data());
+        raw.tgid = tgid;
+        if (ioctl_retry(device_.get(), LIBRA_IOC_LIST_SOCKETS, &raw) != 0)
+            return module_error_from_errno("LIBRA_IOC_LIST_SOCKETS", errno);
+        list.sockets.resize(std::min(raw.count, slots));
+        list.total = raw.total;
+        list.stat_count = raw.stat_count;
+        if (raw.total <= slots || slots >= max)
+            break;
+        slots = std::min(max, raw.total + raw.total / 8 + 16);
+    }
+    return list;
+}
+
 Result<void> DeviceModuleControl::set_anchor_limit(uint64_t bytes)
 {
     libra_anchor_limit raw{};

@@ -30,6 +30,13 @@ struct StatSnapshot {
     std::optional<uint64_t> counted;
 };
 
+// The module's tracked sockets (LIBRA_IOC_LIST_SOCKETS), as one snapshot.
+struct SocketList {
+    std::vector<libra_socket_info> sockets;
+    uint32_t total = 0;       // sockets that matched: more than listed when capped
+    uint32_t stat_count = 0;  // per-socket counters the module knows (its __LIBRA_SOCKET_STAT_MAX)
+};
+
 class ModuleControl {
 public:
     virtual ~ModuleControl() = default;
@@ -42,6 +49,10 @@ public:
     // The counters of the entry @entry names (pid or cgroup_id, as for
     // remove_optin), since it was added; not_found when there is none.
     virtual Result<StatSnapshot> optin_stats(const libra_optin& entry) = 0;
+    // The sockets the module tracks, of thread group @tgid only unless 0, at
+    // most @max of them (total says how many matched); no_such_process when
+    // @tgid names no process, unsupported from a module without the ioctl.
+    virtual Result<SocketList> list_sockets(int32_t tgid, uint32_t max) = 0;
     // The global anchored-memory limit: a positive multiple of 1 MiB
     // (invalid_request otherwise). Lowering it never evicts anything.
     virtual Result<void> set_anchor_limit(uint64_t bytes) = 0;

@@ -5,6 +5,7 @@
 #include "librad/logging.hpp"
 #include "librad/optin_json.hpp"
 #include "librad/request_validation.hpp"
+#include "librad/socket_json.hpp"
 #include "librad/stats_report.hpp"
 
 namespace libra {
@@ -50,11 +51,13 @@ Result<nlohmann::json> RequestHandler::dispatch(const nlohmann::json& request, c
         return enable(request, peer);
     if (command == "disable")
         return disable(request, peer);
+    if (command == "sockets")
+        return sockets(request, peer);
 
     bool known = command == "version" || command == "status" || command == "stats";
     if (!known)
-        return Error{ErrorCode::unknown_command,
-                     "unknown command '" + command.substr(0, 64) + "' (known: version, status, stats, enable, disable)"};
+        return Error{ErrorCode::unknown_command, "unknown command '" + command.substr(0, 64) +
+                                                     "' (known: version, status, stats, sockets, enable, disable)"};
     if (auto fields = only_fields(request, {"command"}); !fields)
         return fields.error();
     if (auto allowed = authorizer_.may_read(peer); !allowed)
@@ -102,6 +105,22 @@ Result<nlohmann::json> RequestHandler::stats()
     if (!report)
         return report.error();
     return build_stats_json(report.value());
+}
+
+Result<nlohmann::json> RequestHandler::sockets(const nlohmann::json& request, const PeerCredentials& peer)
+{
+    if (auto fields = only_fields(request, {"command", "pid"}); !fields)
+        return fields.error();
+    auto pid = optional_uint(request, "pid", 1, INT32_MAX);
+    if (!pid)
+        return pid.error();
+    if (auto allowed = authorizer_.may_read(peer); !allowed)
+        return allowed.error();
+    auto tgid = pid->has_value() ? std::optional<int32_t>(static_cast<int32_t>(**pid)) : std::nullopt;
+    auto list = module_.list_sockets(tgid.value_or(0), kMaxSocketsListed);
+    if (!list)
+        return list.error();
+    return build_sockets_json(list.value(), tgid);
 }
 
 Result<nlohmann::json> RequestHandler::enable(const nlohmann::json& request, const PeerCredentials& peer)

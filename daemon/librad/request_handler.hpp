@@ -28,6 +28,7 @@ private:
     Result<nlohmann::json> version();
     Result<nlohmann::json> status();
     Result<nlohmann::json> stats();
+    Result<nlohmann::json> sockets(const nlohmann::json& request, const PeerCredentials& peer);
     Result<nlohmann::json> enable(const nlohmann::json& request, const PeerCredentials& peer);
     Result<nlohmann::json> disable(const nlohmann::json& request, const PeerCredentials& peer);
 

@@ -109,6 +109,36 @@ constexpr bool stat_table_is_indexed_by_enum()
 }
 static_assert(stat_table_is_indexed_by_enum(), "kStatTable row i must describe enum libra_stat value i");
 
+// The counters the module keeps per socket, keyed by enum libra_socket_stat:
+// each is the socket's own share of an enum libra_stat counter (the module
+// counts both at the same place), so it goes by that counter's name.
+struct SocketStatDescriptor {
+    unsigned index;  // enum libra_socket_stat value
+    unsigned stat;   // enum libra_stat value: its name in kStatTable
+};
+
+inline constexpr std::array<SocketStatDescriptor, __LIBRA_SOCKET_STAT_MAX> kSocketStatTable = {{
+    {LIBRA_SOCKET_STAT_MESSAGES_PARSED, LIBRA_STAT_MESSAGES_PARSED},
+    {LIBRA_SOCKET_STAT_BYTES_METADATA_COPIED, LIBRA_STAT_BYTES_METADATA_COPIED},
+    {LIBRA_SOCKET_STAT_BYTES_ANCHORED, LIBRA_STAT_BYTES_ANCHORED},
+    {LIBRA_SOCKET_STAT_BYTES_ZERO_COPY_SENT, LIBRA_STAT_BYTES_ZERO_COPY_SENT},
+    {LIBRA_SOCKET_STAT_BYTES_FALLBACK_COPIED, LIBRA_STAT_BYTES_FALLBACK_COPIED},
+    {LIBRA_SOCKET_STAT_TOKENS_REJECTED, LIBRA_STAT_TOKENS_REJECTED},
+    {LIBRA_SOCKET_STAT_TOKENS_UNFRAMED, LIBRA_STAT_TOKENS_UNFRAMED},
+    {LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED, LIBRA_STAT_TX_HOLDS_EXPIRED},
+    {LIBRA_SOCKET_STAT_TX_RESETS, LIBRA_STAT_TX_RESETS},
+}};
+
+constexpr bool socket_stat_table_is_indexed_by_enum()
+{
+    for (unsigned i = 0; i < kSocketStatTable.size(); ++i)
+        if (kSocketStatTable[i].index != i || kSocketStatTable[i].stat >= __LIBRA_STAT_MAX)
+            return false;
+    return true;
+}
+static_assert(socket_stat_table_is_indexed_by_enum(),
+              "kSocketStatTable row i must describe enum libra_socket_stat value i");
+
 // The counters `libractl stats --json` always reports (issue 4), in order.
 // A key with no row in kStatTable, or whose counter the running module does
 // not provide, is reported as null and listed under "unavailable".

@@ -13,6 +13,7 @@
 
 #include "in_memory_module_control.hpp"
 #include "librad/control_server.hpp"
+#include "librad/socket_json.hpp"
 #include "libractl/cli.hpp"
 #include "libractl/exit_codes.hpp"
 
@@ -57,7 +58,7 @@ TEST(CommandTable, IsCompleteAndCoversTheIssue)
 {
     std::string problem;
     EXPECT_TRUE(command_table_is_complete(&problem)) << problem;
-    for (const char* name : {"enable", "disable", "status", "stats", "version"})
+    for (const char* name : {"enable", "disable", "status", "stats", "sockets", "version"})
         EXPECT_NE(find_command(name), nullptr) << name;
 }
 
@@ -113,6 +114,10 @@ TEST_F(CliTest, DispatchBuildsTheRequests)
     EXPECT_EQ(requests_.back(), (json{{"command", "stats"}}));
     EXPECT_EQ(run({"version"}), 0);
     EXPECT_EQ(requests_.back(), (json{{"command", "version"}}));
+    EXPECT_EQ(run({"sockets"}), 0);
+    EXPECT_EQ(requests_.back(), (json{{"command", "sockets"}}));
+    EXPECT_EQ(run({"sockets", "--pid", "42"}), 0);
+    EXPECT_EQ(requests_.back(), (json{{"command", "sockets"}, {"pid", 42}}));
 }
 
 TEST_F(CliTest, CgroupPathResolvesToTheDirectoryInode)
@@ -275,6 +280,48 @@ TEST_F(CliTest, StatsTablesWrapManyEntries)
     ASSERT_EQ(rows.size(), 4u) << out_.str();
     EXPECT_EQ(rows[1], (std::vector<std::string>{"bytes_anchored", "1000", "1010", "1020"}));
     EXPECT_EQ(rows[3], (std::vector<std::string>{"bytes_anchored", "1060", "2000"}));
+}
+
+TEST_F(CliTest, SocketsShowsATableOfEachSocket)
+{
+    // The reply exactly as librad builds it from the module's list.
+    SocketList list;
+    list.sockets = {testing::make_socket(7, 4242, 8080, 54321, LIBRA_SOCKET_ROLE_SERVER),
+                    testing::make_socket(8, 4242, 40000, 8081, LIBRA_SOCKET_ROLE_CLIENT),
+                    testing::make_socket(9, 4243, 443, 1, LIBRA_SOCKET_ROLE_PASS)};
+    list.sockets[0].values[LIBRA_SOCKET_STAT_BYTES_ZERO_COPY_SENT] = 1048576;
+    list.sockets[0].values[LIBRA_SOCKET_STAT_BYTES_METADATA_COPIED] = 120;
+    list.sockets[1].values[LIBRA_SOCKET_STAT_BYTES_ANCHORED] = 1048576;
+    list.sockets[1].flags = LIBRA_SOCKET_F_TX_ASIDE;
+    list.sockets[1].tx_aside = LIBRA_STAT_FALLBACK_DESYNC;
+    list.sockets[2].family = AF_INET6;
+    std::fill(list.sockets[2].local_addr, list.sockets[2].local_addr + 16, 0);
+    list.sockets[2].local_addr[15] = 1;  // ::1
+    list.total = 3;
+    list.stat_count = LIBRA_SOCKET_STAT_TOKENS_REJECTED;  // an older module: no tokens_rejected
+    reply_ = [&](const json&) -> Result<json> { return build_sockets_json(list, std::nullopt); };
+    ASSERT_EQ(run({"sockets"}), 0) << err_.str();
+    const auto text = out_.str();
+    EXPECT_EQ(table_row(text, "7"), (std::vector<std::string>{"7", "4242", "server", "127.0.0.1:8080",
+                                                               "127.0.0.1:54321", "0", "1048576", "120", "0",
+                                                               "-", "ok"}))
+        << text;
+    EXPECT_EQ(table_row(text, "8"), (std::vector<std::string>{"8", "4242", "client", "127.0.0.1:40000",
+                                                               "127.0.0.1:8081", "1048576", "0", "0", "0", "-",
+                                                               "tx", "stepped", "aside", "(fallback_desync)"}))
+        << text;
+    auto pass = table_row(text, "9");
+    ASSERT_GE(pass.size(), 5u) << text;
+    EXPECT_EQ(pass[3], "[::1]:443");
+    EXPECT_NE(text.find("passed through"), std::string::npos);
+    EXPECT_NE(text.find("3 sockets"), std::string::npos);
+
+    list.sockets.clear();
+    list.total = 0;
+    reply_ = [&](const json&) -> Result<json> { return build_sockets_json(list, 42); };
+    ASSERT_EQ(run({"sockets", "--pid", "42"}), 0);
+    EXPECT_EQ(out_.str(), "no sockets tracked adopted by pid 42\n");
+    EXPECT_EQ(run({"sockets", "--pid", "0"}), libractl_exit::usage);
 }
 
 TEST_F(CliTest, StatusShowsLimits)

@@ -5,10 +5,15 @@
 // It mimics the module's documented ioctl semantics (include/uapi/linux/libra.h):
 // EEXIST for a duplicate opt-in, ENOENT for removing or reading a missing one,
 // ENOSPC when full, EINVAL for a global limit that is not a positive multiple
-// of 1 MiB; per-entry counters masked by what the module keeps per entry.
+// of 1 MiB; per-entry counters masked by what the module keeps per entry;
+// ESRCH for the sockets of a process that does not exist.
 #pragma once
 
+#include <signal.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <map>
 #include <utility>
@@ -44,6 +49,25 @@ inline StatSnapshot fresh_module_stats()
     return stats;
 }
 
+// A socket as LIBRA_IOC_LIST_SOCKETS reports it: IPv4 on 127.0.0.1 at both
+// ends, nothing stepped aside, counters 0.
+inline libra_socket_info make_socket(uint64_t id, int32_t tgid, uint16_t local_port, uint16_t remote_port,
+                                     uint8_t role)
+{
+    libra_socket_info socket{};
+    socket.id = id;
+    socket.tgid = tgid;
+    socket.family = AF_INET;
+    socket.role = role;
+    socket.local_port = local_port;
+    socket.remote_port = remote_port;
+    const uint8_t loopback[4] = {127, 0, 0, 1};
+    std::copy(loopback, loopback + 4, socket.local_addr);
+    std::copy(loopback, loopback + 4, socket.remote_addr);
+    socket.rx_aside = socket.tx_aside = LIBRA_SOCKET_ASIDE_NONE;
+    return socket;
+}
+
 class InMemoryModuleControl final : public ModuleControl {
 public:
     using EntryKey = std::pair<bool, uint64_t>;  // (cgroup?, cgroup_id or pid)
@@ -56,6 +80,9 @@ public:
     uint64_t entry_counted = kModuleEntryCounted;
     std::vector<int> attached_parser_fds;
     size_t capacity = LIBRA_OPTIN_MAX;
+    std::vector<libra_socket_info> sockets;  // as LIBRA_IOC_LIST_SOCKETS fills them
+    uint32_t socket_stat_count = __LIBRA_SOCKET_STAT_MAX;
+    bool has_socket_list = true;  // false: a module older than the ioctl (ENOTTY)
     // Runs after list_optins() has copied the table: what another client
     // does between a list and the next ioctl (a race with removal).
     std::function<void()> after_list;
@@ -114,6 +141,24 @@ public:
         snapshot.values[LIBRA_STAT_ANCHORED_BYTES_LIMIT] =
             it->anchor_limit ? std::min<uint64_t>(it->anchor_limit, global) : global;
         return snapshot;
+    }
+    Result<SocketList> list_sockets(int32_t tgid, uint32_t max) override
+    {
+        if (!has_socket_list)
+            return module_error_from_errno("LIBRA_IOC_LIST_SOCKETS", ENOTTY);
+        // As the module: ESRCH when the tgid names no process on this host.
+        if (tgid < 0 || (tgid > 0 && ::kill(tgid, 0) != 0 && errno == ESRCH))
+            return module_error_from_errno("LIBRA_IOC_LIST_SOCKETS", tgid < 0 ? EINVAL : ESRCH);
+        SocketList list;
+        list.stat_count = socket_stat_count;
+        for (const auto& socket : sockets) {
+            if (tgid && socket.tgid != tgid)
+                continue;
+            if (list.sockets.size() < max)
+                list.sockets.push_back(socket);
+            list.total++;
+        }
+        return list;
     }
     Result<void> set_anchor_limit(uint64_t bytes) override
     {

@@ -8,6 +8,7 @@
 
 #include "in_memory_module_control.hpp"
 #include "librad/request_handler.hpp"
+#include "librad/socket_json.hpp"
 #include "librad/stat_table.hpp"
 #include "unprivileged_process.hpp"
 
@@ -181,6 +182,44 @@ TEST_F(RequestHandlerTest, StatsReportsUnavailableCountersAsNull)
     EXPECT_EQ(stats["module_counters"]["optin_entries"], 1);
 }
 
+TEST_F(RequestHandlerTest, SocketsListsTheModulesSocketsAndFiltersByPid)
+{
+    module_.sockets = {testing::make_socket(1, getpid(), 8080, 50000, LIBRA_SOCKET_ROLE_SERVER),
+                       testing::make_socket(2, getpid(), 50001, 8081, LIBRA_SOCKET_ROLE_CLIENT),
+                       testing::make_socket(3, 1, 9090, 50002, LIBRA_SOCKET_ROLE_SERVER)};
+    module_.sockets[1].values[LIBRA_SOCKET_STAT_BYTES_ANCHORED] = 65536;
+    auto all = send_root({{"command", "sockets"}});
+    ASSERT_TRUE(all["ok"].get<bool>()) << all.dump();
+    EXPECT_EQ(all["result"]["total"], 3);
+    EXPECT_EQ(all["result"]["sockets"].size(), 3u);
+    EXPECT_TRUE(all["result"]["pid"].is_null());
+
+    auto mine = send_root({{"command", "sockets"}, {"pid", getpid()}});
+    ASSERT_TRUE(mine["ok"].get<bool>()) << mine.dump();
+    EXPECT_EQ(mine["result"]["pid"], getpid());
+    ASSERT_EQ(mine["result"]["sockets"].size(), 2u);
+    EXPECT_EQ(mine["result"]["sockets"][1]["remote_port"], 8081);
+    EXPECT_EQ(mine["result"]["sockets"][1]["bytes_anchored"], 65536);
+
+    EXPECT_EQ(error_code(send_root({{"command", "sockets"}, {"pid", 0x7ffffff0}})), "no_such_process");
+    EXPECT_EQ(error_code(send_root({{"command", "sockets"}, {"pid", 0}})), "invalid_request");
+    EXPECT_EQ(error_code(send_root({{"command", "sockets"}, {"pid", "1"}})), "invalid_request");
+    EXPECT_EQ(error_code(send_root({{"command", "sockets"}, {"cgroup_id", 1}})), "invalid_request");
+    module_.has_socket_list = false;
+    EXPECT_EQ(error_code(send_root({{"command", "sockets"}})), "unsupported");
+}
+
+TEST_F(RequestHandlerTest, SocketsAreListedUpToTheReplysCap)
+{
+    for (uint32_t i = 0; i < kMaxSocketsListed + 5; ++i)
+        module_.sockets.push_back(testing::make_socket(i + 1, 1, 8080, static_cast<uint16_t>(i), 2));
+    auto reply = send_root({{"command", "sockets"}});
+    ASSERT_TRUE(reply["ok"].get<bool>());
+    EXPECT_EQ(reply["result"]["listed"], kMaxSocketsListed);
+    EXPECT_EQ(reply["result"]["total"], kMaxSocketsListed + 5);
+    EXPECT_EQ(reply["result"]["truncated"], true);
+}
+
 TEST_F(RequestHandlerTest, MalformedRequestsGetClearErrors)
 {
     struct Case {
@@ -234,7 +273,7 @@ TEST_F(RequestHandlerTest, UnprivilegedPeerOutsideTheGroupIsRefused)
     SleepingNobody peer_process;
     ASSERT_TRUE(peer_process.ok());
     PeerCredentials peer{peer_process.pid(), testing::kNobodyUid, testing::kNobodyGid, {testing::kNobodyGid}};
-    for (const char* command : {"version", "status", "stats"})
+    for (const char* command : {"version", "status", "stats", "sockets"})
         EXPECT_EQ(error_code(send({{"command", command}}, peer)), "permission_denied") << command;
     EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", peer_process.pid()}}, peer)), "permission_denied");
     EXPECT_TRUE(module_.optins.empty());
@@ -250,6 +289,7 @@ TEST_F(RequestHandlerTest, GroupMemberReadsAndControlsOnlyOwnProcesses)
 
     EXPECT_TRUE(send({{"command", "stats"}}, member)["ok"].get<bool>());
     EXPECT_TRUE(send({{"command", "status"}}, member)["ok"].get<bool>());
+    EXPECT_TRUE(send({{"command", "sockets"}}, member)["ok"].get<bool>());
     // Its own uid's process: allowed, and disable too.
     auto own = send({{"command", "enable"}, {"pid", member_process.pid()}}, member);
     EXPECT_TRUE(own["ok"].get<bool>()) << own.dump();

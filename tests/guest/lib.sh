@@ -141,6 +141,31 @@ wait_port() {
 	fail "nothing listens on port $1"
 }
 
+# hold_connection PORT SIZE...: GET /SIZE for each SIZE over one keep-alive
+# connection to 127.0.0.1:PORT, every body checked against $WORK/www/SIZE,
+# then keep that connection open until release_connection. Sets HELD_PORT,
+# the connection's local port.
+hold_connection() {
+	local port=$1 specs=() size line; shift
+	for size in "$@"; do specs+=("$size=GET:/$size"); done
+	coproc HELD { python3 "$LIBRA_SRC/tests/guest/tools/httpclient.py" --hold "$port" "$(IFS=,; echo "${specs[*]}")"; }
+	for size in "$@"; do
+		read -r line <&"${HELD[0]}" || fail "held connection: no answer for /$size"
+		[[ $line == "$size $(sha256sum < "$WORK/www/$size" | cut -d' ' -f1) $size" ]] \
+			|| fail "held connection: /$size: $line"
+	done
+	read -r line <&"${HELD[0]}" || fail "held connection: the client ended"
+	[[ $line == "HOLD "[1-9]* ]] || fail "held connection: $line"
+	HELD_PORT=${line#HOLD }
+	say "connection from port $HELD_PORT to $port held open after GET $*"
+}
+
+release_connection() {
+	local pid=$HELD_PID fd=${HELD[1]}
+	eval "exec $fd>&-"
+	wait "$pid" || fail "the held connection's client failed"
+}
+
 # Fetch every body through the proxy and compare sha256 with the original.
 fetch_and_verify() {
 	local port=$1; shift

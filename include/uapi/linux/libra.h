@@ -13,7 +13,9 @@
  * refuses to talk to a module whose ABI version differs. Counters are an
  * indexed array (enum libra_stat) so new ones can be appended without an ABI
  * break: a caller passes how many slots it has, the module fills at most that
- * many and says how many it knows.
+ * many and says how many it knows. The same holds for the per-socket counters
+ * of LIBRA_IOC_LIST_SOCKETS, within the room its structure reserves. A new
+ * ioctl is not an incompatible change: an older module answers it ENOTTY.
  *
  * Layout rules: fixed-width types only, explicit padding, 64-bit fields
  * 8-byte aligned, user pointers carried as __aligned_u64.
@@ -204,6 +206,99 @@ struct libra_anchor_limit {
 	__aligned_u64 bytes;	/* a multiple of 1 MiB; lowering it never evicts */
 };
 
+/*
+ * LIBRA_IOC_LIST_SOCKETS: the sockets libra keeps state for, with their own
+ * counters. A socket is tracked from the first receive or send libra handles
+ * on it (its adoption) until the kernel destroys it; its counters start at 0
+ * then and go with it, so they cover the socket's whole life but only while
+ * it lives (the per-entry counters of LIBRA_IOC_OPTIN_STATS keep what closed
+ * sockets did). The list is a snapshot taken under RCU: a socket adopted or
+ * destroyed while it is taken may or may not be in it, and the counters of
+ * one socket are read one by one while traffic may move them.
+ */
+enum libra_socket_role {
+	LIBRA_SOCKET_ROLE_UNKNOWN = 0,	/* no data moved yet */
+	LIBRA_SOCKET_ROLE_CLIENT = 1,	/* it spoke first: it sends requests, receives responses */
+	LIBRA_SOCKET_ROLE_SERVER = 2,	/* the peer spoke first: it receives requests */
+	LIBRA_SOCKET_ROLE_PASS = 3,	/* had traffic before it was adopted: stock path only */
+};
+
+/*
+ * The counters kept per socket: each counts, for this socket alone, exactly
+ * the events the enum libra_stat counter of the same name counts (the module
+ * adds to both at the same place). Never renumber; append only, up to
+ * LIBRA_SOCKET_STAT_SLOTS.
+ */
+enum libra_socket_stat {
+	LIBRA_SOCKET_STAT_MESSAGES_PARSED,		/* LIBRA_STAT_MESSAGES_PARSED */
+	LIBRA_SOCKET_STAT_BYTES_METADATA_COPIED,	/* LIBRA_STAT_BYTES_METADATA_COPIED */
+	LIBRA_SOCKET_STAT_BYTES_ANCHORED,		/* LIBRA_STAT_BYTES_ANCHORED */
+	LIBRA_SOCKET_STAT_BYTES_ZERO_COPY_SENT,		/* LIBRA_STAT_BYTES_ZERO_COPY_SENT */
+	LIBRA_SOCKET_STAT_BYTES_FALLBACK_COPIED,	/* LIBRA_STAT_BYTES_FALLBACK_COPIED */
+	LIBRA_SOCKET_STAT_TOKENS_REJECTED,		/* LIBRA_STAT_TOKENS_REJECTED */
+	LIBRA_SOCKET_STAT_TOKENS_UNFRAMED,		/* LIBRA_STAT_TOKENS_UNFRAMED */
+	LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED,		/* LIBRA_STAT_TX_HOLDS_EXPIRED */
+	LIBRA_SOCKET_STAT_TX_RESETS,			/* LIBRA_STAT_TX_RESETS */
+	__LIBRA_SOCKET_STAT_MAX
+};
+#define LIBRA_SOCKET_STAT_SLOTS		16	/* room in struct libra_socket_info */
+
+/* struct libra_socket_info flags */
+#define LIBRA_SOCKET_F_RX_ASIDE		(1U << 0) /* receive stepped aside for good: stock path */
+#define LIBRA_SOCKET_F_TX_ASIDE		(1U << 1) /* send stepped aside for good: sent as written */
+#define LIBRA_SOCKET_F_NOT_OPTED_IN	(1U << 2) /* adopted by a process that was not opted
+						   * in but held anchors: its sends are
+						   * looked at for tokens, nothing it
+						   * receives is anchored (LIBRA_SOCKET_F_RX_ASIDE
+						   * is set, with no reason) */
+#define LIBRA_SOCKET_ASIDE_NONE		0xffff	/* rx_aside/tx_aside: no reason counted */
+
+struct libra_socket_info {
+	__aligned_u64 id;	/* unique for the module's lifetime, never reused */
+	__s32 tgid;		/* thread group whose call adopted it, in the caller's pid
+				 * namespace; 0 if it exited or is not visible there */
+	__u16 family;		/* AF_INET or AF_INET6 */
+	__u8 role;		/* enum libra_socket_role */
+	__u8 flags;		/* LIBRA_SOCKET_F_* */
+	__u16 local_port;	/* host byte order */
+	__u16 remote_port;	/* host byte order */
+	/*
+	 * Why a direction stepped aside (LIBRA_SOCKET_F_RX_ASIDE/_TX_ASIDE):
+	 * the enum libra_stat counter that counted it (LIBRA_STAT_PARSER_ERRORS
+	 * or a LIBRA_STAT_FALLBACK_*), else LIBRA_SOCKET_ASIDE_NONE.
+	 */
+	__u16 rx_aside;
+	__u16 tx_aside;
+	/*
+	 * Network byte order, as at adoption (a tracked socket is connected and
+	 * its addresses never change). AF_INET: the address in the first 4
+	 * bytes, the rest zero. AF_INET6: 16 bytes (an IPv4 peer of a dual-stack
+	 * socket shows as ::ffff:a.b.c.d).
+	 */
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	/* enum libra_socket_stat: [i] is counter i; slots from __LIBRA_SOCKET_STAT_MAX on read 0 */
+	__aligned_u64 values[LIBRA_SOCKET_STAT_SLOTS];
+};					/* 184 bytes */
+
+#define LIBRA_SOCKET_LIST_MAX		65536	/* entries one call fills, at most */
+
+/*
+ * LIBRA_IOC_LIST_SOCKETS: as LIBRA_IOC_LIST_OPTINS, @count slots in, slots
+ * written out, and @total how many sockets matched: when @total exceeds
+ * @count, ask again with more room (sockets come and go between calls).
+ */
+struct libra_socket_list {
+	__u32 count;		/* in: slots at @entries; out: slots written */
+	__u32 total;		/* out: tracked sockets that matched @tgid */
+	__aligned_u64 entries;	/* in: user pointer to struct libra_socket_info[count] */
+	__s32 tgid;		/* in: only sockets this thread group adopted (caller's pid
+				 * namespace); 0: every socket */
+	__u32 flags;		/* in: must be 0 */
+	__u32 stat_count;	/* out: __LIBRA_SOCKET_STAT_MAX of the module */
+	__u32 reserved;		/* in: must be 0 */
+};
+
 #define LIBRA_IOC_GET_VERSION	_IOR(LIBRA_IOC_MAGIC, 0x00, struct libra_version)
 #define LIBRA_IOC_GET_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x01, struct libra_stats)
 /* EEXIST if opted in already, ESRCH if no such process, ENOSPC if full, EINVAL if malformed */
@@ -217,6 +312,8 @@ struct libra_anchor_limit {
 #define LIBRA_IOC_OPTIN_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x06, struct libra_optin_stats)
 /* EINVAL if not a multiple of 1 MiB or 0 */
 #define LIBRA_IOC_SET_ANCHOR_LIMIT _IOW(LIBRA_IOC_MAGIC, 0x07, struct libra_anchor_limit)
+/* ESRCH if @tgid names no thread group; EINVAL if it is negative or flags or reserved are set */
+#define LIBRA_IOC_LIST_SOCKETS	_IOWR(LIBRA_IOC_MAGIC, 0x08, struct libra_socket_list)
 
 /* ---- parser ABI ---- */
 /*

@@ -5,7 +5,8 @@
 # librad started the way libra.service starts it (sd_notify READY=1 checked),
 # libractl status/version, enable --pid of a running nginx, an nginx reload
 # (new workers forked after the opt-in are covered: bodies still anchored),
-# stats --json parsed and checked, sha256 of every body, unprivileged peers
+# stats --json parsed and checked, libractl sockets (a held connection listed
+# with its addresses and counters), sha256 of every body, unprivileged peers
 # refused, disable, SIGTERM (exit 0, socket removed), rmmod. librad.conf sets
 # the global anchored-memory limit (applied at start and again on a reload)
 # and the Prometheus endpoint, scraped with curl; the opt-in has a limit of
@@ -93,6 +94,44 @@ anchored2=$(libractl_stats bytes_anchored)
 ((anchored2 > anchored1)) || fail "bodies after the reload were not anchored ($anchored1 -> $anchored2)"
 say "after reload: bytes_anchored $anchored1 -> $anchored2"
 "$LIBRACTL" stats || fail "libractl stats"
+
+# libractl sockets: a client connection held open after a 1 MiB GET is listed
+# with its addresses, under the worker that adopted it, with the body's bytes
+# sent zero-copy (all but what was copied on receive); --pid filters.
+hold_connection 8080 1048576
+"$LIBRACTL" sockets | tee "$WORK/sockets.out" || fail "libractl sockets"
+grep -E "^ *[0-9]+ +[0-9]+ server +127\.0\.0\.1:8080 +127\.0\.0\.1:$HELD_PORT .* ok$" "$WORK/sockets.out" > /dev/null \
+	|| fail "libractl sockets does not show the held connection from port $HELD_PORT"
+"$LIBRACTL" sockets --json > "$WORK/sockets.json" || fail "libractl sockets --json"
+front_pid=$(python3 - "$WORK/sockets.json" "$HELD_PORT" $new_workers <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+r = doc.get("result", doc)
+client_port, workers = int(sys.argv[2]), {int(p) for p in sys.argv[3:]}
+assert r["total"] == r["listed"] == len(r["sockets"]) and not r["truncated"] and r["unavailable"] == [], r
+front = [s for s in r["sockets"] if s["local_port"] == 8080 and s["remote_port"] == client_port]
+assert len(front) == 1, f"held connection: {front}"
+f = front[0]
+assert f["role"] == "server" and f["family"] == "ipv4" and f["opted_in"], f
+assert f["local_address"] == f["remote_address"] == "127.0.0.1", f
+assert f["pid"] in workers, f"adopted by {f['pid']}, not one of the workers {workers}"
+assert not f["rx"]["stepped_aside"] and not f["tx"]["stepped_aside"] and f["tokens_rejected"] == 0, f
+assert 1048576 // 2 < f["bytes_zero_copy_sent"] <= 1048576, f
+# upstream connections of both workers; only those that carried a body past min_body anchored
+ups = [s for s in r["sockets"] if s["remote_port"] == 8081]
+assert ups and all(s["role"] == "client" for s in ups) and any(s["bytes_anchored"] > 0 for s in ups), ups
+print(f["pid"])
+PY
+) || fail "libractl sockets --json: $(cat "$WORK/sockets.json")"
+"$LIBRACTL" sockets --json --pid "$front_pid" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); r = r.get("result", r)
+assert r["pid"] == int(sys.argv[1]) and r["sockets"] and all(s["pid"] == r["pid"] for s in r["sockets"]), r
+' "$front_pid" || fail "libractl sockets --pid $front_pid lists other processes' sockets"
+rc=0; "$LIBRACTL" sockets --pid 2147483646 > "$WORK/sockets.err" 2>&1 || rc=$?
+((rc == 1)) && grep -qi 'no such process' "$WORK/sockets.err" || fail "sockets of no process: exit $rc, $(cat "$WORK/sockets.err")"
+release_connection
+say "libractl sockets: the held connection listed under worker $front_pid, its body sent zero-copy"
 
 # nginx's entry: its own counters, the only entry, so its bytes_anchored is
 # the module's total; its limit in force is its own 64M within the global one.

@@ -28,6 +28,18 @@ engaged1=$(($(stat_of recvmsg_engaged) + $(stat_of sendmsg_engaged)))
 ((engaged1 > engaged0)) || fail "the opted-in proxy's calls were not handled by libra"
 say "hooks: recvmsg +$((recv1 - recv0)), sendmsg +$((send1 - send0)), engaged +$((engaged1 - engaged0))"
 
+# LIBRA_IOC_LIST_SOCKETS reads sockets without their locks while they are
+# adopted and destroyed: list in a loop while client connections come and go.
+( while "$DEVCTL" sockets > /dev/null; do :; done ) &
+lister=$!
+for _ in $(seq 30); do
+	curl -sf -o /dev/null "http://127.0.0.1:8080/65536" || fail "GET /65536 while listing sockets"
+done
+kill -0 "$lister" 2>/dev/null || fail "libra-devctl sockets failed while connections came and went"
+kill "$lister"
+wait "$lister" || true
+say "sockets listed continuously across 30 connections"
+
 # Unload while a bounded load runs through the proxy.
 start_wrk "http://127.0.0.1:8080/65536" 8
 sleep 3

@@ -2,7 +2,7 @@
 """A small HTTP/1.1 client for the matrix scenarios: keep-alive, pipelining,
 concurrent connections, and a record of every body it got.
 
-  httpclient.py [--pipeline] PORT CONN...
+  httpclient.py [--pipeline] [--hold] PORT CONN...
 
 Each CONN is one connection to 127.0.0.1:PORT and lists its requests, comma
 separated, each LABEL=METHOD:PATH[:FILE]; they go out in order on that
@@ -16,6 +16,10 @@ Prints one line per request, in argument order:
   LABEL <the response body, stripped>                 POST/PUT (backend.py's "sha length")
   LABEL HTTP <status>                                 a status other than 200
   LABEL ERROR <what>                                  no complete response
+
+With --hold, the connections stay open after their last response: it then
+prints "HOLD <local port of each connection, in argument order>" and closes
+them when its standard input ends (a scenario looks at them meanwhile).
 
 A request still unanswered after STALL_S seconds is reported on stderr once,
 with every TCP socket's queues (ss -tinpm): whether its bytes sit unread in a
@@ -128,7 +132,7 @@ def read_response(f):
     return status, digest.hexdigest(), length, b"".join(collected)
 
 
-def run_connection(port, specs, pipeline, barrier, out):
+def run_connection(port, specs, pipeline, barrier, out, held):
     requests = [request_bytes(s) for s in specs]
     done = 0
     try:
@@ -136,13 +140,12 @@ def run_connection(port, specs, pipeline, barrier, out):
         f = sock.makefile("rb")
         barrier.wait()
         if pipeline:
+            with waiting_lock:
+                waiting.update((r[0], time.monotonic()) for r in requests)
             # one write; from a thread of its own, so that responses are read
             # while a long pipeline is still going out
             writer = threading.Thread(target=sock.sendall, args=(b"".join(r[2] for r in requests),))
             writer.start()
-        if pipeline:
-            with waiting_lock:
-                waiting.update((r[0], time.monotonic()) for r in requests)
         for label, upload, raw in requests:
             if not pipeline:
                 with waiting_lock:
@@ -160,7 +163,10 @@ def run_connection(port, specs, pipeline, barrier, out):
             done += 1
         if pipeline:
             writer.join()
-        sock.close()
+        if held is None:
+            sock.close()
+        else:
+            held.append(sock)
     except (OSError, ValueError, IndexError, threading.BrokenBarrierError) as e:
         barrier.abort()
         for label, _, _ in requests[done:]:
@@ -169,16 +175,17 @@ def run_connection(port, specs, pipeline, barrier, out):
 
 def main():
     args = sys.argv[1:]
-    pipeline = args[:1] == ["--pipeline"]
-    if pipeline:
-        args = args[1:]
+    pipeline = "--pipeline" in args[:2]
+    hold = "--hold" in args[:2]
+    args = [a for a in args[:2] if a not in ("--pipeline", "--hold")] + args[2:]
     if len(args) < 2:
         sys.exit(__doc__)
     port, conns = int(args[0]), [c.split(",") for c in args[1:]]
     barrier = threading.Barrier(len(conns))
     outs = [[] for _ in conns]
-    threads = [threading.Thread(target=run_connection, args=(port, specs, pipeline, barrier, out))
-               for specs, out in zip(conns, outs)]
+    helds = [[] if hold else None for _ in conns]
+    threads = [threading.Thread(target=run_connection, args=(port, specs, pipeline, barrier, out, held))
+               for specs, out, held in zip(conns, outs, helds)]
     stop = threading.Event()
     watcher = threading.Thread(target=watch_for_stalls, args=(stop,), daemon=True)
     watcher.start()
@@ -190,6 +197,13 @@ def main():
     for out in outs:
         for line in out:
             print(line)
+    if hold:
+        # a connection that failed holds nothing: port 0
+        print("HOLD", *(held[0].getsockname()[1] if held else 0 for held in helds), flush=True)
+        sys.stdin.read()
+        for held in helds:
+            for sock in held:
+                sock.close()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@
  *   libra-devctl set-limit BYTES      the global anchored-memory limit
  *   libra-devctl list                 print "pid flags min_body anchor_limit" per entry
  *   libra-devctl attach-parser OBJ    load the BPF parser object, hand it to the module
+ *   libra-devctl sockets [PID]        the tracked sockets (PID: only those it adopted),
+ *                                     one line each: "id=N tgid=N local=ADDR:PORT
+ *                                     remote=ADDR:PORT role=R flags=F rx_aside=S
+ *                                     tx_aside=S" and "name=value" per counter
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -68,6 +74,22 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
+static const char *const socket_stat_names[__LIBRA_SOCKET_STAT_MAX] = {
+	[LIBRA_SOCKET_STAT_MESSAGES_PARSED] = "messages_parsed",
+	[LIBRA_SOCKET_STAT_BYTES_METADATA_COPIED] = "bytes_metadata_copied",
+	[LIBRA_SOCKET_STAT_BYTES_ANCHORED] = "bytes_anchored",
+	[LIBRA_SOCKET_STAT_BYTES_ZERO_COPY_SENT] = "bytes_zero_copy_sent",
+	[LIBRA_SOCKET_STAT_BYTES_FALLBACK_COPIED] = "bytes_fallback_copied",
+	[LIBRA_SOCKET_STAT_TOKENS_REJECTED] = "tokens_rejected",
+	[LIBRA_SOCKET_STAT_TOKENS_UNFRAMED] = "tokens_unframed",
+	[LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED] = "tx_holds_expired",
+	[LIBRA_SOCKET_STAT_TX_RESETS] = "tx_resets",
+};
+_Static_assert(sizeof(socket_stat_names) / sizeof(socket_stat_names[0]) == __LIBRA_SOCKET_STAT_MAX,
+	       "name every per-socket counter");
+
+static const char *const role_names[] = { "unknown", "client", "server", "pass" };
+
 static int die(const char *what)
 {
 	fprintf(stderr, "libra-devctl: %s: %s\n", what, strerror(errno));
@@ -100,6 +122,56 @@ static int print_stats(const uint64_t *values, uint64_t counted, const char *nam
 		fprintf(stderr, "libra-devctl: no counter %s\n", name);
 		return 2;
 	}
+	return 0;
+}
+
+/* "why a direction stepped aside": the counter that counted it, "-" for none */
+static const char *aside_name(unsigned int reason)
+{
+	return reason < __LIBRA_STAT_MAX ? stat_names[reason] : "-";
+}
+
+static void print_endpoint(const char *label, unsigned int family, const __u8 *addr, unsigned int port)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, text, sizeof(text));
+	printf(family == AF_INET6 ? " %s=[%s]:%u" : " %s=%s:%u", label, text, port);
+}
+
+/* One line per tracked socket (of @tgid, 0: all); sockets that came meanwhile are not waited for. */
+static int list_sockets(int fd, int tgid)
+{
+	struct libra_socket_list req = { .tgid = tgid };
+	struct libra_socket_info *entries = NULL;
+
+	for (;;) {
+		if (ioctl(fd, LIBRA_IOC_LIST_SOCKETS, &req))
+			return die("LIBRA_IOC_LIST_SOCKETS");
+		if (req.total <= req.count || req.count == LIBRA_SOCKET_LIST_MAX)
+			break;
+		/* more than there was room for: ask again with room and some to spare */
+		free(entries);
+		req.count = req.total + 16;
+		entries = calloc(req.count, sizeof(*entries));
+		if (!entries)
+			return die("calloc");
+		req.entries = (uintptr_t)entries;
+	}
+	for (unsigned int i = 0; i < req.count; i++) {
+		const struct libra_socket_info *s = &entries[i];
+
+		printf("id=%llu tgid=%d", (unsigned long long)s->id, s->tgid);
+		print_endpoint("local", s->family, s->local_addr, s->local_port);
+		print_endpoint("remote", s->family, s->remote_addr, s->remote_port);
+		printf(" role=%s flags=%#x rx_aside=%s tx_aside=%s",
+		       s->role < sizeof(role_names) / sizeof(role_names[0]) ? role_names[s->role] : "?",
+		       s->flags, aside_name(s->rx_aside), aside_name(s->tx_aside));
+		for (unsigned int j = 0; j < __LIBRA_SOCKET_STAT_MAX && j < req.stat_count; j++)
+			printf(" %s=%llu", socket_stat_names[j], (unsigned long long)s->values[j]);
+		printf("\n");
+	}
+	free(entries);
 	return 0;
 }
 
@@ -194,7 +266,10 @@ int main(int argc, char **argv)
 		bpf_object__close(obj);
 		return 0;
 	}
+	if (!strcmp(cmd, "sockets"))
+		return list_sockets(fd, argc > 2 ? atoi(argv[2]) : 0);
 	fprintf(stderr, "usage: libra-devctl version|stats|stat NAME|enable PID [desc] [min=B] [limit=B]|"
-			"disable PID|entry-stats PID [NAME]|set-limit BYTES|list|attach-parser OBJ\n");
+			"disable PID|entry-stats PID [NAME]|set-limit BYTES|list|attach-parser OBJ|"
+			"sockets [PID]\n");
 	return 2;
 }
