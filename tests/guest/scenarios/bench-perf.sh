@@ -1,0 +1,63 @@
+# Where a proxy's CPU goes, stock nginx against nginx + Libra (issue 7's
+# "the profile shows why"); run it by hand, it is not a test:
+#   tests/guest/run-guest --kernel K --src . --build B --scenario bench-perf
+# perf's hardware events do not exist under emulation, its software clock
+# does: perf record -e cpu-clock samples the whole guest while wrk runs. Per
+# configuration and body size: requests, the proxy's CPU time per request
+# (utime+stime of its workers), TCP segments sent in the guest per request
+# (nstat: both hops and their ACKs), and the proxy workers' hottest functions
+# (self time) and call paths (with children), as shares of all samples.
+# Timings here are emulated (README: what emulation does to them).
+source "$LIBRA_SRC/tests/guest/lib.sh"
+set +o pipefail	# perf report | head
+
+command -v perf > /dev/null || fail "perf is not installed (apt-get install linux-perf)"
+make_bodies 1048576 65536
+start_backend 8081
+libra_load
+libra_attach_parser
+start_nginx_proxy 8080 8081 nginx-stock
+stock=$PROXY_PID
+start_nginx_proxy 8090 8081 nginx-libra
+libra=$PROXY_PID
+"$DEVCTL" enable "$libra" desc || fail "opt-in of nginx"
+
+# CPU ticks (utime + stime) of the children of $1
+worker_ticks() {
+	local t=0 pid f
+	for pid in $(pgrep -P "$1"); do
+		read -ra f < "/proc/$pid/stat"
+		t=$((t + f[13] + f[14]))
+	done
+	echo "$t"
+}
+
+hz=$(getconf CLK_TCK)
+for size in 1048576 65536; do
+	for cfg in stock libra; do
+		port=8080 master=$stock
+		[[ $cfg == libra ]] && port=8090 master=$libra
+		nstat -n
+		t0=$(worker_ticks "$master")
+		perf record -q -a -g -e cpu-clock -F 1000 -o "$WORK/perf.data" -- \
+			wrk -t1 -c1 -d8s "http://127.0.0.1:$port/$size" > "$WORK/wrk" 2>&1 || fail "wrk"
+		t1=$(worker_ticks "$master")
+		req=$(awk '/requests in/ {print $1}' "$WORK/wrk")
+		((req > 0)) || fail "no requests: $(cat "$WORK/wrk")"
+		segs=$(nstat -z TcpOutSegs | awk '/TcpOutSegs/ {print $2}')
+		# the proxy's workers only: the backend is an nginx too
+		workers=$(pgrep -d, -P "$master")
+		echo "### nginx $cfg, GET $size: $req requests in 8 s; its workers' CPU $(((t1 - t0) * 1000000 / hz / req)) us/request;" \
+			"$((segs / req)) TCP segments sent in the guest per request"
+		echo "#### the proxy workers' hottest functions (self, % of all samples)"
+		perf report -i "$WORK/perf.data" --pid "$workers" --no-children --sort sym --stdio -g none 2>/dev/null \
+			| grep '%' | head -25 || true
+		echo "#### the proxy workers' call paths (with children, % of all samples)"
+		perf report -i "$WORK/perf.data" --pid "$workers" --children --sort sym --stdio -g none 2>/dev/null \
+			| grep '%' | grep -v '\] 0x' | head -40 || true
+	done
+done
+echo "### libra's counters"
+"$DEVCTL" stats
+"$DEVCTL" disable "$libra"
+libra_unload
