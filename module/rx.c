@@ -195,11 +195,11 @@ int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 }
 
 /*
- * Parses whatever is queued and not yet parsed. Socket lock held. Fewer
- * bytes than the parser asked for (need_min) wait for more, unless @short_ok:
- * the parser takes any window, need_min only saves it calls.
+ * Parses whatever is queued and not yet parsed. Socket lock held. Even fewer
+ * bytes than the parser asked for (need_min) are offered: stock would return
+ * them rather than wait, and the parser takes any window.
  */
-static void libra_rx_parse(struct libra_sock *ls, struct sock *sk, bool short_ok)
+static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 {
 	struct libra_dir *d = &ls->rx;
 
@@ -211,8 +211,6 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk, bool short_ok
 		if (!after(end, d->next_seq))
 			return;
 		avail = end - d->next_seq;
-		if (avail < d->need_min && !short_ok)
-			return;
 		err = libra_dir_parse(ls, d, avail, libra_rxq_fill, &w);
 		if (err)
 			return;
@@ -236,23 +234,7 @@ static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
 	if (!d->to_close && after(cs, d->next_seq))
 		libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_DESYNC);
 	if (!d->passthrough)
-		libra_rx_parse(ls, sk, false);
-}
-
-/*
- * Bytes are queued, but all of them lie past what the parser took, fewer
- * than it asked for to go on (the start of a header or chunk-size line):
- * parses them now, since stock would return them rather than wait. Returns
- * whether the parser took any.
- */
-static bool libra_rx_parse_short(struct libra_sock *ls, struct sock *sk)
-{
-	u32 seq0 = ls->rx.next_seq;
-
-	if (ls->rx.passthrough)
-		return false;
-	libra_rx_parse(ls, sk, true);
-	return after(ls->rx.next_seq, seq0);
+		libra_rx_parse(ls, sk);
 }
 
 /*
@@ -454,8 +436,6 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			/* declined: copy the region the stock way */
 			copy_limit = n;
 		}
-		if (queued && !anchorable && !copy_limit && libra_rx_parse_short(ls, sk))
-			continue;
 		if (!queued || !copy_limit) {
 			/* nothing queued, or nothing the parser would take: wait for more */
 			int w;
