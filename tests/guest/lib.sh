@@ -30,6 +30,23 @@ libra_unload() {
 	rmmod libra || fail "module could not be unloaded in $tries attempts"
 }
 
+# Take every CPU but CPU 0 offline, for the rest of the scenario. Removing
+# libra's hooks patches kernel text: ftrace's call sites, by text_poke_bp()'s
+# int3 protocol. Under QEMU's TCG another vCPU running a hooked function at
+# that moment can still execute the temporary int3 after the patching is done:
+# "Oops: int3" at tcp_recvmsg+0x5, twice on 6.12 during the unload under load,
+# and at boot on a static key (sched_clock_cpu) with no module loaded at all.
+# Real CPUs keep the protocol. With one CPU the load still runs, and rmmod still
+# races it, by preemption.
+one_cpu_online() {
+	local cpu
+	for cpu in /sys/devices/system/cpu/cpu[1-9]*; do
+		[[ -w $cpu/online ]] || continue
+		echo 0 > "$cpu/online" || fail "cannot take ${cpu##*/} offline"
+	done
+	say "one CPU online: $(cat /sys/devices/system/cpu/online)"
+}
+
 stat_of() { "$DEVCTL" stat "$1"; }
 
 # Files whose names are their sizes, random content, under $WORK/www.

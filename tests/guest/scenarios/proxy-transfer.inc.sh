@@ -43,6 +43,7 @@ say "sockets listed continuously across 30 connections"
 # Unload while a bounded load runs through the proxy.
 start_wrk "http://127.0.0.1:8080/65536" 8
 sleep 3
+one_cpu_online
 libra_unload
 finish_wrk
 say "unloaded while traffic flowed"
