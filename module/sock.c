@@ -155,12 +155,8 @@ static void libra_sock_note_identity(struct libra_sock *ls, const struct sock *s
  */
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 {
-	struct libra_sock *ls;
+	struct libra_sock *ls = libra_sock_lookup(sk);
 
-	sock_owned_by_me(sk);
-	rcu_read_lock();
-	ls = libra_sock_find(sk);
-	rcu_read_unlock();
 	if (ls) {
 		if (unlikely(libra_scope_retired(ls->scope)))
 			libra_sock_rescope(ls, task);

@@ -60,6 +60,15 @@ static bool libra_tx_framed(const struct libra_sock *ls)
 	       !ls->tx.passthrough;
 }
 
+/* The caller's next @n bytes were sent or taken: moves past them. */
+static void libra_tx_consume(struct libra_tx_call *call, u32 n)
+{
+	iov_iter_advance(call->iter, n);
+	if (call->src->page)
+		call->src->page_off += n;
+	call->ls->tx_pos += n;
+}
+
 static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
 {
 	struct libra_tx_source *src = call->src;
@@ -96,6 +105,7 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 {
 	u64 t0 = libra_clock();
 	u32 i, sent = 0;
+	int err = 0;
 
 	for (i = 0; i < a->nr_pieces && sent < n; i++) {
 		const struct bio_vec *bv = &a->pieces[i];
@@ -110,8 +120,8 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take, flags,
 					     more || sent + take < n);
 		if (ret <= 0) {
-			libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
-			return sent ? sent : (ret ?: -EAGAIN);
+			err = ret ?: -EAGAIN;
+			break;
 		}
 		sent += ret;
 		if (ret < take)
@@ -119,7 +129,7 @@ static int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off
 		off = 0;
 	}
 	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
-	return sent;
+	return sent ?: err;
 }
 
 /* Copies @len bytes at offset @off of the caller's unsent data into @dst. */
@@ -229,29 +239,16 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 	u32 got = 0;
 
 	while (got < len) {
-		struct libra_dir *d = &ls->tx;
-		u32 span = U32_MAX, off, n, i;
 		size_t left = iov_iter_count(call->iter);
-		bool found = !libra_tx_framed(ls);
+		bool body;
+		u32 off, n, span = libra_tx_kind(ls, pos, &body);
 
-		/* the span of body bytes at pos, without consuming extents */
-		for (i = 0; !found && i < d->ext_count; i++) {
-			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
-
-			if (!before(pos, e->end))
-				continue;
-			if (before(pos, e->start))
-				pos = e->start;
-			span = e->end - pos;
-			found = true;
-		}
-		if (!found && d->to_close) {
-			if (before(pos, d->next_seq))
-				pos = d->next_seq;
-			found = true;
-		}
-		if (!found)
+		if (!span)
 			break;
+		if (!body) {
+			pos += span;	/* metadata between bodies */
+			continue;
+		}
 		off = pos - ls->tx_pos;
 		if (off >= left)
 			break;	/* the caller's data ends before the body goes on */
@@ -500,10 +497,7 @@ static u32 libra_tx_owe_more(struct libra_tx_call *call)
 	}
 	if (!libra_tx_peek(call, 0, ls->tx_owed + ls->tx_owed_len, n))
 		return 0;
-	iov_iter_advance(call->iter, n);
-	if (call->src->page)
-		call->src->page_off += n;
-	ls->tx_pos += n;
+	libra_tx_consume(call, n);
 	ls->tx_owed_framing |= framing;
 	ls->tx_owed_len += n;
 	return n;
@@ -568,12 +562,9 @@ static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 {
 	struct libra_sock *ls = call->ls;
 
-	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) ||
-	    copy_from_iter(ls->tx_owed, k, call->iter) != k)
+	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) || !libra_tx_peek(call, 0, ls->tx_owed, k))
 		return 0;
-	if (call->src->page)
-		call->src->page_off += k;
-	ls->tx_pos += k;
+	libra_tx_consume(call, k);
 	ls->tx_owed_len = k;
 	ls->tx_owed_framing = 0;
 	ls->tx_owed_state = LIBRA_OWED_CANDIDATE;
@@ -592,10 +583,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
 				   more || k < iov_iter_count(call->iter));
 	if (ret <= 0)
 		return ret;
-	iov_iter_advance(call->iter, ret);
-	if (call->src->page)
-		call->src->page_off += ret;
-	ls->tx_pos += ret;
+	libra_tx_consume(call, ret);
 	ls->tx_cont_off += ret;
 	libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 	if (ls->tx_cont_off == a->len) {
