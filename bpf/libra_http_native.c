@@ -5,5 +5,10 @@
 
 __u32 libra_http_parse_window(struct libra_parse_ctx *ctx, const __u8 *window)
 {
-	return libra_http_parse_native(ctx, window);
+	return libra_http_parse_native(ctx, window, 1);
+}
+
+__u32 libra_http_parse_window_bytewise(struct libra_parse_ctx *ctx, const __u8 *window)
+{
+	return libra_http_parse_native(ctx, window, 0);
 }

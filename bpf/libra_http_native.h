@@ -17,6 +17,10 @@ extern "C" {
  * Returns ctx->verdict. */
 __u32 libra_http_parse_window(struct libra_parse_ctx *ctx, const __u8 *window);
 
+/* The same, feeding every byte alone (no eight-byte runs of plain bytes):
+ * what the runs must be indistinguishable from. */
+__u32 libra_http_parse_window_bytewise(struct libra_parse_ctx *ctx, const __u8 *window);
+
 #ifdef __cplusplus
 }
 #endif

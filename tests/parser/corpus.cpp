@@ -535,6 +535,45 @@ void add_response_step_asides(std::vector<CorpusCase>& cases)
                              {aside(kOk + "Set-Cookie: " + std::string(500, 'c') + "\r\n\r\n")}, 256));
 }
 
+// Runs of plain bytes (target, reason phrase, values that do not matter) go
+// eight at a time: a byte that ends or breaks the run is checked at every
+// position of a 24-byte run, so each lands first, in the middle and last of
+// an eight-byte step, and in the bytes fed alone after the last step.
+void add_plain_run_cases(std::vector<CorpusCase>& cases)
+{
+    const std::string run = "abcdefghijklmnopqrstuvwx";
+    auto with = [&](size_t at, char c) {
+        std::string bytes = run;
+        bytes[at] = c;
+        return bytes;
+    };
+    for (size_t at = 0; at < run.size(); at++) {
+        const std::string n = std::to_string(at);
+        for (const auto& [what, c] : {std::pair{"del", '\x7f'}, {"nul", '\0'}, {"lf", '\n'},
+                                      {"cr", '\r'}, {"us", '\x1f'}}) {
+            cases.push_back(request(std::string("value-run-") + what + "-at-" + n,
+                                    {aside("GET / HTTP/1.1\r\nX-Run: " + with(at, c) + "\r\n\r\n")}));
+            cases.push_back(response(std::string("reason-run-") + what + "-at-" + n, {GET},
+                                     {aside("HTTP/1.1 200 " + with(at, c) + "\r\n\r\n")}));
+        }
+        for (const auto& [what, c] : {std::pair{"del", '\x7f'}, {"space", ' '}, {"us", '\x1f'},
+                                      {"obs-text", '\x80'}, {"xff", '\xff'}}) {
+            cases.push_back(request(std::string("target-run-") + what + "-at-" + n,
+                                    {aside("GET /" + with(at, c) + " HTTP/1.1\r\n\r\n")}));
+        }
+        // what a run may hold: the edges of the allowed ranges
+        const std::string value = with(at, "\t\x80\xff ~!"[at % 6]);
+        cases.push_back(request("value-run-allowed-at-" + n,
+                                {meta("GET / HTTP/1.1\r\nX-Run: " + value + "\r\n\r\n", none(), S | E)}));
+        cases.push_back(response("reason-run-allowed-at-" + n, {GET},
+                                 {meta("HTTP/1.1 200 " + value + "\r\nContent-Length: 0\r\n\r\n",
+                                       none(), S | E)}));
+        cases.push_back(request("target-run-allowed-at-" + n,
+                                {meta("GET /" + with(at, "!~/?%"[at % 5]) + " HTTP/1.1\r\n\r\n",
+                                      none(), S | E)}));
+    }
+}
+
 }  // namespace
 
 std::vector<CorpusCase> corpus_cases()
@@ -544,6 +583,7 @@ std::vector<CorpusCase> corpus_cases()
     add_request_step_asides(cases);
     add_valid_responses(cases);
     add_response_step_asides(cases);
+    add_plain_run_cases(cases);
     return cases;
 }
 

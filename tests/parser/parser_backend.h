@@ -26,4 +26,12 @@ public:
     size_t max_window() const override { return LIBRA_PARSE_WINDOW_MAX; }
 };
 
+// The same core feeding every byte alone, without the eight-byte runs of
+// plain bytes the other two take: the runs must not change a thing.
+class BytewiseParser final : public ParserBackend {
+public:
+    void run(libra_parse_ctx& ctx, std::span<const uint8_t> window) override;
+    size_t max_window() const override { return LIBRA_PARSE_WINDOW_MAX; }
+};
+
 }  // namespace libra::parser_test

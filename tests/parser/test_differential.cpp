@@ -1,5 +1,6 @@
 // Differential test: seeded random streams, parsed by the BPF program (split
-// at random points), by the native core, and by libhttp-parser. The Libra
+// at random points), by the native core (also feeding every byte alone, which
+// must change nothing at all), and by libhttp-parser. The Libra
 // parser must agree with the reference on every boundary it commits to, or
 // have stepped aside before it could disagree. Clean streams must not make
 // it step aside at all.
@@ -61,6 +62,7 @@ TEST(Differential, AgreesWithLibHttpParser)
     LIBRA_REQUIRE_BPF();
     BpfParser& bpf = *BpfParserEnvironment::parser();
     NativeParser native;
+    BytewiseParser bytewise;
 
     const uint64_t seed = env_number("LIBRA_PARSER_SEED", std::random_device{}() ^
                                                            (uint64_t(std::random_device{}()) << 32));
@@ -82,7 +84,9 @@ TEST(Differential, AgreesWithLibHttpParser)
                                              stream.bytes.size());
 
         const Trace ours = drive(bpf, bytes, random_schedule(schedule_rng, stream));
-        const Trace native_trace = drive(native, bytes, random_schedule(schedule_rng, stream));
+        const DriveOptions native_schedule = random_schedule(schedule_rng, stream);
+        const Trace native_trace = drive(native, bytes, native_schedule);
+        const Trace bytewise_trace = drive(bytewise, bytes, native_schedule);
         const ReferenceResult reference =
             reference_parse(stream.direction, bytes, stream.request_methods);
 
@@ -90,6 +94,9 @@ TEST(Differential, AgreesWithLibHttpParser)
         if (!native_trace.same_outcome(ours))
             problem = "native core and BPF program differ:\n  bpf:    " + describe(ours) +
                       "\n  native: " + describe(native_trace);
+        else if (!bytewise_trace.same_to_the_byte(native_trace))
+            problem = "eight-byte runs of plain bytes changed what the core did:\n  runs:     " +
+                      describe(native_trace) + "\n  bytewise: " + describe(bytewise_trace);
         else
             problem = compare_with_reference(ours, reference, bytes);
         if (problem.empty() && stream.clean) {
