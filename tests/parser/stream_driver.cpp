@@ -64,6 +64,9 @@ Trace drive(ParserBackend& parser, std::span<const uint8_t> stream, const DriveO
 {
     Trace trace;
     std::vector<size_t> arrivals = options.arrivals;
+    // an arrival past the end would hand the parser bytes that are not there
+    for (size_t& at : arrivals)
+        at = std::min(at, stream.size());
     if (arrivals.empty() || arrivals.back() != stream.size())
         arrivals.push_back(stream.size());
     const size_t cap = std::min(options.window_cap, parser.max_window());
