@@ -165,6 +165,8 @@ struct libra_dir {
 	bool to_close;			/* the body runs to the end of the stream */
 	u8 ext_head, ext_count;		/* bodies ahead: anchorable (rx), all (tx) */
 	u64 msg_id;			/* rx: the message being parsed */
+	u64 ended_msg_id;		/* the last message parsed to an end no body follows
+					 * (a last chunk, a message without body) */
 	struct libra_extent ext[LIBRA_EXTENTS];
 };
 
@@ -213,6 +215,7 @@ struct libra_sock {
 	u8 tx_owed_len;
 	u8 tx_owed_state;		/* enum libra_tx_owed in tx.c */
 	bool tx_hold_timed;		/* nothing promises the rest: LIBRA_HOLD_TIMED */
+	u64 tx_owed_msg_id;		/* the message whose body the held start is in, if known */
 	struct list_head tx_held_node;	/* tx.c's list of sockets owing bytes */
 	unsigned long tx_hold_expires;	/* jiffies; 0: no deadline. Under libra_tx_held_lock */
 #define LIBRA_TX_MSGS 4

@@ -138,6 +138,8 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 
 	switch (c->body_kind) {
 	case LIBRA_BODY_NONE:
+		if (c->flags & LIBRA_PARSE_F_MESSAGE_END)
+			d->ended_msg_id = d->msg_id;
 		d->next_seq = meta_end;
 		return true;
 	case LIBRA_BODY_CONTENT_LENGTH:

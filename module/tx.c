@@ -52,6 +52,7 @@ struct libra_tx_call {
 	struct iov_iter *iter;
 	u8 *buf;		/* LIBRA_SCAN_CHUNK bytes of scratch */
 	bool scan;		/* the process holds anchors: look for tokens */
+	u64 hold_msg_id;	/* libra_tx_may_hold: the held start's message, if known */
 };
 
 static bool libra_tx_framed(const struct libra_sock *ls)
@@ -287,13 +288,19 @@ static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 	u32 data_end = ls->tx_pos + iov_iter_count(call->iter);
 	u8 i;
 
+	call->hold_msg_id = 0;
 	if (libra_tx_framed(ls)) {
 		for (i = 0; i < d->ext_count; i++) {
 			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
 
-			if (!before(pos, e->start) && before(pos, e->end))
-				return after(e->end, data_end) || e->chunk ?
+			if (!before(pos, e->start) && before(pos, e->end)) {
+				call->hold_msg_id = e->msg_id;
+				if (after(e->end, data_end))
+					return LIBRA_HOLD_FRAMED;
+				/* chunk data: more chunks may follow, unless the last one was seen */
+				return e->chunk && d->ended_msg_id != e->msg_id ?
 				       LIBRA_HOLD_FRAMED : LIBRA_HOLD_NONE;
+			}
 		}
 		if (!d->to_close)
 			return LIBRA_HOLD_NONE;
@@ -529,6 +536,14 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 			 * there from the scan that follows.
 			 */
 			ls->tx_owed_state = LIBRA_OWED_RAW;
+		} else if (got < need && ls->tx_owed_msg_id &&
+			   ls->tx_owed_msg_id == ls->tx.ended_msg_id) {
+			/*
+			 * Its message ended (the last chunk came): no body byte
+			 * can complete it, so it was body bytes ending like a
+			 * token's start.
+			 */
+			ls->tx_owed_state = LIBRA_OWED_RAW;
 		} else if (got < need) {
 			u32 taken = libra_tx_owe_more(call);
 
@@ -555,8 +570,8 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 
 /*
  * Takes the cut-off token start at tx_pos, the @k body bytes left of the
- * span, as owed. Framing after them (a chunk's CRLF) is not taken: the
- * caller sees a short send and hands it over again, after the owed bytes.
+ * span, as owed. Framing after them (a chunk's CRLF) is not taken here: the
+ * caller settles it at once (libra_tx_settle_owed), as a next call would.
  */
 static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 {
@@ -565,6 +580,7 @@ static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) || !libra_tx_peek(call, 0, ls->tx_owed, k))
 		return 0;
 	libra_tx_consume(call, k);
+	ls->tx_owed_msg_id = call->hold_msg_id;
 	ls->tx_owed_len = k;
 	ls->tx_owed_framing = 0;
 	ls->tx_owed_state = LIBRA_OWED_CANDIDATE;
@@ -904,9 +920,28 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 		if (held) {
 			/* a token cut off by the end of the data: decided with the next call */
-			total += libra_tx_owe(call, n - plain);
+			u32 owed = libra_tx_owe(call, n - plain);
+
+			total += owed;
 			ls->tx_hold_timed = held == LIBRA_HOLD_TIMED;
-			break;
+			if (!owed || !iov_iter_count(call->iter))
+				break;
+			/*
+			 * Framing follows it in this call (a chunk's CRLF): settled
+			 * now, as the next call would, not left to a short send. A
+			 * program takes a short send for a full socket and waits to
+			 * be told it is writable: nginx, edge-triggered, would wait
+			 * for an EPOLLOUT that never comes.
+			 */
+			ret = libra_tx_settle_owed(call);
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			total += ret;
+			if (ret > 0)
+				break;	/* all of it lengthened the held start */
+			continue;
 		}
 		if (a)
 			libra_tx_start_region(ls, a);

@@ -23,6 +23,11 @@
  *             and bytes no token has: sent as they are (tokens_rejected +1)
  *   lone      ends in "\xf7", the next send goes on with bytes no magic has:
  *             body bytes, not a token (tokens_rejected stays)
+ *   last-chunk  framed this time: a chunked upload whose chunk data ends in
+ *             "\xf7", its CRLF in the same send, which must take all of it
+ *             (a short send would leave an edge-triggered writer waiting for
+ *             EPOLLOUT); then the last chunk alone, which ends the body: all
+ *             of it must reach the sink while the program waits, not at close
  *
  * Every case runs Libra off (no opt-in, no anchor), then on. Each checks
  * the sink got exactly the bytes sent (length and FNV-1a hash), and the
@@ -222,7 +227,7 @@ static bool sink_wait(int report_fd, struct sink_report *r, uint64_t want_total,
 	}
 }
 
-enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED, LONE };
+enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED, LONE, LAST_CHUNK };
 
 struct hold_case {
 	const char *name;
@@ -237,6 +242,7 @@ static const struct hold_case cases[] = {
 	{ "full", FULL, "\xf7L" },
 	{ "continued", CONTINUED, "\xf7LIB" },
 	{ "lone", LONE, "\xf7" },
+	{ "last-chunk", LAST_CHUNK, "\xf7" },
 };
 
 static void fail(const struct hold_case *c, bool on, const char *fmt, ...)
@@ -321,6 +327,39 @@ static void run_case(const struct hold_case *c, bool on, uint32_t hold_ms)
 		sent += tail;
 		close(fd);
 		if (!sink_wait(pipefd[0], &r, sent, true, 20000))
+			fail(c, on, "the sink got %llu bytes%s, %llu were sent", (unsigned long long)r.total,
+			     r.eof ? " and EOF" : "", (unsigned long long)sent);
+		goto check;
+	}
+
+	if (c->kind == LAST_CHUNK) {
+		static const char head[] = "POST /up HTTP/1.1\r\nHost: holdcheck\r\n"
+					   "Transfer-Encoding: chunked\r\n\r\n";
+		size_t len = sizeof(head) - 1;
+		ssize_t k;
+
+		memcpy(data, head, len);
+		len += sprintf((char *)data + len, "%zx\r\n", n + tail);
+		fill(data + len, n, &seed);
+		memcpy(data + len + n, c->tail, tail);
+		memcpy(data + len + n + tail, "\r\n", 2);
+		len += n + tail + 2;
+		k = send(fd, data, len, MSG_NOSIGNAL);
+		if (k != (ssize_t)len)
+			fail(c, on, "a send of %zu bytes, ending in chunk data and its CRLF, took %zd "
+			     "while the socket had room", len, k);
+		if (k < 0 || send_all(fd, data + k, len - k) < 0)
+			die("send");
+		hash = fnv(hash, data, len);
+		if (send_all(fd, (const uint8_t *)"0\r\n\r\n", 5) < 0)
+			die("send");
+		hash = fnv(hash, (const uint8_t *)"0\r\n\r\n", 5);
+		sent = len + 5;
+		if (!sink_wait(pipefd[0], &r, sent, false, 3000))
+			fail(c, on, "%llu of %llu bytes reached the sink while the program waited after "
+			     "the last chunk", (unsigned long long)r.total, (unsigned long long)sent);
+		close(fd);
+		if (!sink_wait(pipefd[0], &r, sent, true, 5000))
 			fail(c, on, "the sink got %llu bytes%s, %llu were sent", (unsigned long long)r.total,
 			     r.eof ? " and EOF" : "", (unsigned long long)sent);
 		goto check;

@@ -86,6 +86,7 @@ struct resp_spec {
 	enum framing f;
 	uint32_t body;
 	uint32_t chunk_min, chunk_max;	/* F_CHUNKED: sizes of its chunks */
+	bool f7_ends;			/* F_CHUNKED: every chunk's data ends in 0xf7, a token's first byte */
 };
 
 enum backend_end {
@@ -130,6 +131,10 @@ enum wr_kind {
 	WR_SPLIT,	/* a send boundary 3 bytes into every body part a read holds: inside its token */
 	WR_CUT_F7,	/* a send boundary after every 0xf7 (a token's first byte) in body bytes,
 			 * and one per buffer a readv() filled */
+	WR_EDGE,	/* O_NONBLOCK downstream, a send boundary after every body part's
+			 * following two bytes (a chunk's CRLF), as nginx's chunked output
+			 * ends its writes; after a short send, wait for an edge-triggered
+			 * EPOLLOUT before going on, as nginx does */
 };
 
 enum optin_when {
@@ -193,6 +198,8 @@ struct case_spec {
 #define SZ(...) .sizes = { __VA_ARGS__ }, .nsizes = sizeof((uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t)
 #define CL(n) { .f = F_CL, .body = (n) }
 #define CHUNKED(n, lo, hi) { .f = F_CHUNKED, .body = (n), .chunk_min = (lo), .chunk_max = (hi) }
+#define CHUNKED_F7(n, lo, hi) { .f = F_CHUNKED, .body = (n), .chunk_min = (lo), .chunk_max = (hi), \
+				.f7_ends = true }
 #define CLOSED(n) { .f = F_CLOSE, .body = (n) }
 #define ONE(r) .resp = { r }, .nresp = 1
 
@@ -305,6 +312,18 @@ static const struct case_spec cases[] = {
 	 */
 	{ .name = "readv-cut-after-f7", .family = AF_INET6, ONE(CL(2 * MiB)), .rd = RD_READV, .iovs = 16,
 	  .rmin = 1, .rmax = 1100, .wr = WR_CUT_F7 },
+	/*
+	 * Each chunk's data ending in 0xf7, and each send ending with the chunk's
+	 * CRLF, as nginx's chunked output does: the send must take all of it while
+	 * the socket has room. A short send there leaves no EPOLLOUT edge to come,
+	 * and an edge-triggered writer (nginx) waits for one until its timeout.
+	 * The last chunk, in a send of its own, ends the body: the 0xf7 before it
+	 * must go out then, or the response never completes and the next request
+	 * never comes.
+	 */
+	{ .name = "edge-f7-chunk-ends", .family = AF_INET,
+	  .resp = { CHUNKED_F7(MiB, 300, 40000), CHUNKED_F7(300000, 300, 40000) }, .nresp = 2,
+	  .rd = RD_SIZES, SZ(65537), .wr = WR_EDGE },
 	{ .name = "backend-small-sends", .family = AF_INET6, ONE(CL(MiB)), .rd = RD_SIZES, SZ(65537),
 	  .be = { .piece_min = 1, .piece_max = 1500 } },
 	{ .name = "proxy-small-sends", .family = AF_INET, ONE(CHUNKED(MiB, 16384, 100000)), .rd = RD_SIZES,
@@ -446,6 +465,8 @@ static void build_stream(const struct case_spec *c, struct stream *s)
 				putf(s, k % 3 == 1 ? "%x;ext=%u\r\n" : "%x\r\n", n, k);
 				k++;
 				put_body(s, &bseed, n);
+				if (r->f7_ends)
+					s->data[s->len - 1] = 0xf7;
 				putf(s, "\r\n");
 				left -= n;
 			}
@@ -900,6 +921,7 @@ struct proxy {
 	const char *label;
 	bool on;
 	int dfd, ufd, epfd;
+	int edge_ep;		/* WR_EDGE: dfd's EPOLLOUT, edge-triggered */
 	size_t pos;		/* stream bytes read from upstream */
 	size_t fwd;		/* stream bytes forwarded */
 	size_t msg_end;		/* where the exchange being relayed ends */
@@ -1058,6 +1080,47 @@ static ssize_t send_all(struct proxy *p, const uint8_t *b, size_t n, int flags)
 	return done;
 }
 
+/*
+ * As nginx writes: a send that takes less than it was given means the
+ * socket is full, so wait for the next EPOLLOUT edge (the kernel gives one
+ * when room comes back) before sending again. Stock TCP only sends short
+ * when it ran out of room.
+ */
+static ssize_t send_edge(struct proxy *p, const uint8_t *b, size_t n)
+{
+	struct epoll_event ev;
+	size_t done = 0;
+
+	while (epoll_wait(p->edge_ep, &ev, 1, 0) > 0)
+		;	/* edges from before this send tell nothing */
+	while (done < n) {
+		size_t want = n - done;
+		ssize_t r = send(p->dfd, b + done, want, MSG_NOSIGNAL);
+		int k;
+
+		if (r < 0 && errno != EAGAIN) {
+			if (call_failed(p, "send"))
+				return -1;
+			continue;
+		}
+		if (r > 0)
+			done += r;
+		if (done == n)
+			break;
+		p->res->blocked_sends++;
+		k = epoll_wait(p->edge_ep, &ev, 1, 5000);
+		if (k < 0 && call_failed(p, "epoll_wait(EPOLLOUT)"))
+			return -1;
+		if (!k) {
+			violate(p, "a send took %zd of %zu bytes at stream byte %zu and no EPOLLOUT edge came "
+				"in 5 s: an edge-triggered writer (nginx) would wait until its timeout",
+				r > 0 ? r : 0, want, p->fwd + done);
+			return -1;
+		}
+	}
+	return done;
+}
+
 static ssize_t writev_all(struct proxy *p, struct iovec *iov, int cnt)
 {
 	size_t done = 0;
@@ -1158,6 +1221,22 @@ static int forward(struct proxy *p)
 			off = at;
 		}
 		if (send_all(p, b + off, total - off, 0) < 0)
+			return -1;
+	} else if (c->wr == WR_EDGE) {
+		const uint8_t *b = iov[0].iov_base;
+		size_t off = 0;
+
+		for (size_t k = 0; k < p->s->nbody && off < total; k++) {
+			const struct range *r = &p->s->body[k];
+			size_t at = r->end + 2;
+
+			if (at <= p->fwd + off || at >= p->fwd + total)
+				continue;
+			if (send_edge(p, b + off, at - p->fwd - off) < 0)
+				return -1;
+			off = at - p->fwd;
+		}
+		if (send_edge(p, b + off, total - off) < 0)
 			return -1;
 	} else if (c->wr == WR_MORE) {
 		const uint8_t *b = iov[0].iov_base;
@@ -1805,7 +1884,7 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 	struct timespec cpu0, cpu1;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
-	p->dfd = p->ufd = p->epfd = -1;
+	p->dfd = p->ufd = p->epfd = p->edge_ep = -1;
 	if (c->optin == OPTIN_START || c->optin == OPTIN_CHILD)
 		proxy_optin(p, &opted);
 	p->dfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -1818,6 +1897,16 @@ static void run_proxy(struct proxy *p, int lfd, uint16_t backend_port, int go_si
 
 		setsockopt(p->dfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		set_nonblock(p->dfd, true);
+	}
+	if (c->wr == WR_EDGE) {
+		struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+
+		set_nonblock(p->dfd, true);
+		p->edge_ep = epoll_create1(EPOLL_CLOEXEC);
+		if (p->edge_ep < 0 || epoll_ctl(p->edge_ep, EPOLL_CTL_ADD, p->dfd, &ev)) {
+			violate(p, "epoll for EPOLLOUT: %s", strerror(errno));
+			goto out;
+		}
 	}
 	for (int x = 0; x < exchanges; x++) {
 		int first = x, k = c->pipelined ? c->nresp : 1;
@@ -1874,6 +1963,8 @@ out:
 	}
 	if (p->epfd >= 0)
 		close(p->epfd);
+	if (p->edge_ep >= 0)
+		close(p->edge_ep);
 	if (p->dfd >= 0) {
 		set_nonblock(p->dfd, false);
 		shutdown(p->dfd, SHUT_WR);
