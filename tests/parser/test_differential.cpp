@@ -32,11 +32,10 @@ DriveOptions random_schedule(std::mt19937_64& rng, const GeneratedStream& stream
     options.direction = stream.direction;
     options.max_header_bytes = stream.max_header_bytes;
     options.request_methods = stream.request_methods;
-    // an empty stream (a "truncated" one can be) has nowhere to cut
+    // an empty stream (a "truncated" one can be) gets arrivals past its end: drive() clamps them
     std::uniform_int_distribution<size_t> cut(1, std::max<size_t>(stream.bytes.size(), 1));
     for (size_t n = std::uniform_int_distribution<size_t>(0, 4)(rng); n > 0; n--)
-        if (!stream.bytes.empty())
-            options.arrivals.push_back(cut(rng));
+        options.arrivals.push_back(cut(rng));
     std::sort(options.arrivals.begin(), options.arrivals.end());
     if (std::bernoulli_distribution(0.2)(rng))
         options.window_cap = std::uniform_int_distribution<size_t>(1, 64)(rng);
