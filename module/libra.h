@@ -164,7 +164,7 @@ struct libra_dir {
 	u16 aside_reason;		/* the enum libra_stat that counted it, or LIBRA_SOCKET_ASIDE_NONE */
 	bool to_close;			/* the body runs to the end of the stream */
 	u8 ext_head, ext_count;		/* bodies ahead: anchorable (rx), all (tx) */
-	u64 msg_id;			/* rx: the message being parsed */
+	u64 msg_id;			/* the message being parsed */
 	u64 ended_msg_id;		/* the last message parsed to an end no body follows
 					 * (a last chunk, a message without body) */
 	struct libra_extent ext[LIBRA_EXTENTS];

@@ -52,7 +52,6 @@ struct libra_tx_call {
 	struct iov_iter *iter;
 	u8 *buf;		/* LIBRA_SCAN_CHUNK bytes of scratch */
 	bool scan;		/* the process holds anchors: look for tokens */
-	u64 hold_msg_id;	/* libra_tx_may_hold: the held start's message, if known */
 };
 
 static bool libra_tx_framed(const struct libra_sock *ls)
@@ -262,6 +261,20 @@ static u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 
 	return got;
 }
 
+/* The body extent holding stream position @pos, or NULL. */
+static const struct libra_extent *libra_tx_extent_at(const struct libra_dir *d, u32 pos)
+{
+	u8 i;
+
+	for (i = 0; i < d->ext_count; i++) {
+		const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
+
+		if (!before(pos, e->start) && before(pos, e->end))
+			return e;
+	}
+	return NULL;
+}
+
 enum libra_tx_hold {
 	LIBRA_HOLD_NONE,
 	LIBRA_HOLD_FRAMED,	/* the framing promises more bytes: held until they come */
@@ -286,21 +299,16 @@ static enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos)
 	struct libra_sock *ls = call->ls;
 	struct libra_dir *d = &ls->tx;
 	u32 data_end = ls->tx_pos + iov_iter_count(call->iter);
-	u8 i;
 
-	call->hold_msg_id = 0;
 	if (libra_tx_framed(ls)) {
-		for (i = 0; i < d->ext_count; i++) {
-			const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
+		const struct libra_extent *e = libra_tx_extent_at(d, pos);
 
-			if (!before(pos, e->start) && before(pos, e->end)) {
-				call->hold_msg_id = e->msg_id;
-				if (after(e->end, data_end))
-					return LIBRA_HOLD_FRAMED;
-				/* chunk data: more chunks may follow, unless the last one was seen */
-				return e->chunk && d->ended_msg_id != e->msg_id ?
-				       LIBRA_HOLD_FRAMED : LIBRA_HOLD_NONE;
-			}
+		if (e) {
+			if (after(e->end, data_end))
+				return LIBRA_HOLD_FRAMED;
+			/* chunk data: more chunks may follow, unless the last one was seen */
+			return e->chunk && d->ended_msg_id != e->msg_id ?
+			       LIBRA_HOLD_FRAMED : LIBRA_HOLD_NONE;
 		}
 		if (!d->to_close)
 			return LIBRA_HOLD_NONE;
@@ -570,17 +578,18 @@ static int libra_tx_settle_owed(struct libra_tx_call *call)
 
 /*
  * Takes the cut-off token start at tx_pos, the @k body bytes left of the
- * span, as owed. Framing after them (a chunk's CRLF) is not taken here: the
- * caller settles it at once (libra_tx_settle_owed), as a next call would.
+ * span, as owed. Framing after them (a chunk's CRLF) is not taken here:
+ * libra_tx_run settles them first, with it, as it settles a next call's.
  */
 static u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 {
 	struct libra_sock *ls = call->ls;
+	const struct libra_extent *e = libra_tx_framed(ls) ? libra_tx_extent_at(&ls->tx, ls->tx_pos) : NULL;
 
 	if (WARN_ON_ONCE(k >= LIBRA_TOKEN_BYTES) || !libra_tx_peek(call, 0, ls->tx_owed, k))
 		return 0;
+	ls->tx_owed_msg_id = e ? e->msg_id : 0;
 	libra_tx_consume(call, k);
-	ls->tx_owed_msg_id = call->hold_msg_id;
 	ls->tx_owed_len = k;
 	ls->tx_owed_framing = 0;
 	ls->tx_owed_state = LIBRA_OWED_CANDIDATE;
@@ -855,26 +864,34 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 	}
 	libra_tx_map(call);
-	if (ls->tx_owed_len) {
-		int ret = libra_tx_settle_owed(call);
-
-		if (ret) {
-			if (ret > 0)
-				total = ret;
-			else
-				err = ret;
-			goto out;
-		}
-	}
 
 	while (iov_iter_count(call->iter)) {
-		size_t remaining = iov_iter_count(call->iter);
+		size_t remaining;
 		struct libra_anchor *a = NULL;
 		enum libra_tx_hold held;
 		u32 span, n, plain;
 		bool body;
 		int ret;
 
+		/*
+		 * Bytes owed by an earlier call, or by this one where framing
+		 * follows a held start (a chunk's CRLF): settled before anything
+		 * after them goes. Never left to a short send: a program takes
+		 * one for a full socket and waits to be told it is writable, and
+		 * nginx, edge-triggered, would wait for an EPOLLOUT that never
+		 * comes.
+		 */
+		if (ls->tx_owed_len) {
+			ret = libra_tx_settle_owed(call);
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			total += ret;
+			if (ret > 0)
+				break;	/* all of it lengthened the held start */
+		}
+		remaining = iov_iter_count(call->iter);
 		span = libra_tx_span(ls, ls->tx_pos, &body);
 		if (!span) {
 			libra_tx_map(call);
@@ -919,28 +936,13 @@ static int libra_tx_run(struct libra_tx_call *call)
 			}
 		}
 		if (held) {
-			/* a token cut off by the end of the data: decided with the next call */
+			/* a token cut off by the data's end, or by framing: decided with what follows */
 			u32 owed = libra_tx_owe(call, n - plain);
 
 			total += owed;
 			ls->tx_hold_timed = held == LIBRA_HOLD_TIMED;
-			if (!owed || !iov_iter_count(call->iter))
+			if (!owed)
 				break;
-			/*
-			 * Framing follows it in this call (a chunk's CRLF): settled
-			 * now, as the next call would, not left to a short send. A
-			 * program takes a short send for a full socket and waits to
-			 * be told it is writable: nginx, edge-triggered, would wait
-			 * for an EPOLLOUT that never comes.
-			 */
-			ret = libra_tx_settle_owed(call);
-			if (ret < 0) {
-				err = ret;
-				break;
-			}
-			total += ret;
-			if (ret > 0)
-				break;	/* all of it lengthened the held start */
 			continue;
 		}
 		if (a)
