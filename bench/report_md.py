@@ -124,8 +124,8 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
               f"{ratio('haproxy-libra', 'haproxy-stock')} | {r('haproxy-splice')} | {ratio('haproxy-splice', 'haproxy-stock')} |")
         w("")
 
-    def lat_table(m, conns):
-        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: P50 / P99 latency, ms")
+    def config_table(m, conns, what, cell_text):
+        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: {what}")
         w("")
         w("| body | " + " | ".join(h.CONFIG_LABELS[c] for c in configs) + " |")
         w("|---:|" + "---:|" * len(configs))
@@ -133,22 +133,17 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
             row = []
             for cfg in configs:
                 c = cells.get((m, s, conns, cfg))
-                row.append("—" if not c else f"{c['p50_med'] / 1000:.2f} / {c['p99_med'] / 1000:.2f}")
+                row.append("—" if not c else cell_text(cfg, c))
             w(f"| {h.human_size(s)} | " + " | ".join(row) + " |")
         w("")
 
+    def lat_table(m, conns):
+        config_table(m, conns, "P50 / P99 latency, ms",
+                     lambda cfg, c: f"{c['p50_med'] / 1000:.2f} / {c['p99_med'] / 1000:.2f}")
+
     def cpu_table(m, conns):
-        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: CPU time per request, µs (proxy processes / whole guest)")
-        w("")
-        w("| body | " + " | ".join(h.CONFIG_LABELS[c] for c in configs) + " |")
-        w("|---:|" + "---:|" * len(configs))
-        for s in sizes:
-            row = []
-            for cfg in configs:
-                c = cells.get((m, s, conns, cfg))
-                row.append("—" if not c else f"{h.fnum(c['pcpu_med'], 0) if cfg != 'direct' else '–'} / {h.fnum(c['scpu_med'], 0)}")
-            w(f"| {h.human_size(s)} | " + " | ".join(row) + " |")
-        w("")
+        config_table(m, conns, "CPU time per request, µs (proxy processes / whole guest)",
+                     lambda cfg, c: f"{h.fnum(c['pcpu_med'], 0) if cfg != 'direct' else '–'} / {h.fnum(c['scpu_med'], 0)}")
 
     def copy_table(m):
         w(f"### {m}: bytes copied across the user/kernel boundary per request (copycount), next to the metadata floor")
