@@ -165,24 +165,19 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     w("## Headline (GET; throughput ratios, median and min–max over repetition pairs)")
     w("")
     w(headline(info, cells, copies, sizes, methods, conns_list, helpers))
-    w("## Throughput")
-    w("")
-    for p in pngs:
-        if "throughput" in p:
-            w(f"![{p}]({p})")
-            w("")
-    for m in methods:
-        for conns in conns_list:
-            rps_table(m, conns)
-    w("## Latency")
-    w("")
-    for p in pngs:
-        if "p99" in p:
-            w(f"![{p}]({p})")
-            w("")
-    for m in methods:
-        for conns in conns_list:
-            lat_table(m, conns)
+    def plotted_section(title, plot_kind, table):
+        w(f"## {title}")
+        w("")
+        for p in pngs:
+            if plot_kind in p:
+                w(f"![{p}]({p})")
+                w("")
+        for m in methods:
+            for conns in conns_list:
+                table(m, conns)
+
+    plotted_section("Throughput", "throughput", rps_table)
+    plotted_section("Latency", "p99", lat_table)
     w("## CPU time per request")
     w("")
     w("From the guest's own accounting: utime+stime of the proxy's processes (/proc/PID/stat, all "
