@@ -64,6 +64,11 @@ static inline unsigned long libra_func_entry(unsigned long probed)
 #include <linux/uio.h>
 #include <net/tcp.h>
 
+/* Before 6.5 sendfile() and splice() came through sendpage, never as a flag. */
+#ifndef MSG_SPLICE_PAGES
+#define MSG_SPLICE_PAGES 0
+#endif
+
 #ifdef LIBRA_HAVE_SENDPAGE
 static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
 					 u32 len, int flags, bool more)

@@ -424,9 +424,14 @@ enum libra_tx_owed {
 	LIBRA_OWED_RAW,		/* it was not: send them as they are */
 };
 
+/*
+ * Sends @len bytes of libra's own memory (held bytes, in slab), so they are
+ * copied even when the caller's call splices its pages (sendfile() and
+ * splice() on kernels without sendpage): a slab page cannot be spliced.
+ */
 static int libra_tx_send_raw(struct sock *sk, int flags, const void *data, u32 len)
 {
-	struct msghdr msg = { .msg_flags = flags };
+	struct msghdr msg = { .msg_flags = flags & ~MSG_SPLICE_PAGES };
 	struct kvec kv = { .iov_base = (void *)data, .iov_len = len };
 
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, len);

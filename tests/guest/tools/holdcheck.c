@@ -23,6 +23,9 @@
  *             and bytes no token has: sent as they are (tokens_rejected +1)
  *   lone      ends in "\xf7", the next send goes on with bytes no magic has:
  *             body bytes, not a token (tokens_rejected stays)
+ *   sendfile  as lone, both pieces sent by sendfile() from a file: from 6.5
+ *             the call reaches tcp_sendmsg with MSG_SPLICE_PAGES, and the
+ *             held byte, in libra's own memory, must still be copied
  *   last-chunk  framed this time: a chunked upload whose chunk data ends in
  *             "\xf7", its CRLF in the same send, which must take all of it
  *             (a short send would leave an edge-triggered writer waiting for
@@ -49,6 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -227,7 +232,7 @@ static bool sink_wait(int report_fd, struct sink_report *r, uint64_t want_total,
 	}
 }
 
-enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED, LONE, LAST_CHUNK };
+enum case_kind { EXPIRE, SHUTDOWN, CLOSE, FULL, CONTINUED, LONE, SENDFILE, LAST_CHUNK };
 
 struct hold_case {
 	const char *name;
@@ -242,6 +247,7 @@ static const struct hold_case cases[] = {
 	{ "full", FULL, "\xf7L" },
 	{ "continued", CONTINUED, "\xf7LIB" },
 	{ "lone", LONE, "\xf7" },
+	{ "sendfile", SENDFILE, "\xf7" },
 	{ "last-chunk", LAST_CHUNK, "\xf7" },
 };
 
@@ -269,6 +275,29 @@ static ssize_t send_all(int fd, const uint8_t *p, size_t n)
 		off += k;
 	}
 	return off;
+}
+
+/* @n bytes through a file and sendfile(), as nginx sends what it spilled. */
+static ssize_t sendfile_all(int fd, const uint8_t *p, size_t n)
+{
+	int mfd = memfd_create("holdcheck", 0);
+	off_t off = 0;
+
+	if (mfd < 0 || write(mfd, p, n) != (ssize_t)n)
+		die("a file to send from");
+	while ((size_t)off < n) {
+		if (sendfile(fd, mfd, &off, n - off) <= 0) {
+			close(mfd);
+			return -1;
+		}
+	}
+	close(mfd);
+	return n;
+}
+
+static ssize_t send_piece(const struct hold_case *c, int fd, const uint8_t *p, size_t n)
+{
+	return c->kind == SENDFILE ? sendfile_all(fd, p, n) : send_all(fd, p, n);
 }
 
 static void run_case(const struct hold_case *c, bool on, uint32_t hold_ms)
@@ -367,8 +396,8 @@ static void run_case(const struct hold_case *c, bool on, uint32_t hold_ms)
 
 	fill(data, n, &seed);
 	memcpy(data + n, c->tail, tail);
-	if (send_all(fd, data, n + tail) < 0)
-		die("send");
+	if (send_piece(c, fd, data, n + tail) < 0)
+		fail(c, on, "the first send: %s", strerror(errno));
 	hash = fnv(hash, data, n + tail);
 	sent = n + tail;
 	switch (c->kind) {
@@ -391,14 +420,15 @@ static void run_case(const struct hold_case *c, bool on, uint32_t hold_ms)
 		break;
 	case CONTINUED:
 	case LONE:
+	case SENDFILE:
 		/* the rest of the magic, then bytes that make no valid token; or no magic at all */
 		fill(data, 204, &seed);
 		if (c->kind == CONTINUED)
 			memcpy(data, "RA\x01\xf7", 4);
 		else
 			data[0] = 'x';
-		if (send_all(fd, data, 204) < 0)
-			die("send");
+		if (send_piece(c, fd, data, 204) < 0)
+			fail(c, on, "the second send: %s", strerror(errno));
 		hash = fnv(hash, data, 204);
 		sent += 204;
 		close(fd);
