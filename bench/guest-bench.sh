@@ -33,6 +33,7 @@ SPLICE_OPTIONS="option splice-request
 option splice-response"
 SELFTEST_ONLY=0
 NGINX_EXTRA=""	# lines for both nginx proxies' location (bench/run --nginx-buffers)
+HAPROXY_GLOBAL=""	# lines for every HAProxy's global section (bench/run --haproxy-bufsize)
 # bench/run may override any of the above for one invocation.
 params=$LIBRA_BUILD/bench/params-$BENCH_SCENARIO.env
 [[ -f $params ]] && source "$params"
@@ -200,9 +201,9 @@ STARTING[backend]=$!
 STARTING[libra]=$!
 start_bg nginx-stock start_nginx_proxy "${PORT[nginx-stock]}" "${PORT[direct]}" nginx-stock "$NGINX_EXTRA"
 start_bg nginx-libra start_nginx_proxy "${PORT[nginx-libra]}" "${PORT[direct]}" nginx-libra "$NGINX_EXTRA"
-start_bg haproxy-stock start_haproxy_proxy "${PORT[haproxy-stock]}" "${PORT[direct]}" haproxy-stock
-start_bg haproxy-libra start_haproxy_proxy "${PORT[haproxy-libra]}" "${PORT[direct]}" haproxy-libra
-start_bg haproxy-splice start_haproxy_proxy "${PORT[haproxy-splice]}" "${PORT[direct]}" haproxy-splice "$SPLICE_OPTIONS"
+start_bg haproxy-stock start_haproxy_proxy "${PORT[haproxy-stock]}" "${PORT[direct]}" haproxy-stock "" "$HAPROXY_GLOBAL"
+start_bg haproxy-libra start_haproxy_proxy "${PORT[haproxy-libra]}" "${PORT[direct]}" haproxy-libra "" "$HAPROXY_GLOBAL"
+start_bg haproxy-splice start_haproxy_proxy "${PORT[haproxy-splice]}" "${PORT[direct]}" haproxy-splice "$SPLICE_OPTIONS" "$HAPROXY_GLOBAL"
 platform_info	# meanwhile
 make_bodies $SIZES
 wait_started

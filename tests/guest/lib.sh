@@ -123,9 +123,10 @@ CONF
 
 # HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2 (instance
 # name $3, default haproxy; $4: extra lines for the defaults section, e.g.
-# "option splice-response"). Sets PROXY_PID and PROXY_CONF.
+# "option splice-response"; $5: extra lines for the global section, e.g.
+# "tune.bufsize 65536"). Sets PROXY_PID and PROXY_CONF.
 start_haproxy_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy} extra=${4:-}
+	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy} extra=${4:-} global_extra=${5:-}
 	mkdir -p "$dir"
 	PROXY_CONF=$dir/haproxy.cfg
 	cat > "$dir/haproxy.cfg" <<CONF
@@ -133,7 +134,8 @@ global
 	nbthread 2
 	# no CA store for the internal HTTP client (unused): loading it costs seconds here
 	httpclient.ssl.verify none
-defaults
+${global_extra:+$(sed 's/^/\t/' <<< "$global_extra")
+}defaults
 	mode http
 	timeout connect 5s
 	timeout client 10s
