@@ -1,6 +1,7 @@
 # Shared body of the matrix-* scenarios: issue 5's guest matrix. $PROXY is
 # nginx or haproxy (Debian's, default settings); $NGINX_EXTRA holds directives
-# added to nginx's proxy location (matrix-nginx-unbuffered).
+# added to nginx's proxy location (matrix-nginx-unbuffered), $HAPROXY_GLOBAL
+# lines for HAProxy's global section (matrix-haproxy-large-buffers).
 #
 # One traffic script runs twice in one guest, each time through a fresh proxy
 # in front of tools/backend.py: first with libra.ko loaded and the parser
@@ -314,7 +315,7 @@ compare_run() {
 start_proxy() { # start_proxy PORT INSTANCE
 	case $PROXY in
 	nginx) start_nginx_proxy "$1" "$BACKEND" "$2" "client_max_body_size 64m; ${NGINX_EXTRA:-}" ;;
-	haproxy) start_haproxy_proxy "$1" "$BACKEND" "$2" ;;
+	haproxy) start_haproxy_proxy "$1" "$BACKEND" "$2" "" "${HAPROXY_GLOBAL:-}" ;;
 	*) fail "unknown proxy $PROXY" ;;
 	esac
 }
