@@ -7,25 +7,40 @@
  * an skb whose frags are not shared with a sender that may still write them
  * (SKBFL_SHARED_FRAG: sendpage/splice'd pages), and a linear head only when
  * it lives in a page fragment (head_frag). Anything else — a kmalloc'd head,
- * shared or unreadable frags, a page sendpage_ok() refuses — is copied into
- * fresh pages, which still spares the copy to user space.
+ * shared frags, a page sendpage_ok() refuses — is copied into fresh pages,
+ * which still spares the copy to user space; device memory the CPU cannot
+ * read is not anchored at all.
  *
- * Lifetime: libra_anchor_table holds one reference on every live anchor;
- * a sender takes another for as long as it uses one. The table's reference
- * goes when the anchor has been sent in full, when its process is gone (the
- * collector below), or at unload. While any anchor is live the module holds
- * a reference on itself, so rmmod refuses rather than free pages in flight.
+ * Every anchor belongs to one HTTP message (struct libra_msg: its regions,
+ * where it arrived, whether any of it went out and when last) and to the
+ * process that received it (struct libra_proc). It goes away:
+ *  - sent in full (a response body part is never sent twice); a request
+ *    body's stays, since a proxy may resend a request to another upstream,
+ *    until the response to it completes or the connection it came on ends;
+ *  - when the connection a message was going out on goes away: the rest of
+ *    that message can never be sent;
+ *  - when the connection a message arrived on goes away before any region
+ *    of it went out (a client that reset after the headers: the proxy
+ *    closes the upstream and drops the body);
+ *  - when no region of its message went out for anchor_unsent_ms (none ever
+ *    did) or anchor_idle_ms (some did): a proxy that dropped a body while
+ *    keeping both connections open. A token whose anchor expired is refused
+ *    where it shows up (the call fails), never sent as bytes;
+ *  - when its process is gone, or at unload.
+ * libra_anchor_table holds one reference on every live anchor; a sender
+ * takes another for as long as it uses one. While any anchor is live the
+ * module holds a reference on itself, so rmmod refuses rather than free
+ * pages in flight.
  *
- * A response is never sent twice, so when the connection that was sending a
- * message's body goes away, whatever of that body is still anchored can
- * never be sent: libra_anchor_abandon_msg() lets it go.
- *
- * Locking: libra_anchor_lock guards both tables and the budget's peak;
- * lookups by id are RCU.
+ * Locking: libra_anchor_lock (BH) guards the message table, every message,
+ * the per-process anchor lists and counts (struct libra_proc), and the
+ * links of every anchor; lookups by id are RCU. libra_proc_lock nests
+ * inside it.
  */
 #include <linux/bvec.h>
 #include <linux/hashtable.h>
 #include <linux/highmem.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
@@ -41,15 +56,36 @@ static unsigned long anchor_limit_mb = 256;
 module_param(anchor_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(anchor_limit_mb, "Anchored memory limit in MiB; past it bodies are copied as usual");
 
+static unsigned int anchor_unsent_ms = 10000;
+module_param(anchor_unsent_ms, uint, 0644);
+MODULE_PARM_DESC(anchor_unsent_ms,
+		 "A message none of whose anchored regions went out is released after this many ms");
+
+static unsigned int anchor_idle_ms = 120000;
+module_param(anchor_idle_ms, uint, 0644);
+MODULE_PARM_DESC(anchor_idle_ms,
+		 "A message no region of which went out for this many ms is released");
+
+/* One HTTP message with anchored regions. Under libra_anchor_lock. */
+struct libra_msg {
+	struct hlist_node node;		/* libra_msgs */
+	struct list_head idle_node;	/* libra_msgs_idle: least recently active first */
+	struct list_head anchors;	/* its live anchors */
+	u64 id;
+	unsigned long active;		/* jiffies: made, or a region of it last went out */
+	bool started;			/* a region of it went out */
+};
+
 #define LIBRA_ANCHOR_HASH_BITS 12
 static DEFINE_HASHTABLE(libra_anchor_table, LIBRA_ANCHOR_HASH_BITS);
-/* the same anchors by message, to drop a message's unsent rest at once */
-static DEFINE_HASHTABLE(libra_anchor_msgs, LIBRA_ANCHOR_HASH_BITS);
+static DEFINE_HASHTABLE(libra_msgs, LIBRA_ANCHOR_HASH_BITS);
+static LIST_HEAD(libra_msgs_idle);
 static atomic64_t libra_anchor_next_msg_id = ATOMIC64_INIT(0);
 /*
  * Messages abandoned lately: a proxy may still read the rest of such a body
  * after the connection it was going to is gone; that rest is copied, not
- * anchored, since it can never be sent.
+ * anchored, since it can never be sent. Best effort: an anchor made of a
+ * message the ring forgot expires like any unsent one.
  */
 #define LIBRA_ABANDONED_MSGS 64
 static u64 libra_abandoned_msgs[LIBRA_ABANDONED_MSGS];
@@ -63,9 +99,12 @@ static void libra_anchor_collect(struct work_struct *work);
 static DECLARE_DELAYED_WORK(libra_anchor_collector, libra_anchor_collect);
 #define LIBRA_ANCHOR_COLLECT_INTERVAL HZ
 
+/* The parameter is MiB; a value whose bytes would not fit in 64 bits means no limit to speak of. */
 u64 libra_anchor_limit(void)
 {
-	return (u64)READ_ONCE(anchor_limit_mb) << 20;
+	unsigned long mb = READ_ONCE(anchor_limit_mb);
+
+	return mb > (U64_MAX >> 20) ? U64_MAX : (u64)mb << 20;
 }
 
 /* Lowering the limit never evicts: it only stops new anchors past it. */
@@ -87,7 +126,7 @@ u64 libra_anchored_peak_bytes(void)
 	return READ_ONCE(libra_anchored_peak);
 }
 
-u64 libra_anchors_now(void)
+u64 notrace libra_anchors_now(void)
 {
 	return atomic_read(&libra_anchor_count);
 }
@@ -118,6 +157,7 @@ static void libra_anchor_free(struct libra_anchor *a)
 		put_page(a->pieces[i].bv_page);
 	put_pid(a->owner);
 	libra_scope_put(a->scope);
+	kfree(a->spare_msg);
 	kvfree(a);
 }
 
@@ -130,9 +170,8 @@ static void libra_anchor_release(struct kref *ref)
 {
 	struct libra_anchor *a = container_of(ref, struct libra_anchor, ref);
 
-	atomic64_sub(a->len, &libra_anchored_bytes);
-	libra_scope_uncharge(a->scope, a->len);
-	libra_proc_anchor_put(a->owner);
+	atomic64_sub(a->charged, &libra_anchored_bytes);
+	libra_scope_uncharge(a->scope, a->charged);
 	libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_RELEASED, 1);
 	call_rcu(&a->rcu, libra_anchor_free_rcu);
 	if (atomic_dec_and_test(&libra_anchor_count))
@@ -144,14 +183,42 @@ void libra_anchor_put(struct libra_anchor *a)
 	kref_put(&a->ref, libra_anchor_release);
 }
 
-/* Unlinks @a from both tables; true if it was linked. */
+static struct libra_msg *libra_msg_find(u64 id)
+{
+	struct libra_msg *m;
+
+	lockdep_assert_held(&libra_anchor_lock);
+	hash_for_each_possible(libra_msgs, m, node, id)
+		if (m->id == id)
+			return m;
+	return NULL;
+}
+
+/*
+ * Unlinks @a from the tables, its message and its process; true if it was
+ * linked (the caller then owns the table's reference). A message goes with
+ * its last anchor.
+ */
 static bool libra_anchor_unlink(struct libra_anchor *a)
 {
+	struct libra_msg *m = a->msg;
+
 	lockdep_assert_held(&libra_anchor_lock);
 	if (hlist_unhashed(&a->node))
 		return false;
 	hash_del_rcu(&a->node);
-	hash_del(&a->msg_node);
+	list_del(&a->msg_node);
+	list_del(&a->proc_node);
+	WRITE_ONCE(a->proc->nr_anchors, a->proc->nr_anchors - 1);
+	WRITE_ONCE(a->proc->anchored_bytes, a->proc->anchored_bytes - a->charged);
+	if (a->poisoned)
+		WRITE_ONCE(a->proc->poisoned, a->proc->poisoned - 1);
+	a->msg = NULL;
+	if (list_empty(&m->anchors)) {
+		hash_del(&m->node);
+		list_del(&m->idle_node);
+		kfree(m);
+	}
 	return true;
 }
 
@@ -167,6 +234,16 @@ static void libra_anchor_unpublish(struct libra_anchor *a)
 		libra_anchor_put(a);
 }
 
+/* Moves @a to @dead if it is linked; under the lock. */
+static void libra_anchor_doom(struct libra_anchor *a, struct hlist_head *dead, bool expired)
+{
+	if (!libra_anchor_unlink(a))
+		return;
+	hlist_add_head(&a->dead, dead);
+	if (expired)
+		libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_EXPIRED, 1);
+}
+
 /* Puts every anchor on @dead, which the caller filled under the lock. */
 static void libra_anchor_put_all(struct hlist_head *dead)
 {
@@ -175,6 +252,22 @@ static void libra_anchor_put_all(struct hlist_head *dead)
 
 	hlist_for_each_entry_safe(a, tmp, dead, dead)
 		libra_anchor_put(a);
+}
+
+/* Dooms every anchor of @m (it may be freed with its last anchor). */
+static void libra_msg_doom(struct libra_msg *m, struct hlist_head *dead, bool expired,
+			   bool (*keep)(const struct libra_anchor *a))
+{
+	struct libra_anchor *a, *tmp;
+
+	list_for_each_entry_safe(a, tmp, &m->anchors, msg_node) {
+		bool last = list_is_last(&a->msg_node, &m->anchors);
+
+		if (!keep || !keep(a))
+			libra_anchor_doom(a, dead, expired);
+		if (last)
+			break;	/* @m may be gone */
+	}
 }
 
 u64 libra_anchor_new_msg_id(void)
@@ -195,72 +288,100 @@ bool libra_anchor_msg_abandoned(u64 msg_id)
 /* The connection sending message @msg_id is gone: the rest of its body too. */
 void libra_anchor_abandon_msg(u64 msg_id)
 {
-	struct libra_anchor *a;
-	struct hlist_node *tmp;
+	struct libra_msg *m;
 	HLIST_HEAD(dead);
 
 	spin_lock_bh(&libra_anchor_lock);
 	WRITE_ONCE(libra_abandoned_msgs[libra_abandoned_next], msg_id);
 	libra_abandoned_next = (libra_abandoned_next + 1) % LIBRA_ABANDONED_MSGS;
-	hash_for_each_possible_safe(libra_anchor_msgs, a, tmp, msg_node, msg_id) {
-		if (a->msg_id == msg_id && libra_anchor_unlink(a))
-			hlist_add_head(&a->dead, &dead);
-	}
+	m = libra_msg_find(msg_id);
+	if (m)
+		libra_msg_doom(m, &dead, false, NULL);
 	spin_unlock_bh(&libra_anchor_lock);
 	libra_anchor_put_all(&dead);
 }
 
-/* The anchor a valid token names, referenced, or NULL. */
-struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok)
+/*
+ * The anchor a token names, referenced, with *why LIVE (the caller's) or
+ * FOREIGN (another process's: only its descendants may have its tokens,
+ * libra_anchor_ancestral()); or NULL with *why saying what the token is:
+ * not libra's (forged, damaged, or bytes that merely look like one: the
+ * program's own bytes), or libra's with its anchor gone.
+ */
+struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok, enum libra_token_verdict *why)
 {
 	struct libra_anchor *a, *found = NULL;
 
-	if (!libra_token_valid(tok, current->tgid))
+	if (!libra_token_valid(tok)) {
+		*why = LIBRA_TOKEN_NOT_OURS;
 		return NULL;
+	}
+	*why = LIBRA_TOKEN_GONE;
 	rcu_read_lock();
 	hash_for_each_possible_rcu(libra_anchor_table, a, node, tok->id) {
-		if (a->id == tok->id && a->len == tok->len &&
-		    a->owner == task_tgid(current) && kref_get_unless_zero(&a->ref)) {
+		if (a->id != tok->id || a->len != tok->len)
+			continue;
+		if (kref_get_unless_zero(&a->ref)) {
 			found = a;
-			break;
+			*why = a->owner == task_tgid(current) ? LIBRA_TOKEN_LIVE : LIBRA_TOKEN_FOREIGN;
 		}
+		break;
 	}
 	rcu_read_unlock();
 	return found;
 }
 
 /*
- * Why libra_anchor_lookup() found nothing for @tok, for the debug line of a
- * rejected token. Best effort: the table may have changed since.
+ * Whether @a's owner is an ancestor of the calling process: a fork child
+ * holds its parent's tokens in the memory it was given, and stock would
+ * have given it the bytes.
  */
-const char *libra_anchor_why_not(const struct libra_token *tok)
+bool libra_anchor_ancestral(const struct libra_anchor *a)
 {
-	const char *why = "no such anchor (sent in full, released, or never made)";
-	struct libra_anchor *a;
+	struct task_struct *t = current;
+	bool found = false;
+	int depth;
 
-	if (memcmp(tok->magic, LIBRA_TOKEN_MAGIC, sizeof(tok->magic)))
-		return "no token magic";
-	if (tok->reserved || tok->len < LIBRA_TOKEN_BYTES)
-		return "malformed";
-	if (!libra_token_valid(tok, current->tgid))
-		return "bad MAC (damaged, forged, or another process's)";
 	rcu_read_lock();
-	hash_for_each_possible_rcu(libra_anchor_table, a, node, tok->id) {
-		if (a->id != tok->id)
-			continue;
-		if (a->len != tok->len)
-			why = "length mismatch";
-		else if (a->owner != task_tgid(current))
-			why = "another process's anchor";
-		else
-			why = "anchor being released";
-		break;
+	for (depth = 0; depth < 64 && !found; depth++) {
+		struct task_struct *parent = rcu_dereference(t->real_parent);
+
+		if (!parent || parent == t)
+			break;
+		t = parent;
+		found = task_tgid(t) == a->owner;
 	}
 	rcu_read_unlock();
-	return why;
+	return found;
 }
 
-/* Sent in full: a response body is never sent twice, so let it go. */
+const char *libra_token_verdict_name(enum libra_token_verdict why)
+{
+	switch (why) {
+	case LIBRA_TOKEN_LIVE:
+		return "live";
+	case LIBRA_TOKEN_NOT_OURS:
+		return "not libra's (no MAC of this load)";
+	case LIBRA_TOKEN_GONE:
+		return "its anchor is gone (sent in full, released or expired)";
+	case LIBRA_TOKEN_FOREIGN:
+		return "another process's anchor";
+	}
+	return "?";
+}
+
+/* A region of @a's message starts going out (or is written out by copy): it is alive. */
+void libra_anchor_touch(struct libra_anchor *a)
+{
+	spin_lock_bh(&libra_anchor_lock);
+	if (a->msg) {
+		a->msg->started = true;
+		a->msg->active = jiffies;
+		list_move_tail(&a->msg->idle_node, &libra_msgs_idle);
+	}
+	spin_unlock_bh(&libra_anchor_lock);
+}
+
 /*
  * All of @a went out. A response body's region cannot be needed again; a
  * request body's may be resent until its response is complete.
@@ -276,6 +397,11 @@ void libra_anchor_sent(struct libra_anchor *a)
 	spin_unlock_bh(&libra_anchor_lock);
 }
 
+static bool libra_anchor_unsent(const struct libra_anchor *a)
+{
+	return !a->sent_once;
+}
+
 /*
  * The response to request @msg_id is complete: the parts of its body that
  * went upstream cannot be resent. Parts never sent stay until the connection
@@ -283,46 +409,86 @@ void libra_anchor_sent(struct libra_anchor *a)
  */
 void libra_anchor_release_answered(u64 msg_id)
 {
-	struct libra_anchor *a;
-	struct hlist_node *tmp;
+	struct libra_msg *m;
 	HLIST_HEAD(dead);
 
 	spin_lock_bh(&libra_anchor_lock);
-	hash_for_each_possible_safe(libra_anchor_msgs, a, tmp, msg_node, msg_id) {
-		if (a->msg_id == msg_id && a->sent_once && libra_anchor_unlink(a))
-			hlist_add_head(&a->dead, &dead);
+	m = libra_msg_find(msg_id);
+	if (m)
+		libra_msg_doom(m, &dead, false, libra_anchor_unsent);
+	spin_unlock_bh(&libra_anchor_lock);
+	libra_anchor_put_all(&dead);
+}
+
+/*
+ * The connection with id @origin, adopted by @owner, is gone. Request
+ * bodies that arrived on it can no longer be asked for again; response
+ * bodies that arrived on it and of which nothing went out never will (the
+ * proxy gave up on the message: a client that reset after the headers).
+ * Only @owner's anchors can have come from it.
+ */
+void libra_anchor_release_origin(u64 origin, struct pid *owner)
+{
+	struct libra_anchor *a, *tmp;
+	struct libra_proc *p;
+	HLIST_HEAD(dead);
+
+	rcu_read_lock();
+	p = libra_proc_lookup(owner);
+	rcu_read_unlock();
+	if (!p)
+		return;
+	spin_lock_bh(&libra_anchor_lock);
+	list_for_each_entry_safe(a, tmp, &p->anchors, proc_node) {
+		if (a->origin != origin)
+			continue;
+		if (a->resendable)
+			libra_anchor_doom(a, &dead, false);
+		else if (!a->msg->started)
+			libra_anchor_doom(a, &dead, true);
 	}
 	spin_unlock_bh(&libra_anchor_lock);
 	libra_anchor_put_all(&dead);
 }
 
-/* Releases every published anchor @match says yes to; a walk of the whole table. */
-static void libra_anchor_release_if(bool (*match)(const struct libra_anchor *a, u64 arg),
-				    u64 arg)
+/*
+ * References to up to @max live anchors of @p, oldest first, in @out;
+ * returns how many. The caller puts each.
+ */
+unsigned int libra_anchor_grab_proc(struct libra_proc *p, struct libra_anchor **out,
+				    unsigned int max, unsigned int skip)
 {
 	struct libra_anchor *a;
-	struct hlist_node *tmp;
-	unsigned int bkt;
-	HLIST_HEAD(dead);
+	unsigned int n = 0;
 
 	spin_lock_bh(&libra_anchor_lock);
-	hash_for_each_safe(libra_anchor_table, bkt, tmp, a, node) {
-		if (match(a, arg) && libra_anchor_unlink(a))
-			hlist_add_head(&a->dead, &dead);
+	list_for_each_entry(a, &p->anchors, proc_node) {
+		if (n == max)
+			break;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		if (kref_get_unless_zero(&a->ref))
+			out[n++] = a;
 	}
 	spin_unlock_bh(&libra_anchor_lock);
-	libra_anchor_put_all(&dead);
+	return n;
 }
 
-static bool libra_anchor_from_origin(const struct libra_anchor *a, u64 origin)
+/*
+ * @a could not be written out where its token was received, so a copy of
+ * its token may be anywhere in the process's memory: until it is gone, TLS
+ * the process sends may carry it (tls.c).
+ */
+void libra_anchor_poison(struct libra_anchor *a)
 {
-	return a->resendable && a->origin == origin;
-}
-
-/* The connection request bodies arrived on is gone, and with it any resend. */
-void libra_anchor_release_origin(u64 origin)
-{
-	libra_anchor_release_if(libra_anchor_from_origin, origin);
+	spin_lock_bh(&libra_anchor_lock);
+	if (!hlist_unhashed(&a->node) && !a->poisoned) {
+		a->poisoned = true;
+		WRITE_ONCE(a->proc->poisoned, a->proc->poisoned + 1);
+	}
+	spin_unlock_bh(&libra_anchor_lock);
 }
 
 /* Building an anchor from the receive queue. */
@@ -332,6 +498,13 @@ struct libra_anchor_builder {
 	struct page *copy_page;	/* current page for bytes that must be copied */
 	u32 copy_used;
 	u64 copied;		/* bytes that went through copy_page */
+	/*
+	 * What the pieces pin: a reference holds the whole (compound) page, so
+	 * the budget is charged the size of each distinct page, not the bytes
+	 * of the region (the same page twice in a row is counted once).
+	 */
+	u64 charged;
+	struct page *last_head;
 };
 
 static int libra_builder_add_ref(struct libra_anchor_builder *b, struct page *page,
@@ -346,6 +519,10 @@ static int libra_builder_add_ref(struct libra_anchor_builder *b, struct page *pa
 	}
 	if (a->nr_pieces == b->max_pieces)
 		return -E2BIG;
+	if (compound_head(page) != b->last_head) {
+		b->last_head = compound_head(page);
+		b->charged += page_size(b->last_head);
+	}
 	get_page(page);
 	a->pieces[a->nr_pieces++] = (struct bio_vec){ .bv_page = page, .bv_offset = off, .bv_len = len };
 	return 0;
@@ -360,7 +537,7 @@ static int libra_builder_add_copy(struct libra_anchor_builder *b, const void *sr
 		if (!b->copy_page || b->copy_used == PAGE_SIZE) {
 			if (b->copy_page)
 				put_page(b->copy_page);	/* the pieces hold their own refs */
-			b->copy_page = alloc_page(GFP_KERNEL);
+			b->copy_page = alloc_page(GFP_KERNEL_ACCOUNT);
 			if (!b->copy_page)
 				return -ENOMEM;
 			b->copy_used = 0;
@@ -401,7 +578,7 @@ static int libra_builder_add_skb(struct libra_anchor_builder *b, const struct sk
 				 u32 off, u32 len)
 {
 	u32 headlen = skb_headlen(skb), pos = 0;
-	bool frags_ok = !skb_has_shared_frag(skb) && libra_skb_frags_readable(skb);
+	bool frags_ok = !skb_has_shared_frag(skb);
 	const struct sk_buff *frag_skb;
 	int i, err;
 
@@ -422,6 +599,9 @@ static int libra_builder_add_skb(struct libra_anchor_builder *b, const struct sk
 		len -= n;
 	}
 	pos = headlen;
+	/* device memory the CPU cannot read (devmem TCP): not libra's to hold */
+	if (len && skb_shinfo(skb)->nr_frags && !libra_skb_frags_readable(skb))
+		return -EINVAL;
 	for (i = 0; len && i < skb_shinfo(skb)->nr_frags; i++) {
 		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
 		u32 fsize = skb_frag_size(frag), n, foff;
@@ -474,29 +654,28 @@ static u32 libra_skb_count_pieces(const struct sk_buff *skb)
 	return n;
 }
 
+
 /*
  * An anchor over @len bytes of @sk's receive queue from sequence @seq,
- * without consuming them. The caller holds the socket lock and has checked
- * those bytes are queued. NULL when the budget or memory says no: then the
- * caller copies.
+ * without consuming them, for message @msg_id arriving on libra socket
+ * @origin. The caller holds the socket lock and has checked those bytes are
+ * queued. NULL when the budget or memory says no: then the caller copies.
+ * Everything publishing needs is allocated here, so that once the token is
+ * in user space nothing can fail.
  */
 struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
-					struct libra_scope *scope)
+					u64 origin, struct libra_scope *scope)
 {
 	struct libra_anchor_builder b = { };
+	struct libra_proc *proc;
 	struct sk_buff *skb;
 	u32 pieces = 0, want = len, s = seq;
 	int err = 0;
 
 	sock_owned_by_me(sk);
-	if (!libra_scope_charge(scope, len)) {
-		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
+	proc = libra_proc_get(task_tgid(current));
+	if (!proc)
 		return NULL;
-	}
-	if (!libra_anchor_charge(len)) {
-		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
-		goto err_uncharge_scope;
-	}
 	skb_queue_walk(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
 
@@ -508,10 +687,12 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	}
 	pieces += len / PAGE_SIZE + 1;	/* copied bytes may straddle pages */
 
-	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL);
+	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL_ACCOUNT);
 	if (!b.a)
-		goto err_uncharge;
-	b.a->scope = libra_scope_get(scope);
+		return NULL;
+	b.a->spare_msg = kzalloc(sizeof(*b.a->spare_msg), GFP_KERNEL_ACCOUNT);
+	if (!b.a->spare_msg)
+		goto err_free;
 	b.a->len = len;
 	b.max_pieces = pieces;
 
@@ -534,58 +715,106 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	if (err || want)
 		goto err_free;
 
+	if (!libra_scope_charge(scope, b.charged)) {
+		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
+		goto err_free;
+	}
+	if (!libra_anchor_charge(b.charged)) {
+		libra_scope_add(scope, LIBRA_STAT_FALLBACK_BUDGET, 1);
+		libra_scope_uncharge(scope, b.charged);
+		goto err_free;
+	}
 	kref_init(&b.a->ref);
+	b.a->charged = b.charged;
+	b.a->scope = libra_scope_get(scope);
 	b.a->owner = get_pid(task_tgid(current));
+	b.a->proc = proc;
 	b.a->id = libra_token_new_id();
 	b.a->msg_id = msg_id;
+	b.a->origin = origin;
 	if (b.copied)
 		libra_scope_add(scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
 	return b.a;
 
 err_free:
-	b.a->owner = NULL;
 	libra_anchor_free(b.a);
-err_uncharge:
-	atomic64_sub(len, &libra_anchored_bytes);
-err_uncharge_scope:
-	libra_scope_uncharge(scope, len);
 	return NULL;
 }
 
-/* Publishes a built anchor: from now on its token finds it. */
-void libra_anchor_publish(struct libra_anchor *a)
+/*
+ * Publishes a built anchor whose token went to user space at @uaddr (0 if
+ * not user memory): from now on its token finds it.
+ */
+void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr)
 {
+	struct libra_msg *m;
+
+	a->uaddr = uaddr;
+	libra_proc_flag(a->proc, LIBRA_PROC_TOKENS);
 	if (atomic_inc_return(&libra_anchor_count) == 1)
 		__module_get(THIS_MODULE);
-	libra_proc_anchor_get(a->owner);
 	spin_lock_bh(&libra_anchor_lock);
+	m = libra_msg_find(a->msg_id);
+	if (!m) {
+		m = a->spare_msg;
+		a->spare_msg = NULL;
+		m->id = a->msg_id;
+		INIT_LIST_HEAD(&m->anchors);
+		m->active = jiffies;
+		hash_add(libra_msgs, &m->node, m->id);
+		list_add_tail(&m->idle_node, &libra_msgs_idle);
+	}
+	a->msg = m;
+	list_add_tail(&a->msg_node, &m->anchors);
+	list_add_tail(&a->proc_node, &a->proc->anchors);
+	WRITE_ONCE(a->proc->nr_anchors, a->proc->nr_anchors + 1);
+	WRITE_ONCE(a->proc->anchored_bytes, a->proc->anchored_bytes + a->charged);
 	hash_add_rcu(libra_anchor_table, &a->node, a->id);
-	hash_add(libra_anchor_msgs, &a->msg_node, a->msg_id);
 	spin_unlock_bh(&libra_anchor_lock);
+	kfree(a->spare_msg);
+	a->spare_msg = NULL;
 }
 
 /* Drops an anchor that was built but never published (its token never reached user space). */
 void libra_anchor_discard(struct libra_anchor *a)
 {
-	atomic64_sub(a->len, &libra_anchored_bytes);
-	libra_scope_uncharge(a->scope, a->len);
+	atomic64_sub(a->charged, &libra_anchored_bytes);
+	libra_scope_uncharge(a->scope, a->charged);
 	libra_anchor_free(a);
 }
 
-/* Anchors whose process has exited can never be sent: collect them. */
-static bool libra_anchor_owner_gone(const struct libra_anchor *a, u64 unused)
+/* The collector's walk: processes gone, messages idle too long. */
+static void libra_anchor_collect_dead_procs(struct libra_proc *p, void *arg)
 {
-	bool alive;
+	struct libra_anchor *a, *tmp;
 
-	rcu_read_lock();
-	alive = pid_task(a->owner, PIDTYPE_TGID) != NULL;
-	rcu_read_unlock();
-	return !alive;
+	if (!READ_ONCE(p->nr_anchors) || pid_has_task(p->tgid, PIDTYPE_TGID))
+		return;
+	spin_lock_bh(&libra_anchor_lock);
+	list_for_each_entry_safe(a, tmp, &p->anchors, proc_node)
+		libra_anchor_doom(a, arg, false);
+	spin_unlock_bh(&libra_anchor_lock);
 }
 
 static void libra_anchor_collect(struct work_struct *work)
 {
-	libra_anchor_release_if(libra_anchor_owner_gone, 0);
+	unsigned long now = jiffies, unsent = msecs_to_jiffies(READ_ONCE(anchor_unsent_ms)),
+		      idle = msecs_to_jiffies(READ_ONCE(anchor_idle_ms));
+	struct libra_msg *m, *tmp;
+	HLIST_HEAD(dead);
+
+	libra_proc_for_each(libra_anchor_collect_dead_procs, &dead);
+
+	spin_lock_bh(&libra_anchor_lock);
+	list_for_each_entry_safe(m, tmp, &libra_msgs_idle, idle_node) {
+		if (time_before(now, m->active + min(unsent, idle)))
+			break;	/* the rest were active later */
+		if (time_after_eq(now, m->active + (m->started ? idle : unsent)))
+			libra_msg_doom(m, &dead, true, NULL);
+	}
+	libra_proc_reap();
+	spin_unlock_bh(&libra_anchor_lock);
+	libra_anchor_put_all(&dead);
 	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
 }
 

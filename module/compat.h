@@ -70,12 +70,13 @@ static inline unsigned long libra_func_entry(unsigned long probed)
 #endif
 
 #ifdef LIBRA_HAVE_SENDPAGE
+/* tcp_sendpage_locked, not do_tcp_sendpages: it copies where the device has no SG and marks app-limited */
 static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
 					 u32 len, int flags, bool more)
 {
 	if (more)
 		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
-	return do_tcp_sendpages(sk, page, off, len, flags);
+	return tcp_sendpage_locked(sk, page, off, len, flags);
 }
 #else
 static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
@@ -98,6 +99,33 @@ static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32
 #define libra_skb_frags_readable(skb) skb_frags_readable(skb)
 #else
 #define libra_skb_frags_readable(skb) true
+#endif
+
+/*
+ * The iovec array of an ITER_IOVEC iterator: iter->iov until 6.4, then
+ * iter_iov() (Kbuild probes it: LIBRA_HAVE_ITER_IOV).
+ */
+#ifdef LIBRA_HAVE_ITER_IOV
+#define libra_iter_iov(i) iter_iov(i)
+#else
+#define libra_iter_iov(i) ((i)->iov)
+#endif
+
+/*
+ * A BPF program run outside tc and XDP: from 6.11 the redirect helpers
+ * keep their state in a per-task bpf_net_context, which the program's
+ * caller must set up (LIBRA_HAVE_BPF_NET_CTX); without it, a parser that
+ * called one would dereference NULL.
+ */
+#include <linux/filter.h>
+#ifdef LIBRA_HAVE_BPF_NET_CTX
+#define LIBRA_BPF_NET_CTX_DECLARE struct bpf_net_context __bpf_net_ctx, *bpf_net_ctx
+#define libra_bpf_net_ctx_set() (bpf_net_ctx = bpf_net_ctx_set(&__bpf_net_ctx))
+#define libra_bpf_net_ctx_clear() bpf_net_ctx_clear(bpf_net_ctx)
+#else
+#define LIBRA_BPF_NET_CTX_DECLARE int __maybe_unused bpf_net_ctx
+#define libra_bpf_net_ctx_set() do { } while (0)
+#define libra_bpf_net_ctx_clear() do { } while (0)
 #endif
 
 #endif /* LIBRA_COMPAT_H */

@@ -3,8 +3,8 @@
  * /dev/libra: the control interface described in <linux/libra.h>.
  *
  * Only a CAP_NET_ADMIN holder in the initial user namespace may open it, and
- * every ioctl checks the opener's credentials again, so a descriptor handed
- * to an unprivileged process is worth nothing.
+ * every ioctl checks both the opener's credentials and the caller's, so a
+ * descriptor handed to an unprivileged process is worth nothing.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -184,11 +184,38 @@ static long libra_ioctl_attach_parser(void __user *arg)
 	return libra_parser_attach(req.prog_fd);
 }
 
+static long libra_ioctl_list_procs(void __user *arg)
+{
+	struct libra_proc_list req;
+	struct libra_proc_info *entries;
+	u32 total, n;
+	long err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved)
+		return -EINVAL;
+	/* as for sockets: filled under RCU, processes known meanwhile count only in @total */
+	n = min3(req.count, (u32)LIBRA_PROC_LIST_MAX, libra_procs_known());
+	entries = kvcalloc(max_t(u32, n, 1), sizeof(*entries), GFP_KERNEL);
+	if (!entries)
+		return -ENOMEM;
+	total = libra_proc_list(entries, n);
+	err = libra_list_copy_out(req.entries, entries, sizeof(*entries), n, total, &req.count);
+	if (!err) {
+		req.total = total;
+		err = copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+	}
+	kvfree(entries);
+	return err;
+}
+
 static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
-	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+	/* the caller's own capability, not only the opener's: a passed descriptor grants nothing */
+	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN) || !capable(CAP_NET_ADMIN))
 		return -EPERM;
 
 	switch (cmd) {
@@ -210,6 +237,8 @@ static long libra_control_ioctl(struct file *file, unsigned int cmd, unsigned lo
 		return libra_ioctl_set_anchor_limit(uarg);
 	case LIBRA_IOC_LIST_SOCKETS:
 		return libra_ioctl_list_sockets(uarg);
+	case LIBRA_IOC_LIST_PROCS:
+		return libra_ioctl_list_procs(uarg);
 	default:
 		return -ENOTTY;
 	}

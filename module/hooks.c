@@ -12,6 +12,18 @@
  * address lying inside this module and lets it through, which is what keeps
  * the redirect from looping.
  *
+ * The egress guard's hooks (the sendmsg of the inet, inet6 and unix socket
+ * families, generic_perform_write, iomap_file_buffered_write, pipe_write)
+ * are redirected only for a process that received tokens (proc.c): their
+ * handler writes out the tokens the call carries (egress.c), then calls the
+ * stock function. A family's sendmsg is where every send on its sockets
+ * passes (sendmsg, write, io_uring): plain TCP is left to the tcp_sendmsg
+ * hook, every other socket (AF_UNIX, kernel TLS, UDP, MPTCP) is guarded
+ * there. Sockets of other families are not looked at.
+ *
+ * Kernel sockets (CIFS, NFS), which send in their caller's context, are
+ * never redirected.
+ *
  * Lifetime: a redirected call holds a reference on this module from the
  * callback until the handler returns, so rmmod refuses ("in use") while any
  * handler runs. Between the handler's module_put() and its final return
@@ -19,9 +31,13 @@
  * hooks are unregistered synchronize_rcu_tasks() waits out such tasks before
  * the module text can go.
  */
+#include <linux/fs.h>
 #include <linux/ftrace.h>
 #include <linux/module.h>
+#include <linux/net.h>
+#include <net/inet_connection_sock.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "compat.h"
 #include "libra.h"
@@ -81,13 +97,14 @@ static int libra_tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
  */
 static bool notrace libra_should_redirect(struct ftrace_regs *fregs, bool sending)
 {
-	struct sock *sk;
+	struct sock *sk = (struct sock *)libra_ftrace_arg0(fregs);
 
-	if (sending && libra_proc_has_anchors(current))
+	if (sk->sk_kern_sock)
+		return false;
+	if (sending && libra_proc_guarded(current))
 		return try_module_get(THIS_MODULE);
 	if (!libra_optin_any())
 		return false;
-	sk = (struct sock *)libra_ftrace_arg0(fregs);
 	if (!libra_optin_match(current, sk))
 		return false;
 	return try_module_get(THIS_MODULE);
@@ -157,11 +174,113 @@ static void libra_tcp_close(struct sock *sk, long timeout)
 	libra_handler_leave();
 }
 
+/* Plain TCP, whose sends the tcp_sendmsg hook handles itself. */
+static bool libra_tcp_handles(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       READ_ONCE(sk->sk_prot)->sendmsg == libra_sym.tcp_sendmsg;
+}
+
+static bool libra_ktls(const struct sock *sk)
+{
+	const struct tcp_ulp_ops *ulp;
+
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		return false;
+	ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
+	return ulp && !strcmp(ulp->name, "tls");
+}
+
+static const char *libra_sock_kind(const struct sock *sk)
+{
+	switch (sk->sk_family) {
+	case AF_UNIX:
+		return "an AF_UNIX socket";
+	case AF_INET:
+	case AF_INET6:
+		if (libra_ktls(sk))
+			return "a kernel-TLS socket";
+		return sk->sk_protocol == IPPROTO_TCP ? "a TCP socket libra does not handle" :
+		       "an IP socket";
+	default:
+		return "a socket";
+	}
+}
+
+static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
+			       int (*stock)(struct socket *, struct msghdr *, size_t))
+{
+	struct sock *sk = sock->sk;
+	int ret = 0;
+
+	libra_handler_enter();
+	if (sk && !sk->sk_kern_sock && !libra_tcp_handles(sk)) {
+		if (libra_ktls(sk))
+			libra_tls_mark(current, LIBRA_PROC_TLS_KERNEL, "sends on a kernel-TLS socket");
+		if (libra_guard_iter(&msg->msg_iter, size, NULL, libra_sock_kind(sk)))
+			ret = -EIO;
+	}
+	if (!ret)
+		ret = stock(sock, msg, size);
+	libra_handler_leave();
+	return ret;
+}
+
+#define LIBRA_GUARD_SENDMSG(fn)								\
+static int libra_guard_##fn(struct socket *sock, struct msghdr *msg, size_t size)	\
+{											\
+	return libra_guard_sendmsg(sock, msg, size, libra_sym.fn);			\
+}
+LIBRA_GUARD_SENDMSG(inet_sendmsg)
+LIBRA_GUARD_SENDMSG(inet6_sendmsg)
+LIBRA_GUARD_SENDMSG(unix_stream_sendmsg)
+LIBRA_GUARD_SENDMSG(unix_dgram_sendmsg)
+LIBRA_GUARD_SENDMSG(unix_seqpacket_sendmsg)
+
+static ssize_t libra_generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
+{
+	ssize_t ret = -EIO;
+
+	libra_handler_enter();
+	if (!libra_guard_iter(i, iov_iter_count(i), NULL, "a file"))
+		ret = libra_sym.generic_perform_write(iocb, i);
+	libra_handler_leave();
+	return ret;
+}
+
+static ssize_t libra_iomap_file_buffered_write(struct kiocb *iocb, struct iov_iter *i,
+					       const void *ops, void *private)
+{
+	ssize_t ret = -EIO;
+
+	libra_handler_enter();
+	if (!libra_guard_iter(i, iov_iter_count(i), NULL, "a file"))
+		ret = libra_sym.iomap_file_buffered_write(iocb, i, ops, private);
+	libra_handler_leave();
+	return ret;
+}
+
+static ssize_t libra_pipe_write(struct kiocb *iocb, struct iov_iter *from)
+{
+	ssize_t ret = -EIO;
+
+	libra_handler_enter();
+	if (!libra_guard_iter(from, iov_iter_count(from), NULL, "a pipe"))
+		ret = libra_sym.pipe_write(iocb, from);
+	libra_handler_leave();
+	return ret;
+}
+
+/* The guard's hooks: any call of a process holding anchors. */
+static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *ops, struct ftrace_regs *fregs);
+
 struct libra_hook {
 	const char *name;
 	struct ftrace_ops ops;
 	bool registered;
-	void *settle;		/* libra_ftrace_settle's handler */
+	void *settle;		/* libra_ftrace_settle's or libra_ftrace_guard's handler */
 };
 
 /*
@@ -191,7 +310,30 @@ static struct libra_hook libra_hooks[] = {
 	  .settle = libra_tcp_shutdown },
 	{ .name = "tcp_close", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
 	  .settle = libra_tcp_close },
+#define LIBRA_GUARD_HOOK(fn) \
+	{ .name = #fn, .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS }, \
+	  .settle = libra_guard_##fn }
+	LIBRA_GUARD_HOOK(inet_sendmsg),
+	LIBRA_GUARD_HOOK(inet6_sendmsg),
+	LIBRA_GUARD_HOOK(unix_stream_sendmsg),
+	LIBRA_GUARD_HOOK(unix_dgram_sendmsg),
+	LIBRA_GUARD_HOOK(unix_seqpacket_sendmsg),
+	{ .name = "generic_perform_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_generic_perform_write },
+	{ .name = "iomap_file_buffered_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_iomap_file_buffered_write },
+	{ .name = "pipe_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_pipe_write },
 };
+
+static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE) || !libra_proc_guarded(current))
+		return;
+	if (try_module_get(THIS_MODULE))
+		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
+}
 
 static int libra_hook_install(struct libra_hook *hook)
 {

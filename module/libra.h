@@ -6,13 +6,16 @@
 #include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/wait.h>
 #include <linux/sched/clock.h>
 #include <linux/libra.h>
 #include <linux/types.h>
 
+struct kiocb;
 struct msghdr;
 struct pid;
 struct sock;
+struct socket;
 struct task_struct;
 
 /* symbols.c: kernel functions libra calls that are not exported to modules everywhere */
@@ -23,6 +26,21 @@ struct libra_symbols {
 	int (*tcp_sendpage)(struct sock *sk, struct page *page, int offset,
 			    size_t size, int flags);
 	void (*tcp_shutdown)(struct sock *sk, int how);
+	/*
+	 * The egress guard's hooks call through to these: the socket families'
+	 * proto_ops sendmsg (address-taken, so callable through a pointer on
+	 * IBT kernels), and the buffered-write paths of files and pipes.
+	 */
+	int (*inet_sendmsg)(struct socket *sock, struct msghdr *msg, size_t size);
+	int (*inet6_sendmsg)(struct socket *sock, struct msghdr *msg, size_t size);
+	int (*unix_stream_sendmsg)(struct socket *sock, struct msghdr *msg, size_t size);
+	int (*unix_dgram_sendmsg)(struct socket *sock, struct msghdr *msg, size_t size);
+	int (*unix_seqpacket_sendmsg)(struct socket *sock, struct msghdr *msg, size_t size);
+	ssize_t (*generic_perform_write)(struct kiocb *iocb, struct iov_iter *i);
+	ssize_t (*pipe_write)(struct kiocb *iocb, struct iov_iter *from);
+	/* iomap_file_buffered_write: 3 arguments on 6.1, 4 from 6.6; the 4th is passed through */
+	ssize_t (*iomap_file_buffered_write)(struct kiocb *iocb, struct iov_iter *i,
+					     const void *ops, void *private);
 };
 extern struct libra_symbols libra_sym;
 int libra_symbols_resolve(void);
@@ -83,20 +101,38 @@ void libra_parser_exit(void);
 /* token.c */
 void libra_token_init(void);
 u64 libra_token_new_id(void);
-void libra_token_make(struct libra_token *tok, u64 id, u32 len, pid_t tgid);
-bool libra_token_valid(const struct libra_token *tok, pid_t tgid);
+void libra_token_make(struct libra_token *tok, u64 id, u32 len);
+bool libra_token_valid(const struct libra_token *tok);
+
+/* What a token found in outgoing bytes is (libra_anchor_lookup). */
+enum libra_token_verdict {
+	LIBRA_TOKEN_LIVE,	/* its anchor, this process's: stand in for it */
+	LIBRA_TOKEN_NOT_OURS,	/* no valid MAC: the program's own bytes that look like one */
+	LIBRA_TOKEN_GONE,	/* libra's, but its anchor is gone: refuse */
+	LIBRA_TOKEN_FOREIGN,	/* libra's, another process's anchor: an ancestor's may be written out */
+};
+const char *libra_token_verdict_name(enum libra_token_verdict why);
 
 /* anchor.c: body bytes held by page reference */
+struct libra_msg;
+struct libra_proc;
 struct libra_anchor {
 	struct hlist_node node;		/* libra_anchor_table, RCU */
-	struct hlist_node msg_node;	/* libra_anchor_msgs, under libra_anchor_lock */
+	struct list_head msg_node;	/* msg->anchors, under libra_anchor_lock */
+	struct list_head proc_node;	/* proc->anchors, under libra_anchor_lock */
 	struct hlist_node dead;		/* a private list of anchors to put */
-	u64 msg_id;			/* the HTTP message it is a body part of */
+	struct libra_msg *msg;		/* the HTTP message it is a body part of; NULL once unlinked */
+	struct libra_msg *spare_msg;	/* allocated by build, for publish */
+	struct libra_proc *proc;	/* of @owner: valid while linked */
+	u64 msg_id;
+	u64 origin;			/* libra_sock id it arrived on */
 	struct rcu_head rcu;
 	struct kref ref;		/* the table's, plus one per user */
 	u64 id;
 	struct pid *owner;		/* thread group that received it */
 	struct libra_scope *scope;	/* charged for it; NULL if none */
+	u64 charged;			/* what its pieces pin: budget bytes */
+	unsigned long uaddr;		/* user address its token was written to; 0: none */
 	u32 len;			/* region bytes, token included */
 	u32 nr_pieces;
 	/*
@@ -107,22 +143,27 @@ struct libra_anchor {
 	 */
 	bool resendable;
 	bool sent_once;			/* under libra_anchor_lock */
-	u64 origin;			/* libra_sock id it arrived on, if resendable */
+	bool poisoned;			/* under libra_anchor_lock: see libra_anchor_poison() */
 	struct bio_vec pieces[];
 };
 struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
-					struct libra_scope *scope);
+					u64 origin, struct libra_scope *scope);
+void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr);
+void libra_anchor_discard(struct libra_anchor *a);
 u64 libra_anchor_new_msg_id(void);
 void libra_anchor_abandon_msg(u64 msg_id);
 void libra_anchor_release_answered(u64 msg_id);
-void libra_anchor_release_origin(u64 origin);
+void libra_anchor_release_origin(u64 origin, struct pid *owner);
 bool libra_anchor_msg_abandoned(u64 msg_id);
-void libra_anchor_publish(struct libra_anchor *a);
-void libra_anchor_discard(struct libra_anchor *a);
-struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok);
-const char *libra_anchor_why_not(const struct libra_token *tok);
+struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok,
+					 enum libra_token_verdict *why);
+bool libra_anchor_ancestral(const struct libra_anchor *a);
+void libra_anchor_touch(struct libra_anchor *a);
 void libra_anchor_sent(struct libra_anchor *a);
 void libra_anchor_put(struct libra_anchor *a);
+unsigned int libra_anchor_grab_proc(struct libra_proc *p, struct libra_anchor **out,
+				    unsigned int max, unsigned int skip);
+void libra_anchor_poison(struct libra_anchor *a);
 u64 libra_anchor_limit(void);
 int libra_anchor_set_limit(u64 bytes);
 u64 libra_anchored_now(void);
@@ -131,10 +172,39 @@ u64 libra_anchors_now(void);
 void libra_anchor_init(void);
 void libra_anchor_exit(void);
 
-/* proc.c: processes holding anchors */
-bool libra_proc_has_anchors(struct task_struct *task);
-void libra_proc_anchor_get(struct pid *tgid);
-void libra_proc_anchor_put(struct pid *tgid);
+/* proc.c: processes libra knows (anchor holders, opted-in users, TLS speakers) */
+enum {
+	LIBRA_PROC_TOKENS,	/* it received tokens, or was forked from one that did */
+	LIBRA_PROC_OPTED_IN,	/* an opt-in entry selected one of its sockets */
+	LIBRA_PROC_TLS_USER,	/* it sent TLS records built in user space */
+	LIBRA_PROC_TLS_KERNEL,	/* it sent on a kernel-TLS socket */
+};
+struct libra_proc {
+	struct hlist_node node;		/* libra_procs, RCU */
+	struct rcu_head rcu;
+	struct pid *tgid;
+	unsigned long flags;		/* LIBRA_PROC_*, atomic bit operations */
+	u64 tls_since_ns;		/* CLOCK_BOOTTIME of its first TLS mark */
+	/* under libra_anchor_lock (anchor.c) */
+	struct list_head anchors;	/* its live anchors, oldest first */
+	u32 nr_anchors;
+	u32 poisoned;			/* of them, with copies libra cannot find (tls.c) */
+	u64 anchored_bytes;
+	atomic64_t materialized;	/* anchored bytes written into its memory */
+	atomic64_t refused;		/* its tokens that failed a call */
+};
+struct libra_proc *libra_proc_lookup(struct pid *tgid);
+struct libra_proc *libra_proc_get(struct pid *tgid);
+struct libra_proc *libra_proc_get_gfp(struct pid *tgid, gfp_t gfp);
+int libra_proc_init(void);
+bool libra_proc_guarded(struct task_struct *task);
+bool libra_proc_flagged(struct task_struct *task, unsigned int bit);
+bool libra_proc_flag(struct libra_proc *p, unsigned int bit);
+void libra_proc_reap(void);
+void libra_proc_for_each(void (*fn)(struct libra_proc *p, void *arg), void *arg);
+u32 libra_proc_list(struct libra_proc_info *out, u32 count);
+u32 libra_procs_known(void);
+void libra_proc_exit(void);
 
 /* sock.c: per-socket state */
 /* as LIBRA_IOC_LIST_SOCKETS reports them */
@@ -148,14 +218,15 @@ enum libra_sock_role {
 /* A body in sequence space, [start, end). */
 struct libra_extent {
 	u32 start, end;
-	u64 msg_id;		/* rx: the message the body belongs to */
+	u64 msg_id;		/* the message the body belongs to */
 	bool chunk;		/* chunk data: more of the stream must follow it */
 };
 
 #define LIBRA_EXTENTS		32
+#define LIBRA_SCAN_CHUNK	2048	/* scratch for token scans, per socket */
 #define LIBRA_METHOD_QUEUE	16
 
-/* One direction of a stream, as the parser sees it. */
+/* One direction of a stream, as the parser sees it (dir.c). */
 struct libra_dir {
 	struct libra_parse_ctx ctx;	/* the parser's state between calls */
 	u32 next_seq;			/* first byte the parser has not consumed */
@@ -167,20 +238,44 @@ struct libra_dir {
 	u64 msg_id;			/* the message being parsed */
 	u64 ended_msg_id;		/* the last message parsed to an end no body follows
 					 * (a last chunk, a message without body) */
+	bool msg_transformable;		/* rx: the message's body may be compressed by the proxy:
+					 * never anchored */
 	struct libra_extent ext[LIBRA_EXTENTS];
+};
+
+/*
+ * Requests awaiting their responses, oldest first. Consecutive requests
+ * without a body and of the same method share one entry (@count), so a
+ * pipelined flood of GETs takes one; a request with a body has its own,
+ * with its message id (its anchors go when its response completes).
+ */
+struct libra_method_entry {
+	u8 method;		/* enum libra_http_method */
+	bool body;		/* a request with a body: @msg_id is its */
+	bool accepts_coding;	/* it accepts a content coding (or the parser cannot tell) */
+	u32 count;
+	u64 msg_id;
 };
 
 struct libra_sock {
 	struct hlist_node node;		/* libra_socks, RCU */
 	struct rcu_head rcu;
+	struct kref ref;		/* the table's while linked, plus one per handler using it */
 	struct sock *sk;
 	/* set at adoption, never changed: read by LIBRA_IOC_LIST_SOCKETS without locks */
 	struct pid *owner;		/* thread group whose call adopted it */
 	u16 family, local_port, remote_port;
 	u8 local_addr[16], remote_addr[16];
+	unsigned long ino;		/* its socket's inode: a recycled struct sock has another */
+	/*
+	 * Set when the entry is unlinked (the connection was disconnected, or
+	 * the socket destroyed): a handler that dropped the socket lock and
+	 * finds it set stops using the entry. Written under libra_sock_lock.
+	 */
+	bool dead;
 	/*
 	 * Everything below: under the socket lock. LIBRA_IOC_LIST_SOCKETS reads
-	 * role, min_body, stats[] and each direction's passthrough and
+	 * role, min_body, flags, stats[] and each direction's passthrough and
 	 * aside_reason without it (under RCU only, READ_ONCE): they are written
 	 * with WRITE_ONCE, and a reader may see one counter moved and not yet
 	 * the next (see libra_sock_list()).
@@ -188,20 +283,27 @@ struct libra_sock {
 	u64 stats[__LIBRA_SOCKET_STAT_MAX];	/* enum libra_socket_stat, via libra_sock_add() */
 	enum libra_sock_role role;
 	u32 min_body;
+	u8 flags;			/* LIBRA_SOCKET_F_TLS, LIBRA_SOCKET_F_KTLS */
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
 	u64 id;				/* unique for the module's lifetime */
-	/* requests sent (client) or received (server), awaiting responses */
-	u8 methods[LIBRA_METHOD_QUEUE];
-	u64 method_msgs[LIBRA_METHOD_QUEUE];	/* their message ids, server side */
+	struct libra_method_entry methods[LIBRA_METHOD_QUEUE];
 	u8 method_head, method_count;
 	bool request_anchors;		/* a request body was anchored here */
-	bool methods_lost;		/* a request went out unparsed */
+	bool methods_lost;		/* a request went out unparsed, or the queue overflowed */
+	/*
+	 * One send at a time (tx.c): a send may sleep for buffer space with the
+	 * socket lock dropped, and libra's send state spans the whole call.
+	 * Another sender waits on @tx_wait until @tx_busy clears.
+	 */
+	bool tx_busy;
+	wait_queue_head_t tx_wait;
 	bool tx_synced;
 	u32 tx_expect_seq;		/* write_seq after libra's last send */
 	u32 tx_pos;			/* stream position of the next byte to send */
 	struct libra_anchor *tx_cont;	/* region being sent in pieces ... */
-	u32 tx_cont_off;		/* ... and how much of it went */
+	u32 tx_cont_off;		/* ... how much of it went ... */
+	u64 tx_cont_msg;		/* ... and the outgoing message it belongs to */
 	/*
 	 * Bytes the program handed over that are not sent yet: the start of
 	 * what may be a token, cut off by the end of a send call, and what
@@ -213,47 +315,72 @@ struct libra_sock {
 	u8 tx_owed[LIBRA_TX_OWED_MAX];
 	u64 tx_owed_framing;		/* bit i: tx_owed[i] is framing, never an anchor's */
 	u8 tx_owed_len;
-	u8 tx_owed_state;		/* enum libra_tx_owed in tx.c */
-	bool tx_hold_timed;		/* nothing promises the rest: LIBRA_HOLD_TIMED */
+	u8 tx_owed_state;		/* enum libra_tx_owed in tx.h */
 	u64 tx_owed_msg_id;		/* the message whose body the held start is in, if known */
-	struct list_head tx_held_node;	/* tx.c's list of sockets owing bytes */
+	struct list_head tx_held_node;	/* tx_owed.c's list of sockets owing bytes */
 	unsigned long tx_hold_expires;	/* jiffies; 0: no deadline. Under libra_tx_held_lock */
 #define LIBRA_TX_MSGS 4
 	u64 tx_msgs[LIBRA_TX_MSGS];	/* messages whose bodies went out here, latest */
 	u8 tx_msgs_next;
-	u8 *tx_scan_buf;		/* tx.c's scratch for token scans, allocated once */
+	u8 *tx_scan_buf;		/* scratch for token scans, allocated at adoption */
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
+void libra_sock_put(struct libra_sock *ls);
 struct libra_sock *libra_sock_lookup(struct sock *sk);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
-void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id);
+void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id, bool body,
+			    bool accepts_coding);
+bool libra_sock_peek_accepts_coding(const struct libra_sock *ls);
 bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id);
 void libra_sock_pop_method(struct libra_sock *ls);
 u8 libra_sock_peek_method(const struct libra_sock *ls);
+void libra_sock_set_flag(struct libra_sock *ls, u8 flag);
 u64 libra_socks_tracked(void);
 void libra_sock_add(struct libra_sock *ls, enum libra_stat stat, u64 delta);
 u32 libra_sock_list(struct libra_socket_info *out, u32 count, struct pid *owner);
 int libra_sock_init(void);
 void libra_sock_exit(void);
 
-/* rx.c, tx.c: the handlers opted-in calls are redirected to */
+/* dir.c: one direction's parse state, shared by receive and send */
 void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra_stat reason);
 bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min_extent);
 int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		    int (*fill)(void *dst, u32 len, void *arg), void *arg);
+
+/* rx.c, tx.c: the handlers opted-in calls are redirected to */
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		     int *addr_len);
 int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
 		      int flags);
-/* ... and bytes a send held back, settled at shutdown and close */
+/* tx_owed.c: bytes a send held back, settled at shutdown and close */
 bool libra_tx_any_held(void);
 void libra_tx_held_forget(struct libra_sock *ls);
 void libra_tx_shutdown(struct sock *sk, int how);
 void libra_tx_close(struct sock *sk);
 void libra_tx_exit(void);
 
-/* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (tcp_sendpage), tcp_shutdown, tcp_close */
+/*
+ * egress.c: every other way bytes leave a process holding anchors (files,
+ * pipes, non-TCP and kernel-TLS sockets, TCP streams libra does not frame):
+ * tokens in them are written out as their regions' bytes, in the program's
+ * memory, before the stock path copies it, or the call fails.
+ */
+int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock *ls,
+		     const char *where);
+int libra_materialize_at(struct libra_anchor *a, unsigned long uaddr, struct libra_sock *ls);
+void libra_refuse_count(struct libra_scope *scope, struct libra_sock *ls, const char *where,
+			const char *why);
+
+/* tls.c: processes that speak TLS get no anchors */
+bool libra_tls_record_start(const u8 *b, u32 n, bool handshake);
+bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how);
+bool libra_tls_refuses(struct task_struct *task);
+bool libra_tls_proc_poisoned(struct task_struct *task);
+
+/* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (tcp_sendpage), tcp_shutdown,
+ * tcp_close, and the egress guard's: the inet, inet6 and unix sendmsg,
+ * generic_perform_write, iomap_file_buffered_write and pipe_write */
 int libra_hooks_install(void);
 void libra_hooks_remove(void);
 u64 libra_hooks_in_flight(void);

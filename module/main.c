@@ -20,6 +20,9 @@ static int __init libra_init(void)
 	if (err)
 		goto err_free_stats;
 	libra_token_init();
+	err = libra_proc_init();
+	if (err)
+		goto err_free_stats;
 	libra_anchor_init();
 	err = libra_sock_init();
 	if (err)
@@ -41,6 +44,7 @@ err_free_socks:
 	libra_tx_exit();
 err_stop_anchors:
 	libra_anchor_exit();
+	libra_proc_exit();
 err_free_stats:
 	libra_stats_exit();
 	return err;
@@ -53,6 +57,7 @@ static void __exit libra_exit(void)
 	libra_sock_exit();
 	libra_tx_exit();
 	libra_anchor_exit();
+	libra_proc_exit();
 	libra_parser_exit();
 	libra_optin_exit();
 	libra_stats_exit();

@@ -10,6 +10,36 @@
  *
  * An entry holds a reference on the struct pid of the thread group it names,
  * so a pid number that is reused after the process exits never matches.
+ *
+ * Entries follow their processes. A pid entry names a thread group (the
+ * root) and, with LIBRA_OPTIN_F_DESCENDANTS, every task whose chain of real
+ * parents reaches it (libra_optin_task_match()). When the root's last thread
+ * exits, the kernel hands its children to a subreaper or to init
+ * (forget_original_parent()) before the root is gone, so from then on no
+ * chain reaches the root: the entry can never match a task again, with
+ * descendants or without. An entry therefore expires with its root: once
+ * the thread group has no live thread (it exited: a zombie or reaped), the
+ * entry is removed and counted in LIBRA_STAT_OPTIN_EXPIRED. Descendants that
+ * outlive their root (a daemon that forked twice, the new master of an nginx
+ * binary upgrade once the old one quits) stopped being selected when they
+ * were reparented, before the expiry: opt them in by their own pid or by
+ * cgroup. Sockets the entry adopted keep their state and count only
+ * system-wide (libra_sock_rescope()). cgroup entries never expire: a cgroup
+ * outlives its processes and takes new ones.
+ *
+ * Who removes them: libra_optin_reaper, a delayed work that runs every
+ * second while the table holds a pid entry (never on a machine with only
+ * cgroup entries or nothing opted in), and the control paths before they
+ * answer: LIST_OPTINS expires every dead entry first, OPTIN_ADD does when the
+ * table is full, OPTIN_DEL and OPTIN_STATS the entry they found. So no
+ * control call ever lists or finds the entry of an exited process, whatever
+ * the reaper's timing: OPTIN_DEL answers ENOENT for it as for any entry it
+ * does not know (only the LIBRA_STAT_OPTIN_ENTRIES gauge may count it for up
+ * to a second). The hooks need no check: a thread group with no live thread
+ * sends and receives nothing, so its entry matches no call while it waits.
+ * The reaper and the control paths remove entries as any writer does, under
+ * libra_optin_lock; libra_optin_exit() cancels the reaper before it empties
+ * the table.
  */
 #include <linux/cgroup.h>
 #include <linux/module.h>
@@ -19,6 +49,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
 
@@ -42,6 +73,11 @@ struct libra_optin_entry {
 static DEFINE_MUTEX(libra_optin_lock);
 static LIST_HEAD(libra_optins);
 static atomic_t libra_optin_count = ATOMIC_INIT(0);
+static unsigned int libra_optin_pid_entries;	/* under libra_optin_lock */
+
+static void libra_optin_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(libra_optin_reaper, libra_optin_reap);
+#define LIBRA_OPTIN_REAP_INTERVAL HZ
 
 bool notrace libra_optin_any(void)
 {
@@ -194,6 +230,76 @@ struct pid *libra_optin_get_tgid(pid_t nr)
 	return pid;
 }
 
+/*
+ * Whether the thread group @tgid names has a live thread. Its leader stays
+ * attached to @tgid until the whole group is reaped, and signal->live counts
+ * the threads that have not started exiting: 0 for a zombie.
+ */
+static bool libra_optin_tgid_alive(struct pid *tgid)
+{
+	struct task_struct *leader;
+	bool alive;
+
+	rcu_read_lock();
+	leader = pid_task(tgid, PIDTYPE_TGID);
+	alive = leader && atomic_read(&leader->signal->live) > 0;
+	rcu_read_unlock();
+	return alive;
+}
+
+static bool libra_optin_expired(const struct libra_optin_entry *e)
+{
+	return e->tgid && !libra_optin_tgid_alive(e->tgid);
+}
+
+static void libra_optin_free_rcu(struct rcu_head *rcu)
+{
+	struct libra_optin_entry *e = container_of(rcu, struct libra_optin_entry, rcu);
+
+	put_pid(e->tgid);
+	libra_scope_put(e->scope);
+	kfree(e);
+}
+
+static void libra_optin_unlink(struct libra_optin_entry *e)
+{
+	lockdep_assert_held(&libra_optin_lock);
+	list_del_rcu(&e->node);
+	atomic_dec(&libra_optin_count);
+	if (e->tgid)
+		libra_optin_pid_entries--;
+	libra_scope_retire(e->scope);
+	call_rcu(&e->rcu, libra_optin_free_rcu);
+}
+
+/* Removes @e, whose process has exited; counted. */
+static void libra_optin_expire(struct libra_optin_entry *e)
+{
+	libra_optin_unlink(e);
+	libra_stat_inc(LIBRA_STAT_OPTIN_EXPIRED);
+}
+
+/* Removes every entry whose process has exited. */
+static void libra_optin_expire_all(void)
+{
+	struct libra_optin_entry *e, *tmp;
+
+	lockdep_assert_held(&libra_optin_lock);
+	list_for_each_entry_safe(e, tmp, &libra_optins, node)
+		if (libra_optin_expired(e))
+			libra_optin_expire(e);
+}
+
+/* Every second while a pid entry is in the table: see the top of this file. */
+static void libra_optin_reap(struct work_struct *work)
+{
+	mutex_lock(&libra_optin_lock);
+	libra_optin_expire_all();
+	if (libra_optin_pid_entries)
+		schedule_delayed_work(&libra_optin_reaper, LIBRA_OPTIN_REAP_INTERVAL);
+	mutex_unlock(&libra_optin_lock);
+}
+
 int libra_optin_add(const struct libra_optin *req)
 {
 	struct libra_optin_entry *e;
@@ -207,6 +313,10 @@ int libra_optin_add(const struct libra_optin *req)
 		tgid = libra_optin_get_tgid(req->pid);
 		if (!tgid)
 			return -ESRCH;
+		/* one that has exited (a zombie) would only expire */
+		err = -ESRCH;
+		if (!libra_optin_tgid_alive(tgid))
+			goto err_put_pid;
 	}
 
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
@@ -231,12 +341,20 @@ int libra_optin_add(const struct libra_optin *req)
 		err = -EEXIST;
 		goto err_unlock;
 	}
+	if (atomic_read(&libra_optin_count) >= LIBRA_OPTIN_MAX)
+		/* restarts must not fill the table between two reaper runs */
+		libra_optin_expire_all();
 	if (atomic_read(&libra_optin_count) >= LIBRA_OPTIN_MAX) {
 		err = -ENOSPC;
 		goto err_unlock;
 	}
 	list_add_tail_rcu(&e->node, &libra_optins);
 	atomic_inc(&libra_optin_count);
+	if (tgid) {
+		/* pending already, or running and about to see this entry: either way once */
+		libra_optin_pid_entries++;
+		schedule_delayed_work(&libra_optin_reaper, LIBRA_OPTIN_REAP_INTERVAL);
+	}
 	mutex_unlock(&libra_optin_lock);
 	return 0;
 
@@ -248,24 +366,6 @@ err_free_entry:
 err_put_pid:
 	put_pid(tgid);
 	return err;
-}
-
-static void libra_optin_free_rcu(struct rcu_head *rcu)
-{
-	struct libra_optin_entry *e = container_of(rcu, struct libra_optin_entry, rcu);
-
-	put_pid(e->tgid);
-	libra_scope_put(e->scope);
-	kfree(e);
-}
-
-static void libra_optin_unlink(struct libra_optin_entry *e)
-{
-	lockdep_assert_held(&libra_optin_lock);
-	list_del_rcu(&e->node);
-	atomic_dec(&libra_optin_count);
-	libra_scope_retire(e->scope);
-	call_rcu(&e->rcu, libra_optin_free_rcu);
 }
 
 /* The struct pid an existing entry's key names (NULL for a cgroup key), referenced. */
@@ -280,7 +380,10 @@ static int libra_optin_key(const struct libra_optin *req, struct pid **tgid)
 	return *tgid ? 0 : -ENOENT;
 }
 
-/* Runs @fn on the entry @req names, under libra_optin_lock; ENOENT if none. */
+/*
+ * Runs @fn on the entry @req names, under libra_optin_lock; ENOENT if none,
+ * or if its process has exited (the entry expires here and then).
+ */
 static int libra_optin_apply(const struct libra_optin *req,
 			     void (*fn)(struct libra_optin_entry *e, void *arg), void *arg)
 {
@@ -293,6 +396,10 @@ static int libra_optin_apply(const struct libra_optin *req,
 		return err;
 	mutex_lock(&libra_optin_lock);
 	e = libra_optin_find(req, tgid);
+	if (e && libra_optin_expired(e)) {
+		libra_optin_expire(e);
+		e = NULL;
+	}
 	if (e)
 		fn(e, arg);
 	else
@@ -318,12 +425,14 @@ int libra_optin_list(struct libra_optin *out, u32 count, u32 *total)
 	u32 n = 0;
 
 	mutex_lock(&libra_optin_lock);
+	/* never list an exited process's entry */
+	libra_optin_expire_all();
 	list_for_each_entry(e, &libra_optins, node) {
 		if (n < count) {
 			struct libra_optin *o = &out[n];
 
 			memset(o, 0, sizeof(*o));
-			/* 0 when the process has exited or is not visible to the caller */
+			/* 0 when the process is not visible in the caller's pid namespace */
 			o->pid = e->tgid ? pid_vnr(e->tgid) : 0;
 			o->flags = e->flags;
 			o->cgroup_id = e->cgroup_id;
@@ -364,6 +473,12 @@ void libra_optin_exit(void)
 {
 	struct libra_optin_entry *e, *tmp;
 
+	/*
+	 * Before taking the lock the reaper takes. Nothing queues it again: the
+	 * device is gone (libra_control_exit()) and no ioctl can be running,
+	 * since an open descriptor pins the module.
+	 */
+	cancel_delayed_work_sync(&libra_optin_reaper);
 	mutex_lock(&libra_optin_lock);
 	list_for_each_entry_safe(e, tmp, &libra_optins, node)
 		libra_optin_unlink(e);

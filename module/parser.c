@@ -15,6 +15,7 @@
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
 
+#include "compat.h"
 #include "libra.h"
 
 static struct bpf_prog __rcu *libra_parser_prog;
@@ -28,6 +29,15 @@ int libra_parser_attach(int prog_fd)
 		prog = bpf_prog_get_type_dev(prog_fd, BPF_PROG_TYPE_SCHED_CLS, false);
 		if (IS_ERR(prog))
 			return PTR_ERR(prog);
+		/*
+		 * A parser follows the ABI in <linux/libra.h>; an arbitrary tc
+		 * program attached by mistake (the name says which) is refused
+		 * rather than run over every opted-in stream.
+		 */
+		if (strncmp(prog->aux->name, "libra_", 6)) {
+			bpf_prog_put(prog);
+			return -EINVAL;
+		}
 	}
 	mutex_lock(&libra_parser_lock);
 	old = rcu_replace_pointer(libra_parser_prog, prog, lockdep_is_held(&libra_parser_lock));
@@ -80,8 +90,14 @@ int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
 	rcu_read_lock();
 	prog = rcu_dereference(libra_parser_prog);
 	if (prog) {
+		LIBRA_BPF_NET_CTX_DECLARE;
+
 		bpf_compute_data_pointers(skb);
+		local_bh_disable();
+		libra_bpf_net_ctx_set();
 		bpf_prog_run_pin_on_cpu(prog, skb);
+		libra_bpf_net_ctx_clear();
+		local_bh_enable();
 	}
 	rcu_read_unlock();
 	if (!prog) {
@@ -96,6 +112,6 @@ int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
 	memcpy(ctx, skb->data, sizeof(*ctx));
 	err = 0;
 out_free:
-	kfree_skb(skb);
+	consume_skb(skb);	/* a parse, not a drop: drop monitors must not count it */
 	return err;
 }

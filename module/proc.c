@@ -1,29 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Processes holding anchors. A process that holds anchors must have its sends
- * looked at for tokens even after it is opted out, so the hooks ask here.
+ * Processes libra knows: those that received tokens (or were forked from
+ * one), those opted in that used a socket, and those seen speaking TLS.
  *
- * Locking: libra_proc_lock guards the table; the hooks look entries up under
- * RCU. An entry lives while its process holds at least one anchor.
+ * A process that ever received a token may hold one in its memory for the
+ * rest of its life, live or spent, and so may a child it forks: every send
+ * and write of such a process is looked at for tokens (LIBRA_PROC_TOKENS),
+ * opted in or not, so that a spent token is refused rather than sent as
+ * bytes. The hooks ask here on each call; with no such process anywhere,
+ * the answer costs one atomic read.
+ *
+ * Lifetime: an entry is made on first need and stays while its process
+ * lives (the TLS mark must outlast the anchors it stops); the anchor
+ * collector (anchor.c) removes it once the process is gone and its anchors
+ * are released. Entries are looked up under RCU and freed after a grace
+ * period.
+ *
+ * Locking: libra_proc_lock guards the table. The anchor bookkeeping of an
+ * entry (anchors, nr_anchors, anchored_bytes, poisoned) belongs to anchor.c
+ * and is guarded by libra_anchor_lock, taken outside libra_proc_lock when
+ * both are held. flags are atomic bit operations.
  */
 #include <linux/hashtable.h>
+#include <linux/kprobes.h>
 #include <linux/pid.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #include "libra.h"
-
-struct libra_proc {
-	struct hlist_node node;
-	struct rcu_head rcu;
-	struct pid *tgid;
-	unsigned int anchors;	/* under libra_proc_lock */
-};
 
 #define LIBRA_PROC_HASH_BITS 8
 static DEFINE_HASHTABLE(libra_procs, LIBRA_PROC_HASH_BITS);
 static DEFINE_SPINLOCK(libra_proc_lock);
+static atomic_t libra_proc_count = ATOMIC_INIT(0);
+static atomic_t libra_proc_tokens = ATOMIC_INIT(0);	/* entries with LIBRA_PROC_TOKENS */
 
 static struct libra_proc *libra_proc_find(struct pid *tgid)
 {
@@ -35,48 +49,127 @@ static struct libra_proc *libra_proc_find(struct pid *tgid)
 	return NULL;
 }
 
-bool notrace libra_proc_has_anchors(struct task_struct *task)
+u32 libra_procs_known(void)
 {
+	return atomic_read(&libra_proc_count);
+}
+
+/* The entry of @tgid, if any. Caller in an RCU read section, or holding an anchor of it. */
+struct libra_proc *libra_proc_lookup(struct pid *tgid)
+{
+	if (!atomic_read(&libra_proc_count))
+		return NULL;
+	return libra_proc_find(tgid);
+}
+
+/*
+ * The entry of @tgid, made if there is none. Process context. NULL without
+ * memory: the caller then does without (no anchor, no mark it could keep).
+ */
+struct libra_proc *libra_proc_get(struct pid *tgid)
+{
+	return libra_proc_get_gfp(tgid, GFP_KERNEL_ACCOUNT);
+}
+
+struct libra_proc *libra_proc_get_gfp(struct pid *tgid, gfp_t gfp)
+{
+	struct libra_proc *p, *fresh;
+
+	rcu_read_lock();
+	p = libra_proc_find(tgid);
+	rcu_read_unlock();
+	if (p)
+		return p;
+	fresh = kzalloc(sizeof(*fresh), gfp);
+	if (!fresh)
+		return NULL;
+	fresh->tgid = get_pid(tgid);
+	INIT_LIST_HEAD(&fresh->anchors);
+
+	spin_lock_bh(&libra_proc_lock);
+	p = libra_proc_find(tgid);
+	if (!p) {
+		p = fresh;
+		fresh = NULL;
+		hash_add_rcu(libra_procs, &p->node, (unsigned long)tgid);
+		atomic_inc(&libra_proc_count);
+	}
+	spin_unlock_bh(&libra_proc_lock);
+	if (fresh) {
+		put_pid(fresh->tgid);
+		kfree(fresh);
+	}
+	return p;
+}
+
+/* The hooks ask on every TCP send, socket send, file write and pipe write in the system. */
+bool notrace libra_proc_guarded(struct task_struct *task)
+{
+	struct libra_proc *p;
 	bool found;
 
-	/* the hook asks on every TCP send in the system: no anchors, no lookup */
-	if (!libra_anchors_now())
+	if (!atomic_read(&libra_proc_tokens))
 		return false;
 	rcu_read_lock();
-	found = libra_proc_find(task_tgid(task)) != NULL;
+	p = libra_proc_find(task_tgid(task));
+	found = p && test_bit(LIBRA_PROC_TOKENS, &p->flags);
 	rcu_read_unlock();
 	return found;
 }
 
-void libra_proc_anchor_get(struct pid *tgid)
+/*
+ * A process forks (kprobe on wake_up_new_task, in the parent's context):
+ * the child's memory is a copy of the parent's, tokens included.
+ */
+static int libra_proc_fork_probe(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct libra_proc *p, *fresh = NULL;
+	struct task_struct *child = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	struct libra_proc *p;
 
-	/* one per anchor received: allocate only for a process not marked yet */
-	spin_lock_bh(&libra_proc_lock);
-	p = libra_proc_find(tgid);
-	if (p) {
-		p->anchors++;
-		spin_unlock_bh(&libra_proc_lock);
-		return;
-	}
-	spin_unlock_bh(&libra_proc_lock);
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
-
-	spin_lock_bh(&libra_proc_lock);
-	p = libra_proc_find(tgid);
-	if (!p && fresh) {
-		p = fresh;
-		fresh = NULL;
-		p->tgid = get_pid(tgid);
-		hash_add_rcu(libra_procs, &p->node, (unsigned long)tgid);
-	}
-	/* without memory the process is simply not marked: its sends then stay
-	 * on the stock path only while it is not opted in */
+	if (!thread_group_leader(child) || !libra_proc_guarded(current))
+		return 0;
+	p = libra_proc_get_gfp(task_tgid(child), GFP_ATOMIC);
 	if (p)
-		p->anchors++;
-	spin_unlock_bh(&libra_proc_lock);
-	kfree(fresh);
+		libra_proc_flag(p, LIBRA_PROC_TOKENS);
+	return 0;
+}
+
+static struct kprobe libra_proc_fork_kp = {
+	.symbol_name = "wake_up_new_task",
+	.pre_handler = libra_proc_fork_probe,
+};
+
+int libra_proc_init(void)
+{
+	int err = register_kprobe(&libra_proc_fork_kp);
+
+	if (err)
+		pr_err("cannot probe wake_up_new_task: %d\n", err);
+	return err;
+}
+
+bool libra_proc_flagged(struct task_struct *task, unsigned int bit)
+{
+	struct libra_proc *p;
+	bool set;
+
+	rcu_read_lock();
+	p = libra_proc_lookup(task_tgid(task));
+	set = p && test_bit(bit, &p->flags);
+	rcu_read_unlock();
+	return set;
+}
+
+/* Sets @bit on @p; true if it was not set before. */
+bool libra_proc_flag(struct libra_proc *p, unsigned int bit)
+{
+	if (test_bit(bit, &p->flags) || test_and_set_bit(bit, &p->flags))
+		return false;
+	if (bit == LIBRA_PROC_TOKENS)
+		atomic_inc(&libra_proc_tokens);
+	if (bit == LIBRA_PROC_TLS_USER || bit == LIBRA_PROC_TLS_KERNEL)
+		cmpxchg64(&p->tls_since_ns, 0, ktime_get_boottime_ns());
+	return true;
 }
 
 static void libra_proc_free_rcu(struct rcu_head *rcu)
@@ -87,15 +180,99 @@ static void libra_proc_free_rcu(struct rcu_head *rcu)
 	kfree(p);
 }
 
-void libra_proc_anchor_put(struct pid *tgid)
+static void libra_proc_unhash(struct libra_proc *p)
+{
+	lockdep_assert_held(&libra_proc_lock);
+	hash_del_rcu(&p->node);
+	atomic_dec(&libra_proc_count);
+	if (test_bit(LIBRA_PROC_TOKENS, &p->flags))
+		atomic_dec(&libra_proc_tokens);
+	call_rcu(&p->rcu, libra_proc_free_rcu);
+}
+
+/*
+ * Removes the entries whose process is gone and that hold no anchor any
+ * more. The caller (anchor.c's collector) released their anchors first and
+ * holds libra_anchor_lock, which guards nr_anchors.
+ */
+void libra_proc_reap(void)
 {
 	struct libra_proc *p;
+	struct hlist_node *tmp;
+	unsigned int bkt;
 
 	spin_lock_bh(&libra_proc_lock);
-	p = libra_proc_find(tgid);
-	if (p && !--p->anchors) {
-		hash_del_rcu(&p->node);
-		call_rcu(&p->rcu, libra_proc_free_rcu);
+	hash_for_each_safe(libra_procs, bkt, tmp, p, node) {
+		if (p->nr_anchors || pid_has_task(p->tgid, PIDTYPE_TGID))
+			continue;
+		libra_proc_unhash(p);
 	}
 	spin_unlock_bh(&libra_proc_lock);
+}
+
+/* Calls @fn on every entry, under RCU: @fn must not sleep. */
+void libra_proc_for_each(void (*fn)(struct libra_proc *p, void *arg), void *arg)
+{
+	struct libra_proc *p;
+	unsigned int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(libra_procs, bkt, p, node)
+		fn(p, arg);
+	rcu_read_unlock();
+}
+
+static void libra_proc_fill(const struct libra_proc *p, struct libra_proc_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->tgid = pid_has_task(p->tgid, PIDTYPE_TGID) ? pid_vnr(p->tgid) : 0;
+	if (test_bit(LIBRA_PROC_OPTED_IN, &p->flags))
+		o->flags |= LIBRA_PROC_F_OPTED_IN;
+	if (test_bit(LIBRA_PROC_TLS_USER, &p->flags))
+		o->flags |= LIBRA_PROC_F_TLS_USER;
+	if (test_bit(LIBRA_PROC_TLS_KERNEL, &p->flags))
+		o->flags |= LIBRA_PROC_F_TLS_KERNEL;
+	if (READ_ONCE(p->poisoned))
+		o->flags |= LIBRA_PROC_F_TLS_RESETTING;
+	o->anchors = READ_ONCE(p->nr_anchors);
+	o->anchored_bytes = READ_ONCE(p->anchored_bytes);
+	o->tls_since_ns = READ_ONCE(p->tls_since_ns);
+	o->materialized_bytes = atomic64_read(&p->materialized);
+	o->tokens_refused = atomic64_read(&p->refused);
+}
+
+/* Fills at most @count entries; returns how many there are. */
+u32 libra_proc_list(struct libra_proc_info *out, u32 count)
+{
+	struct libra_proc *p;
+	unsigned int bkt;
+	u32 n = 0;
+
+	rcu_read_lock();
+	hash_for_each_rcu(libra_procs, bkt, p, node) {
+		if (n < count)
+			libra_proc_fill(p, &out[n]);
+		n++;
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * At unload, after the hooks and every anchor are gone. The tokens still in
+ * processes' memory are spent from now on: a next load has another key, so
+ * they are no token of its, and go as the bytes they are.
+ */
+void libra_proc_exit(void)
+{
+	struct libra_proc *p;
+	struct hlist_node *tmp;
+	unsigned int bkt;
+
+	unregister_kprobe(&libra_proc_fork_kp);
+	spin_lock_bh(&libra_proc_lock);
+	hash_for_each_safe(libra_procs, bkt, tmp, p, node)
+		libra_proc_unhash(p);
+	spin_unlock_bh(&libra_proc_lock);
+	rcu_barrier();
 }

@@ -8,7 +8,9 @@
  * caller through the stock tcp_recvmsg, never past the point the parser has
  * vouched for; bytes inside one are anchored (page references, no copy), the
  * token is written where they would have started, and the caller's buffer
- * is advanced past them, so the call returns the count stock would.
+ * is advanced past them, so the call returns the count stock would. The
+ * rest of the region in the caller's buffer is zero-filled: whatever the
+ * program does with it, nothing of what its buffer held before shows.
  *
  * Invariant: no byte leaves the queue before the parser has consumed it (or
  * skipped it as body). If that ever fails — a splice read, a race with the
@@ -21,20 +23,18 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "compat.h"
 #include "libra.h"
 
 /* Body regions shorter than this are copied: a token and an anchor cost more. */
 #define LIBRA_MIN_REGION	1024
-/* Bodies longer than this are not tracked in 32-bit sequence space. */
-#define LIBRA_MAX_TRACKED_BODY	(1U << 30)
-#define LIBRA_MAX_HEADER_BYTES	16384
 /*
- * Bytes offered to the parser at a time, unless it asks for more. Metadata
- * is short and the window is copied: a window of everything queued copied up
- * to 32 KiB of the body behind the headers too. A unit longer than this
- * takes more calls (NEED_MORE consumes the window).
+ * How far ahead of what a receive asks for the parser may run, and how many
+ * of its runs one receive may cost: a pipelined flood is parsed as it is
+ * read, not all at the first recv().
  */
-#define LIBRA_PARSE_WINDOW_STEP	2048
+#define LIBRA_RX_PARSE_AHEAD	65536
+#define LIBRA_RX_PARSE_RUNS	64
 
 /*
  * Request bodies (uploads) are anchored like response bodies, as resendable
@@ -91,121 +91,18 @@ static int libra_rxq_fill(void *dst, u32 len, void *arg)
 	return len ? -EINVAL : 0;
 }
 
-void libra_dir_step_aside(struct libra_sock *ls, struct libra_dir *d, enum libra_stat reason)
-{
-	if (!d->passthrough) {
-		libra_sock_add(ls, reason, 1);
-		WRITE_ONCE(d->aside_reason, reason);
-	}
-	WRITE_ONCE(d->passthrough, true);
-}
-
-static void libra_dir_push_extent(struct libra_dir *d, u32 start, u32 end, bool chunk)
-{
-	d->ext[(d->ext_head + d->ext_count) % LIBRA_EXTENTS] =
-		(struct libra_extent){ .start = start, .end = end, .msg_id = d->msg_id,
-				       .chunk = chunk };
-	d->ext_count++;
-}
-
-/* Applies one parser verdict to @d; false when parsing must stop for now. */
-bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min_extent)
-{
-	const struct libra_parse_ctx *c = &d->ctx;
-	u32 meta_end = d->next_seq + c->metadata_len;
-
-	switch (c->verdict) {
-	case LIBRA_PARSE_NEED_MORE:
-		d->next_seq = meta_end;
-		d->need_min = max_t(u32, c->need_min, 1);
-		return false;
-	case LIBRA_PARSE_METADATA:
-		break;
-	default:
-		libra_dir_step_aside(ls, d, LIBRA_STAT_PARSER_ERRORS);
-		return false;
-	}
-
-	libra_sock_add(ls, LIBRA_STAT_MESSAGES_PARSED, 1);
-	d->need_min = 0;
-	if (c->flags & LIBRA_PARSE_F_MESSAGE_START)
-		d->msg_id = libra_anchor_new_msg_id();
-	if (c->direction == LIBRA_PARSE_REQUEST && (c->flags & LIBRA_PARSE_F_MESSAGE_START))
-		libra_sock_push_method(ls, c->message_method, d->msg_id);
-	if (c->direction == LIBRA_PARSE_RESPONSE && (c->flags & LIBRA_PARSE_F_MESSAGE_END) &&
-	    !(c->flags & LIBRA_PARSE_F_INTERIM))
-		libra_sock_pop_method(ls);
-
-	switch (c->body_kind) {
-	case LIBRA_BODY_NONE:
-		if (c->flags & LIBRA_PARSE_F_MESSAGE_END)
-			d->ended_msg_id = d->msg_id;
-		d->next_seq = meta_end;
-		return true;
-	case LIBRA_BODY_CONTENT_LENGTH:
-	case LIBRA_BODY_CHUNK:
-		if (c->body_len > LIBRA_MAX_TRACKED_BODY) {
-			libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_SMALL_BODY);
-			return false;
-		}
-		if (c->body_len >= min_extent)
-			libra_dir_push_extent(d, meta_end, meta_end + (u32)c->body_len,
-					      c->body_kind == LIBRA_BODY_CHUNK);
-		d->next_seq = meta_end + (u32)c->body_len;
-		return true;
-	case LIBRA_BODY_CLOSE_DELIMITED:
-		d->next_seq = meta_end;
-		d->to_close = true;
-		return false;
-	default:
-		libra_dir_step_aside(ls, d, LIBRA_STAT_PARSER_ERRORS);
-		return false;
-	}
-}
-
 /*
- * One parser call over @avail bytes at d->next_seq that @fill copies out.
- * Returns 0 with the verdict in d->ctx, or a negative errno after stepping
- * aside.
+ * Parses what is queued and not yet parsed, up to @limit (a sequence number)
+ * and at most *runs parser calls. Socket lock held. Even fewer bytes than
+ * the parser asked for (need_min) are offered: stock would return them
+ * rather than wait, and the parser takes any window.
  */
-int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
-		    int (*fill)(void *dst, u32 len, void *arg), void *arg)
-{
-	u64 t0;
-	int err;
-
-	d->ctx.max_header_bytes = LIBRA_MAX_HEADER_BYTES;
-	avail = min(avail, max_t(u32, LIBRA_PARSE_WINDOW_STEP, d->need_min));
-	/* a response to a request libra did not see makes the parser step aside */
-	if (d->ctx.direction == LIBRA_PARSE_RESPONSE)
-		d->ctx.request_method = libra_sock_peek_method(ls);
-	t0 = libra_clock();
-	err = libra_parser_run(&d->ctx, avail, fill, arg);
-	libra_time_add(LIBRA_STAT_TIME_PARSE_NS, t0);
-	if (err) {
-		libra_dir_step_aside(ls, d, err == -ENOENT ? LIBRA_STAT_FALLBACK_NO_PARSER
-						   : LIBRA_STAT_PARSER_ERRORS);
-		return err;
-	}
-	if (d->ctx.verdict == LIBRA_PARSE_STEP_ASIDE &&
-	    d->ctx.direction == LIBRA_PARSE_RESPONSE &&
-	    d->ctx.request_method == LIBRA_HTTP_METHOD_UNKNOWN) {
-		libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_UNKNOWN_METHOD);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-/*
- * Parses whatever is queued and not yet parsed. Socket lock held. Even fewer
- * bytes than the parser asked for (need_min) are offered: stock would return
- * them rather than wait, and the parser takes any window.
- */
-static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
+static void libra_rx_parse(struct libra_sock *ls, struct sock *sk, u32 limit, int *runs)
 {
 	struct libra_dir *d = &ls->rx;
 
-	while (!d->passthrough && !d->to_close && d->ext_count < LIBRA_EXTENTS) {
+	while (!d->passthrough && !d->to_close && d->ext_count < LIBRA_EXTENTS &&
+	       before(d->next_seq, limit) && (*runs)-- > 0) {
 		u32 end = libra_rxq_end(sk), avail;
 		struct libra_rxq_window w = { .sk = sk, .seq = d->next_seq };
 		int err;
@@ -223,8 +120,11 @@ static void libra_rx_parse(struct libra_sock *ls, struct sock *sk)
 	}
 }
 
-/* Drops extents behind copied_seq; checks nothing was consumed unparsed. */
-static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
+/*
+ * Drops extents behind copied_seq; checks nothing was consumed unparsed,
+ * and parses on up to @limit.
+ */
+static void libra_rx_sync(struct libra_sock *ls, struct sock *sk, u32 limit, int *runs)
 {
 	struct libra_dir *d = &ls->rx;
 	u32 cs = tcp_sk(sk)->copied_seq;
@@ -233,10 +133,31 @@ static void libra_rx_sync(struct libra_sock *ls, struct sock *sk)
 		d->ext_head = (d->ext_head + 1) % LIBRA_EXTENTS;
 		d->ext_count--;
 	}
-	if (!d->to_close && after(cs, d->next_seq))
-		libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_DESYNC);
+	if (!d->to_close && after(cs, d->next_seq)) {
+		/*
+		 * A FIN read counts one sequence number: the stream is over,
+		 * nothing was consumed behind libra's back.
+		 */
+		if (cs == d->next_seq + 1 && (sk->sk_shutdown & RCV_SHUTDOWN))
+			WRITE_ONCE(d->passthrough, true);
+		else
+			libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_DESYNC);
+	}
 	if (!d->passthrough)
-		libra_rx_parse(ls, sk);
+		libra_rx_parse(ls, sk, limit, runs);
+}
+
+/*
+ * Urgent data (MSG_OOB) is not in the stream the program reads: stock
+ * tcp_recvmsg leaves the byte out (without SO_OOBINLINE) and tcp_read_sock
+ * stops before it. Libra never reads across one: once an urgent byte is
+ * ahead, the rest of the connection takes the stock path.
+ */
+static bool libra_rx_urgent_ahead(const struct sock *sk, u32 cs)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return READ_ONCE(tp->urg_data) && !before(READ_ONCE(tp->urg_seq), cs);
 }
 
 /*
@@ -263,6 +184,10 @@ static u32 libra_rx_classify(const struct libra_dir *d, u32 cs, u32 *copy_limit,
 		return 0;
 	}
 	if (d->to_close) {
+		if (!before(cs, d->next_seq) && d->msg_transformable) {
+			*copy_limit = U32_MAX;	/* the rest of the stream, the stock way */
+			return 0;
+		}
 		if (!before(cs, d->next_seq)) {
 			*copy_limit = 0;
 			*msg_id = d->msg_id;
@@ -284,16 +209,28 @@ static int libra_rx_consume_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	return n;
 }
 
+/* The user address @iter writes its next byte to; 0 if not user memory. */
+static unsigned long libra_iter_uaddr(const struct iov_iter *iter)
+{
+	if (iter_is_ubuf(iter))
+		return (unsigned long)iter->ubuf + iter->iov_offset;
+	if (iter_is_iovec(iter) && iter->nr_segs)
+		return (unsigned long)libra_iter_iov(iter)->iov_base + iter->iov_offset;
+	return 0;
+}
+
 /*
- * Anchors @n queued bytes at copied_seq: token into the caller's buffer,
- * bytes off the queue. Returns bytes accounted to the caller, 0 when libra
- * declined (the caller copies instead), or -EFAULT.
+ * Anchors @n queued bytes at copied_seq: token and zero fill into the
+ * caller's buffer, bytes off the queue. Returns bytes accounted to the
+ * caller, 0 when libra declined (the caller copies instead), or -EFAULT.
  */
 static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr *msg,
 			   u32 n, u64 msg_id)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 	read_descriptor_t desc = { .count = n };
+	struct iov_iter start = msg->msg_iter;
+	unsigned long uaddr = libra_iter_uaddr(&msg->msg_iter);
 	struct libra_anchor *a;
 	struct libra_token tok;
 	int consumed;
@@ -305,31 +242,53 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 	if (ls->role == LIBRA_ROLE_SERVER && !libra_sock_request_pending(ls, msg_id))
 		return 0;
 	t0 = libra_clock();
-	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->scope);
+	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->id, ls->scope);
 	libra_time_add(LIBRA_STAT_TIME_ANCHOR_BUILD_NS, t0);
 	if (!a)
 		return 0;
 	if (ls->role == LIBRA_ROLE_SERVER) {
 		a->resendable = true;
-		a->origin = ls->id;
 		ls->request_anchors = true;
 	}
-	libra_token_make(&tok, a->id, n, current->tgid);
-	if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok)) {
-		libra_anchor_discard(a);
-		return -EFAULT;
-	}
+	libra_token_make(&tok, a->id, n);
+	/* all of it written before a byte leaves the queue: a fault leaves the queue as it was */
+	if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok))
+		goto err_fault;
+	t0 = libra_clock();
+	if (iov_iter_zero(n - sizeof(tok), &msg->msg_iter) != n - sizeof(tok))
+		goto err_fault;
+	libra_time_add(LIBRA_STAT_TIME_ZERO_FILL_NS, t0);
 	consumed = tcp_read_sock(sk, &desc, libra_rx_consume_actor);
-	if (WARN_ON_ONCE(consumed != n)) {
-		/* cannot happen with the lock held and the bytes queued; the
-		 * token is in user space already, so keep the anchor coherent */
+	if (unlikely(consumed != n)) {
+		/*
+		 * Not with the lock held, the bytes queued and no urgent byte
+		 * among them; should it happen, the caller's buffer gets the
+		 * bytes that did leave the queue, from the anchor, as stock
+		 * would have copied them.
+		 */
+		struct iov_iter to = start;
+		u32 i, done = 0, want = consumed > 0 ? consumed : 0;
+
+		for (i = 0; i < a->nr_pieces && done < want; i++) {
+			const struct bio_vec *bv = &a->pieces[i];
+			u32 k = min(bv->bv_len, want - done);
+
+			if (copy_page_to_iter(bv->bv_page, bv->bv_offset, k, &to) != k)
+				break;
+			done += k;
+		}
 		libra_anchor_discard(a);
-		return consumed > 0 ? -EIO : -EFAULT;
+		msg->msg_iter = to;
+		return done ?: -EFAULT;
 	}
-	iov_iter_advance(&msg->msg_iter, n - sizeof(tok));
-	libra_anchor_publish(a);
+	libra_anchor_publish(a, uaddr);
 	libra_sock_add(ls, LIBRA_STAT_BYTES_ANCHORED, n);
 	return n;
+
+err_fault:
+	libra_anchor_discard(a);
+	msg->msg_iter = start;
+	return -EFAULT;
 }
 
 /*
@@ -367,6 +326,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		     int *addr_len)
 {
 	struct libra_sock *ls;
+	int runs = LIBRA_RX_PARSE_RUNS;
 	long timeo;
 	size_t copied = 0;
 	int ret = 0, target;
@@ -376,7 +336,11 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 
 	lock_sock(sk);
 	ls = libra_sock_get(sk, current);
-	if (!ls || ls->role == LIBRA_ROLE_PASS || !libra_parser_attached())
+	if (!ls) {
+		release_sock(sk);
+		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
+	}
+	if (ls->role == LIBRA_ROLE_PASS || !libra_parser_attached())
 		goto stock_unlocked;
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	/* as stock: MSG_WAITALL and SO_RCVLOWAT say how much to wait for */
@@ -392,12 +356,15 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			libra_sock_set_role(ls, LIBRA_ROLE_SERVER);
 		if (ls->role == LIBRA_ROLE_PASS)
 			goto stock_unlocked;
+		if (!ls->rx.passthrough && libra_rx_urgent_ahead(sk, cs))
+			libra_dir_step_aside(ls, &ls->rx, LIBRA_STAT_FALLBACK_URGENT);
 		/*
 		 * Nobody spoke yet: wait here, not in the stock path, which would
 		 * consume the first message unparsed; whoever speaks first decides.
 		 */
 		if (ls->role != LIBRA_ROLE_UNKNOWN) {
-			libra_rx_sync(ls, sk);
+			libra_rx_sync(ls, sk, cs + (u32)min_t(size_t, want, U32_MAX / 2) +
+					      LIBRA_RX_PARSE_AHEAD, &runs);
 			if (ls->rx.passthrough)
 				goto stock_unlocked;
 		}
@@ -421,12 +388,16 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			 * MSG_TRUNC discards what it counts: nothing to anchor, but
 			 * it goes through here so the parser keeps its place.
 			 */
-			if (flags & MSG_TRUNC)
+			if (flags & MSG_TRUNC) {
 				r = 0;
-			else if (n >= LIBRA_MIN_REGION)
-				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
-			else
+			} else if (n < LIBRA_MIN_REGION) {
 				libra_sock_add(ls, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
+			} else if (libra_tls_refuses(current)) {
+				/* it speaks TLS: a token could leave encrypted, where no hook sees it */
+				libra_sock_add(ls, LIBRA_STAT_FALLBACK_TLS, 1);
+			} else {
+				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
+			}
 			if (r < 0) {
 				ret = r;
 				break;
@@ -469,13 +440,23 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		ret = 0;
 	}
 	release_sock(sk);
+	libra_sock_put(ls);
 	if (copied)
 		return copied;
 	return ret == -EAGAIN && (flags & MSG_DONTWAIT || !timeo) ? -EAGAIN : ret;
 
 stock_unlocked:
 	release_sock(sk);
+	libra_sock_put(ls);
 	if (copied) {
+		/*
+		 * What is read so far is the answer; an error or end of stream
+		 * (an RST after partial data under MSG_WAITALL) stays for the
+		 * next call, as stock leaves it.
+		 */
+		if (READ_ONCE(sk->sk_err) || READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN ||
+		    sock_flag(sk, SOCK_DONE))
+			return copied;
 		ret = libra_stock_recvmsg(sk, msg, len - copied, flags | MSG_DONTWAIT, addr_len);
 		return ret > 0 ? copied + ret : copied;
 	}

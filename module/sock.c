@@ -3,26 +3,35 @@
  * Per-socket state for opted-in TCP sockets.
  *
  * Entries are created by the handlers, in process context, under the
- * socket's lock, and freed when the kernel destroys the socket: a kprobe on
+ * socket's lock, and unlinked when the connection ends: a kprobe on
  * tcp_v4_destroy_sock (sk_prot->destroy of both IPv4 and IPv6 TCP sockets)
- * unlinks the entry and frees it after an RCU grace period. Everything in
- * struct libra_sock except the hash linkage and what is set at adoption
- * (owner, addresses) is protected by the socket lock: no handler runs on a
- * socket that is being destroyed, because destruction needs the last file
- * reference gone. The one reader without that lock is LIBRA_IOC_LIST_SOCKETS
- * (libra_sock_list()): under RCU, it reads the owner and addresses, which
- * never change, and role, min_body, stats[] and each direction's
- * passthrough and aside_reason with READ_ONCE; their writers, under the
- * socket lock, use WRITE_ONCE. Nothing else is read without the lock, and
- * the reader never touches the struct sock (its memory may be reused for
- * another socket by then: TCP sockets are SLAB_TYPESAFE_BY_RCU).
+ * and one on tcp_disconnect (connect(AF_UNSPEC), a close with SO_LINGER 0,
+ * libra's own resets), after which a reconnected socket starts afresh. An
+ * entry also records its socket's inode, so that if a destroy is ever
+ * missed (kprobes disabled), a new socket in the same memory (TCP sockets
+ * are SLAB_TYPESAFE_BY_RCU) never inherits it: the stale entry is unlinked
+ * at its first lookup.
  *
- * Locking: libra_sock_lock guards the hash table; lookups are RCU.
+ * Lifetime: a kref. The table holds one while the entry is linked; each
+ * handler holds one for its call (libra_sock_get .. libra_sock_put), since
+ * a send may sleep with the socket lock dropped while a disconnect unlinks
+ * the entry: such a handler finds ls->dead set when it relocks and stops.
+ * The last reference frees the entry after an RCU grace period.
+ *
+ * Locking: everything in struct libra_sock except the hash linkage, @dead
+ * and what is set at adoption (owner, addresses, inode) is protected by the
+ * socket lock. The one reader without that lock is LIBRA_IOC_LIST_SOCKETS
+ * (libra_sock_list()): under RCU, it reads the owner and addresses, which
+ * never change, and role, min_body, flags, stats[] and each direction's
+ * passthrough and aside_reason with READ_ONCE; their writers, under the
+ * socket lock, use WRITE_ONCE. The reader never touches the struct sock.
+ * libra_sock_lock guards the hash table and @dead; lookups are RCU.
  */
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
 #include <linux/pid.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -52,6 +61,9 @@ static const u8 libra_sock_stat_slot[__LIBRA_STAT_MAX] = {
 	LIBRA_SOCK_STAT(TOKENS_UNFRAMED),
 	LIBRA_SOCK_STAT(TX_HOLDS_EXPIRED),
 	LIBRA_SOCK_STAT(TX_RESETS),
+	LIBRA_SOCK_STAT(BYTES_MATERIALIZED),
+	LIBRA_SOCK_STAT(TOKENS_REFUSED),
+	LIBRA_SOCK_STAT(REGIONS_CUT),
 #undef LIBRA_SOCK_STAT
 };
 static_assert(__LIBRA_SOCKET_STAT_MAX <= LIBRA_SOCKET_STAT_SLOTS,
@@ -148,28 +160,119 @@ static void libra_sock_note_identity(struct libra_sock *ls, const struct sock *s
 	memcpy(ls->remote_addr, &inet->inet_daddr, sizeof(inet->inet_daddr));
 }
 
+static unsigned long libra_sock_ino(const struct sock *sk)
+{
+	return sk->sk_socket ? SOCK_INODE(sk->sk_socket)->i_ino : 0;
+}
+
+static void libra_sock_free_rcu(struct rcu_head *rcu)
+{
+	struct libra_sock *ls = container_of(rcu, struct libra_sock, rcu);
+
+	libra_scope_put(ls->scope);
+	put_pid(ls->owner);
+	kfree(ls->tx_scan_buf);
+	kfree(ls);
+}
+
+static void libra_sock_release(struct kref *ref)
+{
+	struct libra_sock *ls = container_of(ref, struct libra_sock, ref);
+
+	call_rcu(&ls->rcu, libra_sock_free_rcu);
+}
+
+void libra_sock_put(struct libra_sock *ls)
+{
+	kref_put(&ls->ref, libra_sock_release);
+}
+
 /*
- * The state of @sk, created on first use by @task. Caller holds the socket
- * lock. A socket of a process that is not opted in (it only holds anchors)
- * gets state for sending but never anchors what it receives.
+ * What an entry holds goes when it is unlinked. No handler touches it any
+ * more (the socket is destroyed, or its lock is held by the caller of
+ * tcp_disconnect and any handler asleep in a send finds @dead when it
+ * relocks). Any context.
+ */
+static void libra_sock_drop_state(struct libra_sock *ls)
+{
+	int i;
+
+	libra_scope_socket(ls->scope, -1);
+	libra_tx_held_forget(ls);
+	if (ls->tx_cont) {
+		libra_anchor_put(ls->tx_cont);
+		ls->tx_cont = NULL;
+	}
+	/* a response cut off with its connection is never sent again */
+	for (i = 0; i < LIBRA_TX_MSGS; i++)
+		if (ls->tx_msgs[i])
+			libra_anchor_abandon_msg(ls->tx_msgs[i]);
+	/*
+	 * request bodies that arrived here: nobody can ask to resend them now;
+	 * response bodies that arrived here and never started going out: the
+	 * proxy gave up on them
+	 */
+	libra_anchor_release_origin(ls->id, ls->owner);
+}
+
+/* Unlinks @ls if it still is linked; true if this call did. */
+static bool libra_sock_unlink(struct libra_sock *ls)
+{
+	spin_lock_bh(&libra_sock_lock);
+	if (ls->dead) {
+		spin_unlock_bh(&libra_sock_lock);
+		return false;
+	}
+	WRITE_ONCE(ls->dead, true);
+	hash_del_rcu(&ls->node);
+	atomic_dec(&libra_sock_count);
+	spin_unlock_bh(&libra_sock_lock);
+	libra_sock_drop_state(ls);
+	libra_sock_put(ls);
+	return true;
+}
+
+/*
+ * The state of @sk, created on first use by @task, with a reference for
+ * the caller (libra_sock_put() when done). Caller holds the socket lock. A
+ * socket of a process that is not opted in (it only holds anchors) gets
+ * state for sending but never anchors what it receives.
  */
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 {
 	struct libra_sock *ls = libra_sock_lookup(sk);
+	struct libra_proc *proc;
 
+	if (ls && unlikely(ls->ino != libra_sock_ino(sk))) {
+		/* a destroyed socket's entry, its destroy missed: not this one's */
+		libra_sock_unlink(ls);
+		ls = NULL;
+	}
 	if (ls) {
 		if (unlikely(libra_scope_retired(ls->scope)))
 			libra_sock_rescope(ls, task);
+		kref_get(&ls->ref);
 		return ls;
 	}
 	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT)
 		return NULL;
+	/* kernel sockets (CIFS, NFS) send in their caller's context: never libra's */
+	if (sk->sk_kern_sock || !sk->sk_socket)
+		return NULL;
 
-	ls = kzalloc(sizeof(*ls), GFP_KERNEL);
+	ls = kzalloc(sizeof(*ls), GFP_KERNEL_ACCOUNT);
 	if (!ls)
 		return NULL;
+	ls->tx_scan_buf = kmalloc(LIBRA_SCAN_CHUNK, GFP_KERNEL_ACCOUNT);
+	if (!ls->tx_scan_buf) {
+		kfree(ls);
+		return NULL;
+	}
+	kref_init(&ls->ref);
 	ls->sk = sk;
+	ls->ino = libra_sock_ino(sk);
 	INIT_LIST_HEAD(&ls->tx_held_node);
+	init_waitqueue_head(&ls->tx_wait);
 	ls->id = atomic64_inc_return(&libra_sock_next_id);
 	libra_sock_note_identity(ls, sk, task);
 	ls->role = LIBRA_ROLE_UNKNOWN;
@@ -177,9 +280,14 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	ls->tx.aside_reason = LIBRA_SOCKET_ASIDE_NONE;
 	ls->min_body = libra_optin_adopt(task, sk, &ls->scope);
 	libra_scope_socket(ls->scope, 1);
-	if (!ls->min_body)
+	if (!ls->min_body) {
 		/* not opted in: this process only holds anchors, it gets no new ones */
 		ls->rx.passthrough = true;
+	} else {
+		proc = libra_proc_get(task_tgid(task));
+		if (proc)
+			libra_proc_flag(proc, LIBRA_PROC_OPTED_IN);
+	}
 	if (!libra_sock_at_stream_start(sk)) {
 		ls->role = LIBRA_ROLE_PASS;
 		libra_sock_add(ls, LIBRA_STAT_FALLBACK_NOT_ADOPTED, 1);
@@ -190,6 +298,7 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	hash_add_rcu(libra_socks, &ls->node, (unsigned long)sk);
 	atomic_inc(&libra_sock_count);
 	spin_unlock_bh(&libra_sock_lock);
+	kref_get(&ls->ref);
 	return ls;
 }
 
@@ -213,16 +322,40 @@ void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role)
 	}
 }
 
-void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id)
+void libra_sock_set_flag(struct libra_sock *ls, u8 flag)
 {
-	u8 slot = (ls->method_head + ls->method_count) % LIBRA_METHOD_QUEUE;
+	if (!(READ_ONCE(ls->flags) & flag))
+		WRITE_ONCE(ls->flags, ls->flags | flag);
+}
 
-	if (ls->method_count == LIBRA_METHOD_QUEUE) {
-		ls->methods_lost = true;
+/*
+ * A request starts. Past LIBRA_METHOD_QUEUE distinct entries awaiting
+ * responses (a pipelined flood with methods or bodies that cannot share
+ * one), libra no longer knows which response answers which request: the
+ * connection stops anchoring what it receives, and its responses go out
+ * as the program wrote them (libra_sock_peek_method says UNKNOWN).
+ */
+void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id, bool body,
+			    bool accepts_coding)
+{
+	struct libra_method_entry *tail = ls->method_count ?
+		&ls->methods[(ls->method_head + ls->method_count - 1) % LIBRA_METHOD_QUEUE] : NULL;
+
+	if (ls->methods_lost)
+		return;
+	if (tail && !body && !tail->body && tail->method == method &&
+	    tail->accepts_coding == accepts_coding && tail->count < U32_MAX) {
+		tail->count++;
 		return;
 	}
-	ls->methods[slot] = method;
-	ls->method_msgs[slot] = msg_id;
+	if (ls->method_count == LIBRA_METHOD_QUEUE) {
+		ls->methods_lost = true;
+		libra_dir_step_aside(ls, &ls->rx, LIBRA_STAT_FALLBACK_PIPELINE);
+		return;
+	}
+	ls->methods[(ls->method_head + ls->method_count) % LIBRA_METHOD_QUEUE] =
+		(struct libra_method_entry){ .method = method, .body = body, .count = 1,
+					     .accepts_coding = accepts_coding, .msg_id = msg_id };
 	ls->method_count++;
 }
 
@@ -233,15 +366,16 @@ void libra_sock_push_method(struct libra_sock *ls, u8 method, u64 msg_id)
  */
 void libra_sock_pop_method(struct libra_sock *ls)
 {
-	u64 msg_id;
+	struct libra_method_entry *head = &ls->methods[ls->method_head];
 
-	if (!ls->method_count)
+	if (!ls->method_count || ls->methods_lost)
 		return;
-	msg_id = ls->method_msgs[ls->method_head];
+	if (--head->count)
+		return;
 	ls->method_head = (ls->method_head + 1) % LIBRA_METHOD_QUEUE;
 	ls->method_count--;
-	if (ls->role == LIBRA_ROLE_SERVER && ls->request_anchors)
-		libra_anchor_release_answered(msg_id);
+	if (ls->role == LIBRA_ROLE_SERVER && ls->request_anchors && head->body)
+		libra_anchor_release_answered(head->msg_id);
 }
 
 /* Whether request @msg_id, received here, still awaits its response. */
@@ -249,10 +383,22 @@ bool libra_sock_request_pending(const struct libra_sock *ls, u64 msg_id)
 {
 	u8 i;
 
-	for (i = 0; i < ls->method_count; i++)
-		if (ls->method_msgs[(ls->method_head + i) % LIBRA_METHOD_QUEUE] == msg_id)
+	for (i = 0; i < ls->method_count; i++) {
+		const struct libra_method_entry *e =
+			&ls->methods[(ls->method_head + i) % LIBRA_METHOD_QUEUE];
+
+		if (e->body && e->msg_id == msg_id)
 			return true;
+	}
 	return false;
+}
+
+/* Whether the request the next response answers accepts a content coding; true if not sure. */
+bool libra_sock_peek_accepts_coding(const struct libra_sock *ls)
+{
+	if (ls->methods_lost || !ls->method_count)
+		return true;
+	return ls->methods[ls->method_head].accepts_coding;
 }
 
 /* The method of the request the next response answers; UNKNOWN if not sure. */
@@ -260,17 +406,7 @@ u8 libra_sock_peek_method(const struct libra_sock *ls)
 {
 	if (ls->methods_lost || !ls->method_count)
 		return LIBRA_HTTP_METHOD_UNKNOWN;
-	return ls->methods[ls->method_head];
-}
-
-static void libra_sock_free_rcu(struct rcu_head *rcu)
-{
-	struct libra_sock *ls = container_of(rcu, struct libra_sock, rcu);
-
-	libra_scope_put(ls->scope);
-	put_pid(ls->owner);
-	kfree(ls->tx_scan_buf);
-	kfree(ls);
+	return ls->methods[ls->method_head].method;
 }
 
 /* One socket as LIBRA_IOC_LIST_SOCKETS reports it. Under RCU, without the socket lock. */
@@ -294,6 +430,7 @@ static void libra_sock_fill(const struct libra_sock *ls, struct libra_socket_inf
 		o->flags |= LIBRA_SOCKET_F_TX_ASIDE;
 	if (!READ_ONCE(ls->min_body))
 		o->flags |= LIBRA_SOCKET_F_NOT_OPTED_IN;
+	o->flags |= READ_ONCE(ls->flags) & (LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS);
 	o->rx_aside = READ_ONCE(ls->rx.aside_reason);
 	o->tx_aside = READ_ONCE(ls->tx.aside_reason);
 	for (i = 0; i < __LIBRA_SOCKET_STAT_MAX; i++)
@@ -324,67 +461,86 @@ u32 libra_sock_list(struct libra_socket_info *out, u32 count, struct pid *owner)
 	return n;
 }
 
-static void libra_sock_unlink(struct libra_sock *ls)
+/*
+ * The connection ended (destroy) or was taken apart to be reused
+ * (disconnect): either way, what libra knew of its stream is over.
+ */
+static void libra_sock_connection_over(struct sock *sk, bool disconnect)
 {
-	int i;
+	struct libra_sock *ls;
 
-	lockdep_assert_held(&libra_sock_lock);
-	hash_del_rcu(&ls->node);
-	atomic_dec(&libra_sock_count);
-	libra_scope_socket(ls->scope, -1);
-	libra_tx_held_forget(ls);
-	if (ls->tx_cont)
-		libra_anchor_put(ls->tx_cont);
-	/* a response cut off with its connection is never sent again */
-	for (i = 0; i < LIBRA_TX_MSGS; i++)
-		if (ls->tx_msgs[i])
-			libra_anchor_abandon_msg(ls->tx_msgs[i]);
-	/* request bodies that arrived here: nobody can ask to resend them now */
-	if (ls->request_anchors)
-		libra_anchor_release_origin(ls->id);
-	call_rcu(&ls->rcu, libra_sock_free_rcu);
+	if (!atomic_read(&libra_sock_count))
+		return;
+	rcu_read_lock();
+	ls = libra_sock_find(sk);
+	if (ls && !kref_get_unless_zero(&ls->ref))
+		ls = NULL;
+	rcu_read_unlock();
+	if (!ls)
+		return;
+	if (libra_sock_unlink(ls) && disconnect)
+		libra_sock_add(ls, LIBRA_STAT_SOCKETS_RESET, 1);
+	libra_sock_put(ls);
 }
 
 static int libra_sock_destroy_probe(struct kprobe *p, struct pt_regs *regs)
 {
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	struct libra_sock *ls;
-
-	if (!atomic_read(&libra_sock_count))
-		return 0;
-	spin_lock_bh(&libra_sock_lock);
-	ls = libra_sock_find(sk);
-	if (ls)
-		libra_sock_unlink(ls);
-	spin_unlock_bh(&libra_sock_lock);
+	libra_sock_connection_over((struct sock *)regs_get_kernel_argument(regs, 0), false);
 	return 0;
 }
 
-static struct kprobe libra_sock_destroy_kp = {
-	.symbol_name = "tcp_v4_destroy_sock",
-	.pre_handler = libra_sock_destroy_probe,
+static int libra_sock_disconnect_probe(struct kprobe *p, struct pt_regs *regs)
+{
+	libra_sock_connection_over((struct sock *)regs_get_kernel_argument(regs, 0), true);
+	return 0;
+}
+
+static struct kprobe libra_sock_probes[] = {
+	{ .symbol_name = "tcp_v4_destroy_sock", .pre_handler = libra_sock_destroy_probe },
+	{ .symbol_name = "tcp_disconnect", .pre_handler = libra_sock_disconnect_probe },
 };
 
 int libra_sock_init(void)
 {
-	int err = register_kprobe(&libra_sock_destroy_kp);
+	int i, err;
 
-	if (err)
-		pr_err("cannot probe tcp_v4_destroy_sock: %d\n", err);
+	for (i = 0; i < ARRAY_SIZE(libra_sock_probes); i++) {
+		err = register_kprobe(&libra_sock_probes[i]);
+		if (err) {
+			pr_err("cannot probe %s: %d\n", libra_sock_probes[i].symbol_name, err);
+			goto err_unregister;
+		}
+		/* without them, state would outlive connections: refuse to load */
+		if (kprobe_disabled(&libra_sock_probes[i])) {
+			pr_err("the kprobe on %s is disabled (debugfs kprobes/enabled?)\n",
+			       libra_sock_probes[i].symbol_name);
+			err = -EBUSY;
+			i++;
+			goto err_unregister;
+		}
+	}
+	return 0;
+
+err_unregister:
+	while (--i >= 0)
+		unregister_kprobe(&libra_sock_probes[i]);
 	return err;
 }
 
-/* After the hooks are gone: nothing can find or create entries any more. */
+/*
+ * After the hooks and probes are gone: nothing can find, create or unlink
+ * entries any more but this.
+ */
 void libra_sock_exit(void)
 {
 	struct libra_sock *ls;
 	struct hlist_node *tmp;
 	unsigned int bkt;
+	int i;
 
-	unregister_kprobe(&libra_sock_destroy_kp);
-	spin_lock_bh(&libra_sock_lock);
+	for (i = ARRAY_SIZE(libra_sock_probes) - 1; i >= 0; i--)
+		unregister_kprobe(&libra_sock_probes[i]);
 	hash_for_each_safe(libra_socks, bkt, tmp, ls, node)
 		libra_sock_unlink(ls);
-	spin_unlock_bh(&libra_sock_lock);
 	rcu_barrier();
 }

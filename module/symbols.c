@@ -7,6 +7,7 @@
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <net/inet_common.h>
 
 #include "compat.h"
 #include "libra.h"
@@ -49,8 +50,23 @@ int libra_symbols_resolve(void)
 		return -ENOENT;
 	}
 #endif
+	libra_sym.inet_sendmsg = inet_sendmsg;
+	libra_sym.inet6_sendmsg = (void *)lookup("inet6_sendmsg");
+	libra_sym.unix_stream_sendmsg = (void *)lookup("unix_stream_sendmsg");
+	libra_sym.unix_dgram_sendmsg = (void *)lookup("unix_dgram_sendmsg");
+	libra_sym.unix_seqpacket_sendmsg = (void *)lookup("unix_seqpacket_sendmsg");
+	libra_sym.generic_perform_write = (void *)lookup("generic_perform_write");
+	libra_sym.iomap_file_buffered_write = (void *)lookup("iomap_file_buffered_write");
+	libra_sym.pipe_write = (void *)lookup("pipe_write");
 	if (!libra_sym.tcp_recvmsg || !libra_sym.tcp_sendmsg || !libra_sym.tcp_shutdown) {
 		pr_err("cannot resolve tcp_recvmsg/tcp_sendmsg/tcp_shutdown\n");
+		return -ENOENT;
+	}
+	if (!libra_sym.inet6_sendmsg || !libra_sym.unix_stream_sendmsg ||
+	    !libra_sym.unix_dgram_sendmsg || !libra_sym.unix_seqpacket_sendmsg ||
+	    !libra_sym.generic_perform_write ||
+	    !libra_sym.iomap_file_buffered_write || !libra_sym.pipe_write) {
+		pr_err("cannot resolve the egress guard's functions\n");
 		return -ENOENT;
 	}
 	return 0;

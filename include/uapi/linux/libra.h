@@ -5,8 +5,8 @@
  * The module registers a misc character device, /dev/libra. Every request is
  * an ioctl on a file descriptor of that device. The device only opens for a
  * caller with CAP_NET_ADMIN in the initial user namespace, and every ioctl
- * checks the opener's credentials again, so a descriptor passed to an
- * unprivileged process grants nothing.
+ * checks the caller's credentials as well as the opener's, so a descriptor
+ * passed to an unprivileged process grants nothing.
  *
  * Versioning: LIBRA_ABI_VERSION increases whenever a structure or ioctl below
  * changes incompatibly. User space asks with LIBRA_IOC_GET_VERSION first and
@@ -117,16 +117,70 @@ enum libra_stat {
 	LIBRA_STAT_TIME_TOKEN_SCAN_NS,
 	/* sending anchored pages (do_tcp_sendpages / MSG_SPLICE_PAGES) */
 	LIBRA_STAT_TIME_PAGE_SEND_NS,
+	/*
+	 * The fail-safe rules (docs/design.md, "Where a token may go"). Where an
+	 * anchored region's bytes are about to leave a process by a path libra
+	 * cannot send anchored pages on (a file, a pipe, an AF_UNIX or kernel-TLS
+	 * socket, a TCP stream whose framing libra does not follow, MSG_ZEROCOPY),
+	 * libra writes the region's real bytes into the program's memory first,
+	 * where the token and its zero fill stood: the stock path then carries
+	 * exactly the bytes stock Linux would. Bytes written that way:
+	 */
+	LIBRA_STAT_BYTES_MATERIALIZED,
+	/*
+	 * Tokens libra could not stand in for (their anchor is gone, their
+	 * region was altered in the program's memory, or they belong to another
+	 * process): the call failed and the connection was reset (TCP) or the
+	 * write failed with EIO, never sent as bytes.
+	 */
+	LIBRA_STAT_TOKENS_REFUSED,
+	/* processes seen terminating TLS (user space or kernel): they get no anchors */
+	LIBRA_STAT_TLS_PROCESSES,
+	/* body regions copied, not anchored, because their process terminates TLS */
+	LIBRA_STAT_FALLBACK_TLS,
+	/* TLS connections reset: TLS data sent while tokens it might carry were live */
+	LIBRA_STAT_TLS_RESETS,
+	/* body regions copied, not anchored, because urgent data (MSG_OOB) lies in them */
+	LIBRA_STAT_FALLBACK_URGENT,
+	/*
+	 * anchors released unsent because nothing can send them any more: their
+	 * message never started going out and its connection is gone, or they
+	 * waited anchor_idle_ms
+	 */
+	LIBRA_STAT_ANCHORS_EXPIRED,
+	/* regions whose message ended before the region did: the rest is never sent */
+	LIBRA_STAT_REGIONS_CUT,
+	/* opt-in entries removed because every process they name has exited */
+	LIBRA_STAT_OPTIN_EXPIRED,
+	/* per-socket state discarded: the connection was disconnected and reused */
+	LIBRA_STAT_SOCKETS_RESET,
+	/* requests queued past the pipelining bound: that connection stops anchoring */
+	LIBRA_STAT_FALLBACK_PIPELINE,
+	/* writing the zero fill behind tokens on receive */
+	LIBRA_STAT_TIME_ZERO_FILL_NS,
+	/* writing anchored bytes into a program's memory (BYTES_MATERIALIZED) */
+	LIBRA_STAT_TIME_MATERIALIZE_NS,
+	/*
+	 * response bodies not anchored because a proxy may compress them: the
+	 * request accepted a content coding, the response has none and is
+	 * textual (nginx's default gzip would compress the token)
+	 */
+	LIBRA_STAT_FALLBACK_TRANSFORMABLE,
 	__LIBRA_STAT_MAX
 };
 
 /*
  * The token. Where libra keeps a body region of @len bytes anchored, the
  * receiving program's buffer holds this structure at the region's start and
- * unspecified bytes after it. Sending the region on from the same process
- * sends the anchored bytes. @mac is a keyed MAC (SipHash, secret chosen at
- * module load) over id, len and the receiving process, so tokens cannot be
- * forged, are worthless to another process, and carry no kernel address.
+ * zero bytes after it, to the region's end: never anything the buffer held
+ * before. Sending the region on from the same process over an HTTP/1.x TCP
+ * stream sends the anchored bytes; sending it anywhere else (a file, a pipe,
+ * an AF_UNIX or kernel-TLS socket, an unframed stream) first writes the real
+ * bytes into the program's memory in its place. @mac is a keyed MAC (SipHash,
+ * secret chosen at module load) over id and len, so tokens cannot be forged
+ * and carry no kernel address; an anchor is found only by the process that
+ * received it, and a valid token libra cannot stand in for fails the call
+ * that carries it rather than leave as bytes.
  */
 #define LIBRA_TOKEN_MAGIC	"\xf7LIBRA\x01\xf7"	/* 8 bytes */
 #define LIBRA_TOKEN_BYTES	32
@@ -239,6 +293,9 @@ enum libra_socket_stat {
 	LIBRA_SOCKET_STAT_TOKENS_UNFRAMED,		/* LIBRA_STAT_TOKENS_UNFRAMED */
 	LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED,		/* LIBRA_STAT_TX_HOLDS_EXPIRED */
 	LIBRA_SOCKET_STAT_TX_RESETS,			/* LIBRA_STAT_TX_RESETS */
+	LIBRA_SOCKET_STAT_BYTES_MATERIALIZED,		/* LIBRA_STAT_BYTES_MATERIALIZED */
+	LIBRA_SOCKET_STAT_TOKENS_REFUSED,		/* LIBRA_STAT_TOKENS_REFUSED */
+	LIBRA_SOCKET_STAT_REGIONS_CUT,			/* LIBRA_STAT_REGIONS_CUT */
 	__LIBRA_SOCKET_STAT_MAX
 };
 #define LIBRA_SOCKET_STAT_SLOTS		16	/* room in struct libra_socket_info */
@@ -251,6 +308,8 @@ enum libra_socket_stat {
 						   * looked at for tokens, nothing it
 						   * receives is anchored (LIBRA_SOCKET_F_RX_ASIDE
 						   * is set, with no reason) */
+#define LIBRA_SOCKET_F_TLS		(1U << 3) /* carries TLS: its process gets no anchors */
+#define LIBRA_SOCKET_F_KTLS		(1U << 4) /* kernel TLS is set up on it */
 #define LIBRA_SOCKET_ASIDE_NONE		0xffff	/* rx_aside/tx_aside: no reason counted */
 
 struct libra_socket_info {
@@ -299,6 +358,37 @@ struct libra_socket_list {
 	__u32 reserved;		/* in: must be 0 */
 };
 
+/*
+ * LIBRA_IOC_LIST_PROCS: the processes libra knows of: those opted in that
+ * used a socket since, and those holding anchors. For each, whether libra
+ * accelerates it and, if not, why (LIBRA_PROC_F_*).
+ */
+#define LIBRA_PROC_F_OPTED_IN		(1U << 0) /* an opt-in entry selects it */
+#define LIBRA_PROC_F_TLS_USER		(1U << 1) /* it terminates TLS in user space */
+#define LIBRA_PROC_F_TLS_KERNEL		(1U << 2) /* it uses kernel TLS sockets */
+#define LIBRA_PROC_F_TLS_RESETTING	(1U << 3) /* TLS seen while tokens it got before were live:
+						   * its TLS data is refused until they are gone */
+
+struct libra_proc_info {
+	__s32 tgid;			/* caller's pid namespace; 0 if not visible there */
+	__u32 flags;			/* LIBRA_PROC_F_* */
+	__aligned_u64 anchors;		/* live anchors it holds */
+	__aligned_u64 anchored_bytes;	/* their bytes */
+	__aligned_u64 tls_since_ns;	/* CLOCK_BOOTTIME of the first TLS seen, 0 if none */
+	__aligned_u64 materialized_bytes;	/* anchored bytes written into its memory */
+	__aligned_u64 tokens_refused;	/* tokens of it that could not be stood in for */
+};					/* 48 bytes */
+
+#define LIBRA_PROC_LIST_MAX		65536
+
+struct libra_proc_list {
+	__u32 count;		/* in: slots at @entries; out: slots written */
+	__u32 total;		/* out: processes known */
+	__aligned_u64 entries;	/* in: user pointer to struct libra_proc_info[count] */
+	__u32 flags;		/* in: must be 0 */
+	__u32 reserved;		/* in: must be 0 */
+};
+
 #define LIBRA_IOC_GET_VERSION	_IOR(LIBRA_IOC_MAGIC, 0x00, struct libra_version)
 #define LIBRA_IOC_GET_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x01, struct libra_stats)
 /* EEXIST if opted in already, ESRCH if no such process, ENOSPC if full, EINVAL if malformed */
@@ -306,7 +396,7 @@ struct libra_socket_list {
 /* matched by pid or cgroup_id; ENOENT if not opted in */
 #define LIBRA_IOC_OPTIN_DEL	_IOW(LIBRA_IOC_MAGIC, 0x03, struct libra_optin)
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
-/* EINVAL if not a SCHED_CLS program; the module holds a reference until replaced */
+/* EINVAL if not a SCHED_CLS program whose name starts with "libra_"; the module holds a reference until replaced */
 #define LIBRA_IOC_ATTACH_PARSER	_IOW(LIBRA_IOC_MAGIC, 0x05, struct libra_parser_attach)
 /* ENOENT if no such entry */
 #define LIBRA_IOC_OPTIN_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x06, struct libra_optin_stats)
@@ -314,6 +404,8 @@ struct libra_socket_list {
 #define LIBRA_IOC_SET_ANCHOR_LIMIT _IOW(LIBRA_IOC_MAGIC, 0x07, struct libra_anchor_limit)
 /* ESRCH if @tgid names no thread group; EINVAL if it is negative or flags or reserved are set */
 #define LIBRA_IOC_LIST_SOCKETS	_IOWR(LIBRA_IOC_MAGIC, 0x08, struct libra_socket_list)
+/* EINVAL if flags or reserved are set */
+#define LIBRA_IOC_LIST_PROCS	_IOWR(LIBRA_IOC_MAGIC, 0x09, struct libra_proc_list)
 
 /* ---- parser ABI ---- */
 /*
@@ -368,7 +460,9 @@ struct libra_socket_list {
  *                                   of the next unit
  *                   CLOSE_DELIMITED the body runs to the end of the stream;
  *                                   do not call the parser again
- *                 flags say where the unit stands in the message (_F_*).
+ *                 flags say where the unit stands in the message (_F_*)
+ *                 and, on a MESSAGE_START unit, what its header says about
+ *                 content codings (LIBRA_PARSE_F_CODINGS_KNOWN below).
  *     STEP_ASIDE  not HTTP/1.x, or anything ambiguous or invalid: pass the
  *                 rest of this direction through untouched, never call again.
  *                 metadata_len is the offset in this window of the byte that
@@ -425,6 +519,42 @@ enum libra_parse_body {
 #define LIBRA_PARSE_F_LAST_MESSAGE	(1U << 3) /* Connection: close / HTTP/1.0:
 						   * bytes after it make the parser
 						   * step aside */
+/*
+ * Content codings, so the module can leave alone a body a proxy may still
+ * compress (nginx's gzip, HAProxy's compression). Reported on MESSAGE_START
+ * units only, about that message's header (never its trailers); never on
+ * other units. Header field names and codings are case-insensitive; several
+ * fields of one name combine. None of them makes the parser step aside.
+ *
+ * A parser that implements them sets LIBRA_PARSE_F_CODINGS_KNOWN on every
+ * MESSAGE_START unit. Without it (an older parser) the other three bits are
+ * clear and say nothing: the module must treat the codings as unknown, never
+ * as "no Accept-Encoding"; the reading that never anchors a body a proxy
+ * might compress is that the request may accept a coding and the response
+ * is uncoded and textual.
+ *
+ * A request parser reports LIBRA_PARSE_F_ACCEPTS_CODING on the request's
+ * MESSAGE_START unit (the module keeps it with the queued request_method for
+ * the response that answers it); a response parser reports _CONTENT_CODED
+ * and _TEXTUAL. Each bit is clear in the other direction.
+ */
+#define LIBRA_PARSE_F_ACCEPTS_CODING	(1U << 4) /* request: an Accept-Encoding field
+						   * names a content-coding other than
+						   * "identity" ("*" counts; so does a
+						   * coding with q=0), or is malformed */
+#define LIBRA_PARSE_F_CONTENT_CODED	(1U << 5) /* response: a well-formed Content-Encoding
+						   * field names a coding other than
+						   * "identity" */
+#define LIBRA_PARSE_F_TEXTUAL		(1U << 6) /* response: no Content-Type field, or
+						   * one whose media type (before any
+						   * ";", OWS ignored) has type "text",
+						   * is application/ json, javascript,
+						   * ecmascript, xml or x-javascript, or
+						   * ends in +json or +xml (rss+xml,
+						   * atom+xml, image/svg+xml, problem+json
+						   * ...), or is malformed */
+#define LIBRA_PARSE_F_CODINGS_KNOWN	(1U << 7) /* MESSAGE_START: the three bits above
+						   * are reported (this parser knows them) */
 
 struct libra_parse_ctx {
 	/* in: set by the module before every call */

@@ -1,0 +1,27 @@
+# The fail-safe cases (tools/failsafe.c), one per hazard of the review: a
+# received buffer written to an AF_UNIX socket, a pipe, a file; a region
+# sent over a stream whose framing libra does not follow, with foreign bytes
+# inside it; a body shorter than its region followed by another response;
+# an RST after partial data under MSG_WAITALL and SO_RCVLOWAT; urgent data
+# inside a body; two threads sending on one socket; connect(AF_UNSPEC) and a
+# reconnect; a spent token sent again; a fork child sending its parent's
+# tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; expired
+# anchors. Each Libra off, then on: byte-exact at the far end, or the
+# connection fails and no token's bytes reach a peer.
+source "$LIBRA_SRC/tests/guest/lib.sh"
+
+FAILSAFE=$LIBRA_BUILD/tests/guest/failsafe
+[[ -x $FAILSAFE ]] || fail "failsafe is not built"
+
+libra_load
+libra_attach_parser
+
+rc=0
+"$FAILSAFE" || rc=$?
+say "failsafe exited $rc"
+wait_anchors_released
+((rc == 0)) || { "$DEVCTL" stats; fail "failsafe failed (exit $rc)"; }
+# each case opted its own process in and exited: the entries go by themselves
+for _ in $(seq 50); do "$DEVCTL" list | grep -q . || break; sleep 0.1; done
+"$DEVCTL" list | grep -q . && fail "opt-ins of exited processes were left behind: $("$DEVCTL" list)"
+libra_unload

@@ -1,0 +1,1186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * failsafe: the socket-level cases of the fail-safe rules (docs/design.md,
+ * "Where a token may go"), one per hazard: whatever an opted-in program
+ * does with the bytes it received, every byte a peer gets is the byte stock
+ * Linux would deliver, or the connection fails visibly, never with a token
+ * or stale memory in it.
+ *
+ * Each case runs in a process of its own, twice: "off" (stock paths) and
+ * "on" (that process, and only it, opted in through /dev/libra; the parser
+ * must be attached). The process is the proxy: it receives an HTTP
+ * response (or request) from a forked backend with the case's pattern and
+ * does with its buffer what the case says: writes it to an AF_UNIX socket,
+ * a pipe or a file, sends it where libra cannot follow the framing, sends
+ * part of a body and then another response, sends from two threads, after
+ * a reconnect, twice, from a fork child, after a TLS handshake, with
+ * MSG_ZEROCOPY, after the anchors expired. What the far end got is compared
+ * with what the backend sent (byte for byte), and "on" must agree with
+ * "off" wherever stock is deterministic; where libra must fail instead (a
+ * token it cannot stand in for), the case checks the connection failed and
+ * the peer never saw a token's bytes. Receive buffers are filled with
+ * STALE first: no byte of it may ever reach a peer or show in what a
+ * recv() returned.
+ *
+ *   failsafe [--only NAME[,NAME...]] [--list]
+ *
+ * Exit status 0 when every run passed.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/libra.h>
+
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY 60
+#endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY 0x4000000
+#endif
+
+#define KiB 1024u
+#define STALE 'S'
+#define RUN_TIMEOUT_S 60
+
+static int libra_fd = -1;
+static bool on;			/* this run is opted in */
+static const char *case_name;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "case %s %s: FAILED: ", case_name, on ? "on" : "off");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("case %s %s: ", case_name, on ? "on" : "off");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A body of @n pseudo-random bytes, 0xf7 (a token's first byte) among them. */
+static uint8_t *make_body(size_t n, uint64_t seed)
+{
+	uint8_t *b = malloc(n);
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)splitmix(&seed);
+	return b;
+}
+
+struct msg {
+	uint8_t *p;
+	size_t len, hdr;	/* whole message; its headers' length */
+};
+
+static struct msg make_response(size_t body, uint64_t seed)
+{
+	struct msg m;
+	char hdr[128];
+	uint8_t *b = make_body(body, seed);
+
+	m.hdr = snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", body);
+	m.len = m.hdr + body;
+	m.p = malloc(m.len);
+	memcpy(m.p, hdr, m.hdr);
+	memcpy(m.p + m.hdr, b, body);
+	free(b);
+	return m;
+}
+
+static struct msg make_request(const char *method, size_t body, uint64_t seed)
+{
+	struct msg m;
+	char hdr[160];
+	uint8_t *b = make_body(body, seed);
+
+	m.hdr = snprintf(hdr, sizeof(hdr), "%s /up HTTP/1.1\r\nHost: failsafe\r\nContent-Length: %zu\r\n\r\n",
+			 method, body);
+	m.len = m.hdr + body;
+	m.p = malloc(m.len);
+	memcpy(m.p, hdr, m.hdr);
+	memcpy(m.p + m.hdr, b, body);
+	free(b);
+	return m;
+}
+
+static bool has_magic(const uint8_t *p, size_t n)
+{
+	return memmem(p, n, LIBRA_TOKEN_MAGIC, 8) != NULL;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("write: %s", strerror(errno));
+		b += w;
+		n -= w;
+	}
+}
+
+/* Sends all of @n bytes; returns 0, or -errno of the failing send. */
+static int send_all(int fd, const void *p, size_t n, int flags)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = send(fd, b, n, flags | MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		b += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Reads until EOF or error into a growing buffer; *err gets -errno of an error. */
+static uint8_t *read_to_end(int fd, size_t *len, int *err)
+{
+	size_t cap = 65536, n = 0;
+	uint8_t *b = malloc(cap);
+
+	*err = 0;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap)
+			b = realloc(b, cap *= 2);
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*err = -errno;
+			break;
+		}
+		if (!r)
+			break;
+		n += r;
+	}
+	*len = n;
+	return b;
+}
+
+static int listen_on(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16) ||
+	    getsockname(fd, (struct sockaddr *)&a, &al))
+		die("listen: %s", strerror(errno));
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("connect: %s", strerror(errno));
+	return fd;
+}
+
+static int accept_one(int lfd)
+{
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		die("accept: %s", strerror(errno));
+	return fd;
+}
+
+/* Reads one HTTP header block (up to CRLFCRLF) byte by byte: nothing past it. */
+static void read_headers(int fd)
+{
+	char w[4] = { 0 };
+	uint8_t c;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r <= 0)
+			die("reading headers: %s", r ? strerror(errno) : "EOF");
+		memmove(w, w + 1, 3);
+		w[3] = c;
+		if (!memcmp(w, "\r\n\r\n", 4))
+			return;
+	}
+}
+
+static void rst_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* --------------------------------------------------------- /dev/libra */
+
+static uint64_t stat_now(enum libra_stat which)
+{
+	uint64_t v[__LIBRA_STAT_MAX] = { 0 };
+	struct libra_stats req = { .count = __LIBRA_STAT_MAX, .values = (uintptr_t)v };
+
+	if (libra_fd >= 0 && ioctl(libra_fd, LIBRA_IOC_GET_STATS, &req))
+		die("LIBRA_IOC_GET_STATS: %s", strerror(errno));
+	return v[which];
+}
+
+static void optin_self(void)
+{
+	struct libra_optin req = { .pid = getpid() };
+
+	if (ioctl(libra_fd, LIBRA_IOC_OPTIN_ADD, &req))
+		die("LIBRA_IOC_OPTIN_ADD: %s", strerror(errno));
+}
+
+/* Our own entry in LIBRA_IOC_LIST_PROCS, or flags 0. */
+static uint32_t proc_flags(void)
+{
+	struct libra_proc_info info[256];
+	struct libra_proc_list req = { .count = 256, .entries = (uintptr_t)info };
+
+	if (libra_fd < 0 || ioctl(libra_fd, LIBRA_IOC_LIST_PROCS, &req))
+		return 0;
+	for (uint32_t i = 0; i < req.count; i++)
+		if (info[i].tgid == getpid())
+			return info[i].flags;
+	return 0;
+}
+
+/* ------------------------------------------------------------ backend */
+
+struct backend {
+	const struct msg *msgs;		/* sent in turn, one per request read */
+	int nmsgs;
+	size_t rst_after;		/* close with RST after this many bytes of msgs[0] (0: no) */
+	size_t oob_at;			/* a MSG_OOB byte after this many bytes of msgs[0] (0: no) */
+	bool request_first;		/* read a request before each message */
+};
+
+/* Forks a backend serving @b on a fresh port; returns the port. */
+static uint16_t start_backend(const struct backend *b)
+{
+	uint16_t port;
+	int lfd = listen_on(&port);
+
+	if (fork() == 0) {
+		int fd = accept_one(lfd);
+
+		for (int i = 0; i < b->nmsgs; i++) {
+			const struct msg *m = &b->msgs[i];
+
+			if (b->request_first)
+				read_headers(fd);
+			if (i == 0 && b->oob_at) {
+				send_all(fd, m->p, b->oob_at, 0);
+				usleep(100000);
+				send(fd, "!", 1, MSG_OOB);
+				usleep(100000);
+				send_all(fd, m->p + b->oob_at, m->len - b->oob_at, 0);
+			} else if (i == 0 && b->rst_after) {
+				send_all(fd, m->p, b->rst_after, 0);
+				usleep(300000);
+				rst_close(fd);
+				_exit(0);
+			} else {
+				send_all(fd, m->p, m->len, 0);
+			}
+		}
+		/* wait for the proxy to close */
+		char c;
+		while (read(fd, &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(lfd);
+	return port;
+}
+
+/* The proxy's upstream: connects and sends a request (libra's CLIENT role). */
+static int upstream(uint16_t port)
+{
+	int fd = connect_to(port);
+
+	if (send_all(fd, "GET /x HTTP/1.1\r\nHost: failsafe\r\n\r\n", 35, 0))
+		die("sending the request");
+	return fd;
+}
+
+/*
+ * Receives @want bytes of the stream into a STALE-filled buffer, with
+ * recv()s of at most @chunk bytes (a region per recv). The result is what
+ * the program would hold: tokens and zero fill with libra on.
+ */
+static uint8_t *recv_stream(int fd, size_t want, size_t chunk)
+{
+	uint8_t *buf = malloc(want);
+	size_t got = 0;
+
+	memset(buf, STALE, want);
+	while (got < want) {
+		ssize_t r = recv(fd, buf + got, chunk < want - got ? chunk : want - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("recv after %zu of %zu bytes: %s", got, want, r ? strerror(errno) : "EOF");
+		got += r;
+	}
+	return buf;
+}
+
+/*
+ * What a recv() handed over, @got against the bytes sent, @sent: equal,
+ * or (libra on) a token and zero fill where a region was anchored. Never a
+ * byte of what the buffer held before.
+ */
+static size_t check_received(const uint8_t *got, const uint8_t *sent, size_t len)
+{
+	size_t regions = 0;
+
+	for (size_t i = 0; i < len;) {
+		struct libra_token tok;
+
+		if (on && len - i >= sizeof(tok) && !memcmp(got + i, LIBRA_TOKEN_MAGIC, 8)) {
+			memcpy(&tok, got + i, sizeof(tok));
+			if (tok.len >= sizeof(tok) && tok.len <= len - i &&
+			    memcmp(got + i, sent + i, sizeof(tok))) {
+				for (size_t k = sizeof(tok); k < tok.len; k++)
+					if (got[i + k])
+						die("byte %zu of a region at %zu is 0x%02x, not the zero fill",
+						    k, i, got[i + k]);
+				i += tok.len;
+				regions++;
+				continue;
+			}
+		}
+		if (got[i] != sent[i])
+			die("received byte %zu is 0x%02x, sent 0x%02x", i, got[i], sent[i]);
+		i++;
+	}
+	return regions;
+}
+
+static void expect_equal(const char *what, const uint8_t *got, size_t glen,
+			 const uint8_t *want, size_t wlen)
+{
+	if (glen != wlen)
+		die("%s: %zu bytes, expected %zu", what, glen, wlen);
+	for (size_t i = 0; i < wlen; i++)
+		if (got[i] != want[i])
+			die("%s: byte %zu is 0x%02x, expected 0x%02x%s", what, i, got[i], want[i],
+			    has_magic(got, glen) ? " (a token's magic is in it)" : "");
+}
+
+/* Anchored with libra on: else the case proves nothing. */
+static void expect_anchored(uint64_t before)
+{
+	if (on && stat_now(LIBRA_STAT_BYTES_ANCHORED) == before)
+		die("libra never anchored anything: the case tests nothing");
+}
+
+/* ------------------------------------------------------- the egresses */
+
+/* A response received with 64 KiB recvs: regions and all. */
+struct received {
+	struct msg sent;
+	uint8_t *buf;
+	int fd;
+};
+
+static struct received receive_response(size_t body, uint64_t seed)
+{
+	struct received r = { .sent = make_response(body, seed) };
+	struct backend b = { .msgs = &r.sent, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+
+	r.fd = upstream(start_backend(&b));
+	r.buf = recv_stream(r.fd, r.sent.len, 64 * KiB);
+	check_received(r.buf, r.sent.p, r.sent.len);
+	expect_anchored(before);
+	return r;
+}
+
+static void case_unix_socketpair(void)
+{
+	struct received r = receive_response(300 * KiB + 7, 1);
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
+	int sv[2], err;
+	size_t glen;
+	uint8_t *got;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		die("socketpair: %s", strerror(errno));
+	if (fork() == 0) {
+		close(sv[0]);
+		/* in the pieces the recvs had: a region and the next one's start */
+		for (size_t off = 0; off < r.sent.len; off += 50000)
+			write_all(sv[1], r.buf + off, r.sent.len - off < 50000 ? r.sent.len - off : 50000);
+		_exit(0);
+	}
+	close(sv[1]);
+	got = read_to_end(sv[0], &glen, &err);
+	wait(NULL);
+	expect_equal("the AF_UNIX peer", got, glen, r.sent.p, r.sent.len);
+	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == before)
+		die("nothing was materialized");
+}
+
+static void case_pipe(void)
+{
+	struct received r = receive_response(200 * KiB, 2);
+	int p[2], err;
+	size_t glen;
+	uint8_t *got;
+
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	if (fork() == 0) {
+		close(p[0]);
+		write_all(p[1], r.buf, r.sent.len);
+		_exit(0);
+	}
+	close(p[1]);
+	got = read_to_end(p[0], &glen, &err);
+	wait(NULL);
+	expect_equal("the pipe's reader", got, glen, r.sent.p, r.sent.len);
+}
+
+static void case_file(void)
+{
+	struct received r = receive_response(500 * KiB + 3, 3);
+	char path[] = "/tmp/failsafe-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t *got = malloc(r.sent.len);
+	struct iovec iov[2] = { { r.buf, 1000 }, { r.buf + 1000, r.sent.len - 1000 } };
+
+	unlink(path);
+	/* writev at an offset, as nginx writes its temp files */
+	if (pwritev(fd, iov, 2, 0) != (ssize_t)r.sent.len)
+		die("pwritev: %s", strerror(errno));
+	if (pread(fd, got, r.sent.len, 0) != (ssize_t)r.sent.len)
+		die("pread: %s", strerror(errno));
+	expect_equal("the file read back", got, r.sent.len, r.sent.p, r.sent.len);
+	close(fd);
+}
+
+/* The proxy's downstream: a sink that connects and sends a request first (SERVER role). */
+struct sink {
+	int lfd, fd;
+	pid_t pid;
+	int out[2];		/* the sink's bytes, to the proxy */
+};
+
+static struct sink start_peer(const void *request, size_t reqlen, size_t rcvbuf)
+{
+	struct sink s;
+	uint16_t port;
+
+	s.lfd = listen_on(&port);
+	if (pipe(s.out))
+		die("pipe: %s", strerror(errno));
+	s.pid = fork();
+	if (s.pid == 0) {
+		int fd, err;
+		size_t len;
+		uint8_t *got;
+
+		close(s.out[0]);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (rcvbuf)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			_exit(2);
+		if (reqlen && send_all(fd, request, reqlen, 0))
+			_exit(2);
+		if (rcvbuf)
+			usleep(300000);	/* let the proxy's sends fill the window */
+		got = read_to_end(fd, &len, &err);
+		write_all(s.out[1], &err, sizeof(err));
+		write_all(s.out[1], &len, sizeof(len));
+		write_all(s.out[1], got, len);
+		_exit(0);
+	}
+	close(s.out[1]);
+	s.fd = accept_one(s.lfd);
+	return s;
+}
+
+static struct sink start_sink(const char *request, size_t rcvbuf)
+{
+	return start_peer(request, request ? strlen(request) : 0, rcvbuf);
+}
+
+/* Closes the proxy's side and collects what the sink read. */
+static uint8_t *finish_sink(struct sink *s, size_t *len, int *err)
+{
+	uint8_t *got;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	if (read(s->out[0], err, sizeof(*err)) != sizeof(*err) ||
+	    read(s->out[0], len, sizeof(*len)) != sizeof(*len))
+		die("the sink died");
+	got = malloc(*len ? *len : 1);
+	for (size_t n = 0; n < *len;) {
+		ssize_t r = read(s->out[0], got + n, *len - n);
+
+		if (r <= 0)
+			die("the sink's bytes");
+		n += r;
+	}
+	waitpid(s->pid, NULL, 0);
+	close(s->lfd);
+	close(s->out[0]);
+	return got;
+}
+
+static uint8_t *concat(const void *a, size_t alen, const void *b, size_t blen, const void *c, size_t clen)
+{
+	uint8_t *p = malloc(alen + blen + clen);
+
+	memcpy(p, a, alen);
+	memcpy(p + alen, b, blen);
+	memcpy(p + alen + blen, c, clen);
+	return p;
+}
+
+/* C2: a custom method makes libra step aside on the stream; a region must not run over foreign bytes. */
+static void case_unframed_interleave(void)
+{
+	static const char foo[] = "FOO / HTTP/1.1\r\nHost: failsafe\r\n\r\n";
+	struct received r = receive_response(100 * KiB, 4);
+	struct sink s;
+	size_t glen, n1 = r.sent.hdr + 100;
+	uint8_t *got, *want, *tmp;
+	int err;
+	uint16_t port;
+	int lfd = listen_on(&port);
+
+	/* the proxy speaks first on this one: a client sending FOO, then the bytes */
+	s.lfd = lfd;
+	if (pipe(s.out))
+		die("pipe");
+	s.pid = fork();
+	if (s.pid == 0) {
+		int fd = accept_one(lfd);
+		uint8_t *b = read_to_end(fd, &glen, &err);
+
+		write_all(s.out[1], &err, sizeof(err));
+		write_all(s.out[1], &glen, sizeof(glen));
+		write_all(s.out[1], b, glen);
+		_exit(0);
+	}
+	s.fd = connect_to(port);
+	if (send_all(s.fd, foo, strlen(foo), 0) ||
+	    send_all(s.fd, r.buf, n1, 0) || send_all(s.fd, "XYZ", 3, 0) ||
+	    send_all(s.fd, r.buf + n1, r.sent.len - n1, 0))
+		die("sending");
+	got = finish_sink(&s, &glen, &err);
+	tmp = concat(foo, strlen(foo), r.sent.p, n1, "XYZ", 3);
+	want = concat(tmp, strlen(foo) + n1 + 3, r.sent.p + n1, r.sent.len - n1, "", 0);
+	expect_equal("the peer of an unframed stream", got, glen, want, strlen(foo) + r.sent.len + 3);
+}
+
+/* M1: a body shorter than its region, then another response on the connection. */
+static void case_short_body_then_next(void)
+{
+	struct received r = receive_response(64 * KiB, 5);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\nGET /2 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	static const char h1[] = "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n";
+	static const char h2[] = "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n";
+	uint8_t p[8192], *got, *want, *tmp;
+	size_t glen;
+	int err;
+
+	memset(p, 'P', sizeof(p));
+	read_headers(s.fd);
+	read_headers(s.fd);
+	/* the first 8 KiB of the body's first region, then a second body of its own */
+	if (send_all(s.fd, h1, strlen(h1), 0) || send_all(s.fd, r.buf + r.sent.hdr, 8192, 0) ||
+	    send_all(s.fd, h2, strlen(h2), 0) || send_all(s.fd, p, sizeof(p), 0))
+		die("sending");
+	got = finish_sink(&s, &glen, &err);
+	tmp = concat(h1, strlen(h1), r.sent.p + r.sent.hdr, 8192, h2, strlen(h2));
+	want = concat(tmp, strlen(h1) + 8192 + strlen(h2), p, sizeof(p), "", 0);
+	expect_equal("the client", got, glen, want, strlen(h1) + strlen(h2) + 2 * 8192);
+}
+
+/* M6: an RST after part of a body, under MSG_WAITALL or SO_RCVLOWAT. */
+static void rst_case(bool lowat)
+{
+	struct msg m = make_response(200 * KiB, 6);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true, .rst_after = m.hdr + 60000 };
+	int fd = upstream(start_backend(&b)), lw = 150000;
+	uint8_t *buf = malloc(m.len);
+	ssize_t r1, r2;
+	int e2;
+
+	memset(buf, STALE, m.len);
+	if (lowat)
+		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lw, sizeof(lw));
+	r1 = recv(fd, buf, m.len, lowat ? 0 : MSG_WAITALL);
+	r2 = recv(fd, buf + (r1 > 0 ? r1 : 0), 1000, 0);
+	e2 = errno;
+	say("first recv %zd, then %zd (%s)", r1, r2, r2 < 0 ? strerror(e2) : "-");
+	if (r1 <= 0 || (size_t)r1 > m.hdr + 60000)
+		die("the first recv returned %zd", r1);
+	check_received(buf, m.p, r1);
+	if (r2 != -1 || e2 != ECONNRESET)
+		die("after the partial read: %zd (%s), not ECONNRESET", r2, strerror(e2));
+}
+
+static void case_rst_waitall(void)
+{
+	rst_case(false);
+}
+
+static void case_rst_lowat(void)
+{
+	rst_case(true);
+}
+
+/* H1: urgent data inside a body; what the proxy forwards must be what stock delivers. */
+static void case_urgent(void)
+{
+	struct msg m = make_response(128 * KiB, 7);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true, .oob_at = m.hdr + 30000 };
+	int fd = upstream(start_backend(&b));
+	struct sink s = start_sink("GET / HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	uint8_t *buf = malloc(m.len), *got;
+	size_t n = 0, glen;
+	int err;
+
+	read_headers(s.fd);
+	/* the urgent byte is not in the stream the program reads: all of the message still is */
+	while (n < m.len) {
+		ssize_t r = recv(fd, buf + n, m.len - n < 65536 ? m.len - n : 65536, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("recv: %zd %s", r, strerror(errno));
+		if (send_all(s.fd, buf + n, r, 0))
+			die("send");
+		n += r;
+	}
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, m.p, m.len);
+	if (on && !stat_now(LIBRA_STAT_FALLBACK_URGENT))
+		die("fallback_urgent never counted");
+}
+
+/* C1: two threads send on one socket at once, the send buffer tiny. */
+struct sender {
+	int fd;
+	const uint8_t *p;
+	size_t len;
+	int err;
+};
+
+static void *send_thread(void *arg)
+{
+	struct sender *s = arg;
+
+	s->err = send_all(s->fd, s->p, s->len, 0);
+	return NULL;
+}
+
+static void case_two_senders(void)
+{
+	struct msg m[2] = { make_response(256 * KiB, 8), make_response(256 * KiB, 9) };
+	struct backend b = { .msgs = m, .nmsgs = 2, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	int fd = upstream(start_backend(&b)), sndbuf = 4096, err;
+	uint8_t *r1, *r2, *got, *ab, *ba;
+	struct sink s;
+	struct sender t[2];
+	pthread_t th[2];
+	size_t glen;
+
+	r1 = recv_stream(fd, m[0].len, 64 * KiB);
+	if (send_all(fd, "GET /y HTTP/1.1\r\nHost: failsafe\r\n\r\n", 35, 0))
+		die("second request");
+	r2 = recv_stream(fd, m[1].len, 64 * KiB);
+	expect_anchored(before);
+	s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\nGET /2 HTTP/1.1\r\nHost: f\r\n\r\n", 4096);
+	read_headers(s.fd);
+	read_headers(s.fd);
+	setsockopt(s.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	t[0] = (struct sender){ .fd = s.fd, .p = r1, .len = m[0].len };
+	t[1] = (struct sender){ .fd = s.fd, .p = r2, .len = m[1].len };
+	pthread_create(&th[0], NULL, send_thread, &t[0]);
+	usleep(10000);
+	pthread_create(&th[1], NULL, send_thread, &t[1]);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	if (t[0].err || t[1].err)
+		die("a sender failed: %s / %s", strerror(-t[0].err), strerror(-t[1].err));
+	got = finish_sink(&s, &glen, &err);
+	if (glen != m[0].len + m[1].len)
+		die("the client got %zu bytes, %zu were sent", glen, m[0].len + m[1].len);
+	if (has_magic(got, glen))
+		die("a token's bytes reached the client");
+	if (!on)
+		return;	/* stock interleaves the two sends anywhere */
+	/* libra lets one send finish before the other's bytes: either order, each whole */
+	ab = concat(m[0].p, m[0].len, m[1].p, m[1].len, "", 0);
+	ba = concat(m[1].p, m[1].len, m[0].p, m[0].len, "", 0);
+	if (memcmp(got, ab, glen) && memcmp(got, ba, glen))
+		die("the client's bytes are neither send after the other");
+}
+
+/* M3: part of a region sent, connect(AF_UNSPEC), reconnect elsewhere, send a request. */
+static void case_reconnect(void)
+{
+	static const char get[] = "GET /after HTTP/1.1\r\nHost: failsafe\r\n\r\n";
+	struct received r = receive_response(64 * KiB, 10);
+	struct sink s = start_sink("GET /a HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	uint16_t port_b;
+	int lb = listen_on(&port_b), pb[2], err;
+	pid_t b;
+	uint8_t *got;
+	size_t glen;
+
+	if (pipe(pb))
+		die("pipe");
+	b = fork();
+	if (b == 0) {
+		int fd = accept_one(lb);
+		uint8_t *g = read_to_end(fd, &glen, &err);
+
+		write_all(pb[1], &glen, sizeof(glen));
+		write_all(pb[1], g, glen);
+		_exit(0);
+	}
+	close(pb[1]);
+	read_headers(s.fd);
+	if (send_all(s.fd, r.buf, r.sent.hdr + 10000, 0))
+		die("sending the first part");
+	if (connect(s.fd, &unspec, sizeof(unspec)))
+		die("connect(AF_UNSPEC): %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port_b),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (connect(s.fd, (struct sockaddr *)&a, sizeof(a)))
+		die("reconnect: %s", strerror(errno));
+	if (send_all(s.fd, get, strlen(get), 0))
+		die("sending the request");
+	shutdown(s.fd, SHUT_WR);
+	if (read(pb[0], &glen, sizeof(glen)) != sizeof(glen))
+		die("peer B");
+	got = malloc(glen + 1);
+	for (size_t n = 0; n < glen;) {
+		ssize_t k = read(pb[0], got + n, glen - n);
+
+		if (k <= 0)
+			die("peer B's bytes");
+		n += k;
+	}
+	waitpid(b, NULL, 0);
+	expect_equal("the new peer", got, glen, (const uint8_t *)get, strlen(get));
+	s.fd = -1;
+	finish_sink(&s, &glen, &err);
+}
+
+/* A token sent after its anchor went (sent in full already): the connection fails, no token bytes. */
+static void case_stale_token(void)
+{
+	struct received r = receive_response(64 * KiB, 11);
+	struct sink s1 = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0), s2;
+	uint8_t *got;
+	size_t glen;
+	int err, e;
+
+	read_headers(s1.fd);
+	if (send_all(s1.fd, r.buf, r.sent.len, 0))
+		die("first send");
+	got = finish_sink(&s1, &glen, &err);
+	expect_equal("the first client", got, glen, r.sent.p, r.sent.len);
+	s2 = start_sink("GET /2 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	read_headers(s2.fd);
+	e = send_all(s2.fd, r.buf, r.sent.len, 0);
+	got = finish_sink(&s2, &glen, &err);
+	if (!on) {
+		expect_equal("the second client", got, glen, r.sent.p, r.sent.len);
+		return;
+	}
+	say("second send: %s; the client got %zu bytes, read error %s", e ? strerror(-e) : "ok",
+	    glen, err ? strerror(-err) : "none");
+	if (!e)
+		die("the send of a spent token succeeded");
+	if (has_magic(got, glen) || glen >= r.sent.len)
+		die("the second client got the token or a whole response (%zu bytes)", glen);
+	if (glen && memcmp(got, r.sent.p, glen))
+		die("the second client got bytes that are not the response's");
+}
+
+/* A fork child sends its parent's tokens: refused, never sent as bytes. */
+static void case_fork_child(void)
+{
+	struct received r = receive_response(64 * KiB, 12);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	uint8_t *got;
+	size_t glen;
+	int err, st;
+	pid_t c;
+
+	read_headers(s.fd);
+	c = fork();
+	if (c == 0)
+		_exit(send_all(s.fd, r.buf, r.sent.len, 0) ? 1 : 0);
+	waitpid(c, &st, 0);
+	got = finish_sink(&s, &glen, &err);
+	if (!on) {
+		expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+		return;
+	}
+	if (has_magic(got, glen) || (glen && memcmp(got, r.sent.p, glen < r.sent.len ? glen : r.sent.len)))
+		die("the client got a token or wrong bytes");
+	if (glen == r.sent.len)
+		return;	/* the child's send came after the parent's anchors could be found: fine if whole */
+	if (!WEXITSTATUS(st))
+		die("a short response, yet the child's send succeeded");
+}
+
+/*
+ * proxy_pass https:// in small: an upload received from a plain client
+ * (anchored), then a TLS handshake to the upstream and the request
+ * "encrypted" (XOR) in user space. The upstream decrypts: the real body.
+ */
+static void case_tls_upload(void)
+{
+	struct msg req = make_request("POST", 200 * KiB, 13), req2 = make_request("PUT", 100 * KiB, 14);
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), tls_before;
+	struct sink client, client2;
+	uint8_t *buf, *enc, *got;
+	size_t glen;
+	int err, up, lu, pu[2];
+	uint16_t uport;
+	pid_t u;
+
+	client = start_peer(req.p, req.len, 0);
+	buf = recv_stream(client.fd, req.len, 64 * KiB);
+	check_received(buf, req.p, req.len);
+	expect_anchored(before);
+
+	/* the upstream: a TLS server in small, whose decryption is XOR 0x5a */
+	lu = listen_on(&uport);
+	if (pipe(pu))
+		die("pipe");
+	u = fork();
+	if (u == 0) {
+		int fd = accept_one(lu);
+		uint8_t *g = read_to_end(fd, &glen, &err);
+
+		if (glen < sizeof(hello))
+			glen = sizeof(hello);
+		glen -= sizeof(hello);
+		for (size_t k = 0; k < glen; k++)
+			g[sizeof(hello) + k] ^= 0x5a;
+		write_all(pu[1], &glen, sizeof(glen));
+		write_all(pu[1], g + sizeof(hello), glen);
+		_exit(0);
+	}
+	close(pu[1]);
+	tls_before = stat_now(LIBRA_STAT_TLS_PROCESSES);
+	up = connect_to(uport);
+	if (send_all(up, hello, sizeof(hello), 0))
+		die("sending the handshake");
+	/* encrypted in user space, from the buffer the upload was received into */
+	enc = malloc(req.len);
+	for (size_t k = 0; k < req.len; k++)
+		enc[k] = buf[k] ^ 0x5a;
+	if (send_all(up, enc, req.len, 0))
+		die("sending the encrypted request");
+	close(up);
+	if (read(pu[0], &glen, sizeof(glen)) != sizeof(glen))
+		die("the upstream died");
+	got = malloc(glen + 1);
+	for (size_t n = 0; n < glen;) {
+		ssize_t k = read(pu[0], got + n, glen - n);
+
+		if (k <= 0)
+			die("the upstream's bytes");
+		n += k;
+	}
+	waitpid(u, NULL, 0);
+	expect_equal("the TLS upstream, decrypted", got, glen, req.p, req.len);
+	close(client.fd);
+	client.fd = -1;
+	finish_sink(&client, &glen, &err);
+	if (!on)
+		return;
+	if (!(proc_flags() & LIBRA_PROC_F_TLS_USER))
+		die("LIBRA_IOC_LIST_PROCS does not show the process as terminating TLS");
+	if (stat_now(LIBRA_STAT_TLS_PROCESSES) == tls_before)
+		die("tls_processes did not count it");
+	/* from now on nothing it receives is anchored */
+	before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	client2 = start_peer(req2.p, req2.len, 0);
+	buf = recv_stream(client2.fd, req2.len, 64 * KiB);
+	expect_equal("the second upload as received", buf, req2.len, req2.p, req2.len);
+	if (stat_now(LIBRA_STAT_BYTES_ANCHORED) != before)
+		die("a process speaking TLS still got anchors");
+	close(client2.fd);
+	client2.fd = -1;
+	finish_sink(&client2, &glen, &err);
+}
+
+/* MSG_ZEROCOPY: one stock call, the tokens written out first. */
+static void case_zerocopy(void)
+{
+	struct received r = receive_response(200 * KiB, 15);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	int one = 1, err;
+	uint8_t *got;
+	size_t glen;
+
+	read_headers(s.fd);
+	if (setsockopt(s.fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+		die("SO_ZEROCOPY: %s", strerror(errno));
+	if (send_all(s.fd, r.buf, r.sent.len, MSG_ZEROCOPY))
+		die("send(MSG_ZEROCOPY): %s", strerror(errno));
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+}
+
+/* Anchors no region of which went out for anchor_unsent_ms: released, and their tokens refused. */
+static void case_expired(void)
+{
+	static const char *param = "/sys/module/libra/parameters/anchor_unsent_ms";
+	char old[32] = "10000";
+	struct received r;
+	struct sink s;
+	uint8_t *got;
+	size_t glen;
+	int fd = open(param, O_RDWR), err, e;
+	ssize_t n;
+
+	if (fd < 0)
+		die("%s: %s", param, strerror(errno));
+	n = read(fd, old, sizeof(old) - 1);
+	old[n > 0 ? n : 0] = 0;
+	if (pwrite(fd, "300", 3, 0) != 3)
+		die("setting anchor_unsent_ms");
+	r = receive_response(64 * KiB, 16);
+	sleep(3);
+	pwrite(fd, old, strlen(old), 0);
+	close(fd);
+	s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	read_headers(s.fd);
+	e = send_all(s.fd, r.buf, r.sent.len, 0);
+	got = finish_sink(&s, &glen, &err);
+	if (!on) {
+		expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+		return;
+	}
+	if (!e || has_magic(got, glen) || glen >= r.sent.len)
+		die("an expired token was sent (send %s, %zu bytes at the client)", e ? "failed" : "ok", glen);
+	if (!stat_now(LIBRA_STAT_ANCHORS_EXPIRED))
+		die("anchors_expired did not count");
+}
+
+struct fs_case {
+	const char *name;
+	void (*run)(void);
+};
+
+static const struct fs_case cases[] = {
+	{ "unix-socketpair", case_unix_socketpair },
+	{ "pipe", case_pipe },
+	{ "file", case_file },
+	{ "unframed-interleave", case_unframed_interleave },
+	{ "short-body-then-next", case_short_body_then_next },
+	{ "rst-waitall", case_rst_waitall },
+	{ "rst-lowat", case_rst_lowat },
+	{ "urgent", case_urgent },
+	{ "two-senders", case_two_senders },
+	{ "reconnect", case_reconnect },
+	{ "stale-token", case_stale_token },
+	{ "fork-child", case_fork_child },
+	{ "tls-upload", case_tls_upload },
+	{ "zerocopy", case_zerocopy },
+	{ "expired", case_expired },
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static bool selected(const char *list, const char *name)
+{
+	const char *p = list;
+	size_t n = strlen(name);
+
+	if (!list)
+		return true;
+	while ((p = strstr(p, name))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static uint64_t stats_at_start[__LIBRA_STAT_MAX];
+
+static void get_stats(uint64_t *v)
+{
+	struct libra_stats req = { .count = __LIBRA_STAT_MAX, .values = (uintptr_t)v };
+
+	memset(v, 0, sizeof(uint64_t) * __LIBRA_STAT_MAX);
+	if (libra_fd >= 0)
+		ioctl(libra_fd, LIBRA_IOC_GET_STATS, &req);
+}
+
+/* What libra did during the run, for whoever reads a failure. */
+static void print_deltas(void)
+{
+	static const struct { enum libra_stat s; const char *name; } shown[] = {
+		{ LIBRA_STAT_BYTES_ANCHORED, "anchored" },
+		{ LIBRA_STAT_BYTES_ZERO_COPY_SENT, "zero_copy" },
+		{ LIBRA_STAT_BYTES_MATERIALIZED, "materialized" },
+		{ LIBRA_STAT_TOKENS_REFUSED, "refused" },
+		{ LIBRA_STAT_TOKENS_REJECTED, "rejected" },
+		{ LIBRA_STAT_REGIONS_CUT, "regions_cut" },
+		{ LIBRA_STAT_TX_RESETS, "tx_resets" },
+		{ LIBRA_STAT_ANCHORS_EXPIRED, "expired" },
+		{ LIBRA_STAT_FALLBACK_DESYNC, "desync" },
+		{ LIBRA_STAT_PARSER_ERRORS, "parser_errors" },
+	};
+	uint64_t v[__LIBRA_STAT_MAX];
+	char line[512];
+	int n = 0;
+
+	if (!on)
+		return;
+	get_stats(v);
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		n += snprintf(line + n, sizeof(line) - n, " %s %llu", shown[i].name,
+			      (unsigned long long)(v[shown[i].s] - stats_at_start[shown[i].s]));
+	printf("case %s on: libra:%s\n", case_name, line);
+	fflush(stdout);
+}
+
+static bool run_case(const struct fs_case *c, bool opted_in)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		case_name = c->name;
+		on = opted_in;
+		alarm(RUN_TIMEOUT_S);
+		if (on) {
+			get_stats(stats_at_start);
+			atexit(print_deltas);
+			optin_self();
+		}
+		c->run();
+		say("passed");
+		exit(0);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "case %s %s: FAILED: killed by signal %d%s\n", c->name,
+			opted_in ? "on" : "off", WTERMSIG(st), WTERMSIG(st) == SIGALRM ? " (timeout)" : "");
+	return WIFEXITED(st) && !WEXITSTATUS(st);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = NULL;
+	int failed = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+		} else if (!strcmp(argv[i], "--list")) {
+			for (size_t k = 0; k < NCASES; k++)
+				puts(cases[k].name);
+			return 0;
+		} else {
+			fprintf(stderr, "usage: failsafe [--only NAME[,NAME...]] [--list]\n");
+			return 2;
+		}
+	}
+	libra_fd = open("/dev/" LIBRA_DEVICE_NAME, O_RDWR);
+	if (libra_fd < 0) {
+		perror("failsafe: /dev/libra");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t k = 0; k < NCASES; k++) {
+		if (!selected(only, cases[k].name))
+			continue;
+		for (int o = 0; o < 2; o++)
+			if (!run_case(&cases[k], o))
+				failed++;
+	}
+	printf("failsafe: %d run(s) failed\n", failed);
+	return failed ? 1 : 0;
+}
