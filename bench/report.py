@@ -47,9 +47,11 @@ MOD_TIMES = [
     ("time_rx_handler_ns", "rx handler"),
     ("time_anchor_build_ns", "anchor build"),
     ("time_parse_ns", "parse"),
+    ("time_zero_fill_ns", "zero fill"),
     ("time_tx_handler_ns", "tx handler"),
     ("time_token_scan_ns", "token scan"),
     ("time_page_send_ns", "page send"),
+    ("time_materialize_ns", "materialize"),
 ]
 MOD_CALLS = [("recvmsg_engaged", "recv calls"), ("sendmsg_engaged", "send calls")]
 

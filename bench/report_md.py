@@ -42,18 +42,22 @@ def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
       "configuration (only that configuration has traffic then) and divided by its requests; medians "
       "over repetitions, µs per request. Next to them the proxy's CPU time per request, stock and with "
       "Libra (utime+stime, as above). The spans nest: *rx handler* (all of libra's recv path, stock "
-      "copies of the metadata included) contains *anchor build* and the receive side's share of "
-      "*parse*; *tx handler* (libra's send path, the stock send of metadata included) contains *token "
-      "scan*, *page send* and the send side's *parse*. They are wall time inside the span: preemption "
-      "or a lock wait inside one counts too. *calls* are libra's handled recv and send calls per request.")
+      "copies of the metadata included) contains *anchor build*, *zero fill* (the zeros behind each "
+      "token) and the receive side's share of *parse*; *tx handler* (libra's send path, the stock send "
+      "of metadata included) contains *token scan*, *page send* and the send side's *parse*; "
+      "*materialize* is writing anchored bytes back into the proxy's memory where they leave by a path "
+      "libra sends no anchors on. A module without a span shows —. They are wall time inside the span: "
+      "preemption or a lock wait inside one counts too. *calls* are libra's handled recv and send calls "
+      "per request.")
     w("")
     for m in methods:
         for conns in conns_list:
             w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: module time per request, µs")
             w("")
-            w("| body | config | proxy CPU stock | proxy CPU Libra | rx handler | anchor build | parse | "
-              "tx handler | token scan | page send | module share of Libra CPU | recv calls | send calls |")
-            w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            w("| body | config | proxy CPU stock | proxy CPU Libra | "
+              + " | ".join(label for _, label in h.MOD_TIMES)
+              + " | module share of Libra CPU | recv calls | send calls |")
+            w("|---:|---|---:|---:|" + "---:|" * len(h.MOD_TIMES) + "---:|---:|---:|")
             for s in sizes:
                 for cfg in libra:
                     c = cells.get((m, s, conns, cfg))

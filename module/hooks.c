@@ -238,19 +238,32 @@ LIBRA_GUARD_SENDMSG(unix_stream_sendmsg)
 LIBRA_GUARD_SENDMSG(unix_dgram_sendmsg)
 LIBRA_GUARD_SENDMSG(unix_seqpacket_sendmsg)
 
-static ssize_t libra_generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
+/* A buffered write to a file or a pipe: the guard, then the stock function. */
+static ssize_t libra_guard_write(struct kiocb *iocb, struct iov_iter *i, const char *where,
+				 ssize_t (*stock)(struct kiocb *, struct iov_iter *))
 {
 	ssize_t ret = -EIO;
 
 	libra_handler_enter();
-	if (!libra_guard_iter(i, iov_iter_count(i), NULL, "a file"))
-		ret = libra_sym.generic_perform_write(iocb, i);
+	if (!libra_guard_iter(i, iov_iter_count(i), NULL, where))
+		ret = stock(iocb, i);
 	libra_handler_leave();
 	return ret;
 }
 
-static ssize_t libra_iomap_file_buffered_write(struct kiocb *iocb, struct iov_iter *i,
-					       const void *ops, void *private)
+static ssize_t libra_guard_generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
+{
+	return libra_guard_write(iocb, i, "a file", libra_sym.generic_perform_write);
+}
+
+static ssize_t libra_guard_pipe_write(struct kiocb *iocb, struct iov_iter *i)
+{
+	return libra_guard_write(iocb, i, "a pipe", libra_sym.pipe_write);
+}
+
+/* xfs and others on iomap: 3 arguments on 6.1, 4 from 6.6; the 4th is passed through */
+static ssize_t libra_guard_iomap_file_buffered_write(struct kiocb *iocb, struct iov_iter *i,
+						     const void *ops, void *private)
 {
 	ssize_t ret = -EIO;
 
@@ -261,18 +274,7 @@ static ssize_t libra_iomap_file_buffered_write(struct kiocb *iocb, struct iov_it
 	return ret;
 }
 
-static ssize_t libra_pipe_write(struct kiocb *iocb, struct iov_iter *from)
-{
-	ssize_t ret = -EIO;
-
-	libra_handler_enter();
-	if (!libra_guard_iter(from, iov_iter_count(from), NULL, "a pipe"))
-		ret = libra_sym.pipe_write(iocb, from);
-	libra_handler_leave();
-	return ret;
-}
-
-/* The guard's hooks: any call of a process holding anchors. */
+/* The guard's hooks: any call of a process that received tokens. */
 static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs);
 
@@ -318,12 +320,9 @@ static struct libra_hook libra_hooks[] = {
 	LIBRA_GUARD_HOOK(unix_stream_sendmsg),
 	LIBRA_GUARD_HOOK(unix_dgram_sendmsg),
 	LIBRA_GUARD_HOOK(unix_seqpacket_sendmsg),
-	{ .name = "generic_perform_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
-	  .settle = libra_generic_perform_write },
-	{ .name = "iomap_file_buffered_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
-	  .settle = libra_iomap_file_buffered_write },
-	{ .name = "pipe_write", .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS },
-	  .settle = libra_pipe_write },
+	LIBRA_GUARD_HOOK(generic_perform_write),
+	LIBRA_GUARD_HOOK(iomap_file_buffered_write),
+	LIBRA_GUARD_HOOK(pipe_write),
 };
 
 static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,

@@ -97,6 +97,9 @@ std::vector<Command> make_table()
         "the entry's sockets together hold at most SIZE bytes anchored (suffixes K,\n"
         "M, G, T are powers of 1024: 64M); past it, and past the global limit\n"
         "(librad.conf anchor-limit), bodies are copied as usual.\n\n"
+        "A --pid entry goes away by itself when PID exits (its descendants are\n"
+        "reparented then and stop being selected); a --cgroup entry stays until\n"
+        "disabled.\n\n"
         "Only programs that forward bodies unchanged may be opted in: in an opted-in\n"
         "program the body part of a received buffer holds a token, not the body.\n"
         "Members of group 'libra' may opt in their own processes only; cgroups need\n"
@@ -154,15 +157,22 @@ std::vector<Command> make_table()
         "end the opt-in of a process or cgroup",
         "Removes the opt-in entry made by 'libractl enable' for the same --pid or\n"
         "--cgroup. Sockets already tracked finish the message in flight; anchored\n"
-        "data is still sent or released, never dropped.",
+        "data is still sent or released, never dropped. A process that has exited\n"
+        "has no entry left to disable: it went with the process.",
         add_target_options,
         [](const po::variables_map& vm) { return target_request("disable", vm); },
         render_disable});
     table.push_back(Command{
         "status", "",
-        "show the daemon, the module and what is opted in",
+        "show the daemon, the module, what is opted in and whether it is accelerated",
         "Shows librad's version and parsers, the kernel module's version, and the\n"
-        "opt-in table as the module holds it.",
+        "opt-in table as the module holds it. Under each entry: whether Libra\n"
+        "accelerates its processes (accelerated, partly, not, or no traffic yet)\n"
+        "and, where it does not, why and the remedy: a process that terminates TLS\n"
+        "in user space or uses kernel TLS gets no anchors; the anchored-memory limit\n"
+        "reached; the parser stepping aside; sockets opened before the opt-in. A\n"
+        "reason shown by a counter says how much it grew since the previous status.\n"
+        "An entry goes away by itself when its process exits.",
         nullptr,
         [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "status"}}; },
         render_status});
@@ -185,9 +195,12 @@ std::vector<Command> make_table()
         "local and remote address, its role (server: it receives requests; client:\n"
         "it sends them), whether a direction stepped aside and why, and its own\n"
         "counters: body bytes anchored on receive, sent zero-copy, metadata and\n"
-        "fallback bytes copied, tokens rejected. They count what the socket did since\n"
-        "Libra adopted it and go away when it closes; 'libractl stats' keeps the\n"
-        "totals. With --pid, only the sockets that process adopted.",
+        "fallback bytes copied, anchored bytes written back into the program's memory\n"
+        "(MATERIALIZED), tokens rejected, tokens refused, regions cut short. They\n"
+        "count what the socket did since Libra adopted it and go away when it closes;\n"
+        "'libractl stats' keeps the totals. STATE also says when a socket carries TLS\n"
+        "(its process gets no anchors). With --pid, only the sockets that process\n"
+        "adopted.",
         [](po::options_description& options) {
             options.add_options()("pid", po::value<int>()->value_name("PID"),
                                   "only the sockets this process (thread group) adopted");
@@ -200,6 +213,18 @@ std::vector<Command> make_table()
             return request;
         },
         render_sockets, /*can_watch=*/true});
+    table.push_back(Command{
+        "procs", "[--json] [--watch [--interval SECONDS]]",
+        "show the processes Libra knows, whether each is accelerated and why not",
+        "Lists the processes the kernel module knows, read live: those opted in that\n"
+        "used a socket since, and those holding anchors. For each: the opt-in entries\n"
+        "that select it, whether Libra accelerates it and, if not, why and the remedy\n"
+        "(a process that terminates TLS in user space or uses kernel TLS gets no\n"
+        "anchors), its live anchors and their bytes, anchored bytes written back into\n"
+        "its memory (MATERIALIZED) and tokens refused.",
+        nullptr,
+        [](const po::variables_map&) -> Result<nlohmann::json> { return nlohmann::json{{"command", "procs"}}; },
+        render_procs, /*can_watch=*/true});
     table.push_back(Command{
         "version", "",
         "show the versions of libractl, librad and the kernel module",

@@ -126,6 +126,68 @@ void render_disable(const nlohmann::json& result, std::ostream& out)
         << "\n";
 }
 
+namespace {
+// "1201, 1202" for at most a few pids, then how many more.
+std::string pid_list(const nlohmann::json& pids)
+{
+    constexpr size_t kShown = 8;
+    std::string list;
+    size_t shown = 0;
+    for (const auto& pid : pids) {
+        if (shown == kShown) {
+            list += fmt::format(" and {} more", pids.size() - kShown);
+            break;
+        }
+        list += (shown++ ? ", " : "") + text(pid);
+    }
+    return list;
+}
+
+// How one reason reads: @lead and what, then the remedy on its own line,
+// indented by @indent.
+void render_reason(const nlohmann::json& reason, const std::string& lead, const std::string& indent,
+                   std::ostream& out)
+{
+    out << lead << field(reason, "message") << "\n";
+    auto remedy = reason.value("remedy", nlohmann::json());
+    if (!remedy.is_null())
+        out << indent << "remedy: " << text(remedy) << "\n";
+}
+
+// Whether an entry's processes are accelerated and, where not, why: the
+// lines `status` prints under each entry (absent from an older librad).
+void render_acceleration(const nlohmann::json& entry, std::ostream& out)
+{
+    if (!entry.contains("state"))
+        return;
+    auto state = field(entry, "state");
+    auto processes = entry.value("processes", nlohmann::json());
+    std::string line = state == "accelerated"       ? "accelerated"
+                       : state == "partial"         ? "partly accelerated"
+                       : state == "not_accelerated" ? "not accelerated"
+                       : state == "idle"            ? "no traffic since it was added"
+                                                    : "acceleration unknown (its process is not visible to librad)";
+    if (processes.is_array() && !processes.empty())
+        line += " (process" + std::string(processes.size() == 1 ? " " : "es ") + pid_list(processes) + ")";
+    out << "    " << line << "\n";
+    for (const auto& reason : entry.value("reasons", nlohmann::json::array())) {
+        std::string prefix;
+        if (reason.contains("pids")) {
+            auto pids = reason["pids"];
+            prefix = "pid" + std::string(pids.size() == 1 ? " " : "s ") + pid_list(pids) + ": ";
+        } else {
+            auto growth = reason.value("growth", nlohmann::json());
+            prefix = field(reason, "counter") + " " + field(reason, "count") + " (" +
+                     (growth.is_null()          ? std::string("since the entry was added")
+                      : growth.get<uint64_t>() ? "+" + text(growth) + " since the last status"
+                                               : std::string("none since the last status")) +
+                     "): ";
+        }
+        render_reason(reason, "    - " + prefix, "        ", out);
+    }
+}
+}  // namespace
+
 void render_status(const nlohmann::json& result, std::ostream& out)
 {
     auto daemon = result.value("daemon", nlohmann::json::object());
@@ -149,8 +211,10 @@ void render_status(const nlohmann::json& result, std::ostream& out)
     }
     auto optins = result.value("optins", nlohmann::json::array());
     out << "opted in:" << (optins.empty() ? " nothing" : "") << "\n";
-    for (const auto& entry : optins)
+    for (const auto& entry : optins) {
         out << "  " << describe_optin(entry) << "\n";
+        render_acceleration(entry, out);
+    }
 }
 
 void render_stats(const nlohmann::json& result, std::ostream& out)
@@ -214,6 +278,10 @@ std::string socket_state(const nlohmann::json& socket)
         add("passed through (traffic before opt-in)");
     if (!socket.value("opted_in", true))
         add("not opted in (holds anchors)");
+    if (socket.value("ktls", false))
+        add("kernel TLS (its process gets no anchors)");
+    else if (socket.value("tls", false))
+        add("TLS (its process gets no anchors)");
     for (const char* direction : {"rx", "tx"}) {
         auto side = socket.value(direction, nlohmann::json::object());
         if (!side.is_object() || !side.value("stepped_aside", false))
@@ -225,13 +293,30 @@ std::string socket_state(const nlohmann::json& socket)
     return state.empty() ? "ok" : state;
 }
 
+// Right-aligned number columns: (heading, key) each.
+template <size_t N>
+using Columns = std::array<std::pair<const char*, const char*>, N>;
+
+// The headings of @columns, or @row's values under them.
+template <size_t N>
+std::string column_cells(const Columns<N>& columns, const nlohmann::json* row = nullptr)
+{
+    std::string cells;
+    for (const auto& [title, key] : columns)
+        cells += fmt::format(" {:>12}", row ? field(*row, key) : std::string(title));
+    return cells;
+}
+
 // The columns of `sockets`: heading, counter.
-constexpr std::array<std::pair<const char*, const char*>, 5> kSocketCounterColumns = {{
+constexpr Columns<8> kSocketCounterColumns = {{
     {"ANCHORED", "bytes_anchored"},
     {"ZERO-COPY", "bytes_zero_copy_sent"},
     {"METADATA", "bytes_metadata_copied"},
     {"FALLBACK", "bytes_fallback_copied"},
+    {"MATERIALIZED", "bytes_materialized"},
     {"REJECTED", "tokens_rejected"},
+    {"REFUSED", "tokens_refused"},
+    {"CUT", "regions_cut"},
 }};
 }  // namespace
 
@@ -252,23 +337,77 @@ void render_sockets(const nlohmann::json& result, std::ostream& out)
         local_width = std::max(local_width, locals.back().size());
         remote_width = std::max(remote_width, remotes.back().size());
     }
-    std::string heading = fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", "ID", "PID", "ROLE", "LOCAL", local_width,
-                                      "REMOTE", remote_width);
-    for (const auto& [title, key] : kSocketCounterColumns)
-        heading += fmt::format(" {:>12}", title);
-    out << heading << " STATE\n";
+    out << fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", "ID", "PID", "ROLE", "LOCAL", local_width, "REMOTE",
+                       remote_width)
+        << column_cells(kSocketCounterColumns) << " STATE\n";
     for (size_t i = 0; i < sockets.size(); ++i) {
         const auto& socket = sockets[i];
-        std::string line = fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", field(socket, "id"), field(socket, "pid"),
-                                       field(socket, "role"), locals[i], local_width, remotes[i], remote_width);
-        for (const auto& [title, key] : kSocketCounterColumns)
-            line += fmt::format(" {:>12}", field(socket, key));
-        out << line << " " << socket_state(socket) << "\n";
+        out << fmt::format("{:>6} {:>7} {:<7} {:<{}} {:<{}}", field(socket, "id"), field(socket, "pid"),
+                           field(socket, "role"), locals[i], local_width, remotes[i], remote_width)
+            << column_cells(kSocketCounterColumns, &socket) << " " << socket_state(socket) << "\n";
     }
     out << sockets.size() << " socket" << (sockets.size() == 1 ? "" : "s") << whose;
     if (result.value("truncated", false))
         out << " listed, of " << field(result, "total") << " tracked";
     out << " (figures since Libra adopted each socket; -: not kept by this module)\n";
+}
+
+namespace {
+// "pid 1200", "cgroup 777": the entries that select a process, or "-".
+std::string entry_list(const nlohmann::json& entries)
+{
+    std::string list;
+    for (const auto& entry : entries)
+        list += (list.empty() ? "" : ",") + entry_name(entry);
+    return list.empty() ? "-" : list;
+}
+
+// The columns of `procs`: heading, key.
+constexpr Columns<4> kProcessColumns = {{
+    {"ANCHORS", "anchors"},
+    {"ANCHORED", "anchored_bytes"},
+    {"MATERIALIZED", "materialized_bytes"},
+    {"REFUSED", "tokens_refused"},
+}};
+}  // namespace
+
+void render_procs(const nlohmann::json& result, std::ostream& out)
+{
+    auto processes = result.value("processes", nlohmann::json::array());
+    if (!processes.is_array() || processes.empty()) {
+        out << "no processes known: none opted in has used a socket since, and none holds anchors\n";
+        return;
+    }
+    std::vector<std::string> entries;
+    size_t entry_width = 5;  // "ENTRY"
+    for (const auto& process : processes) {
+        entries.push_back(entry_list(process.value("entries", nlohmann::json::array())));
+        entry_width = std::max(entry_width, entries.back().size());
+    }
+    out << fmt::format("{:>7} {:<{}} {:<11}", "PID", "ENTRY", entry_width, "ACCELERATED")
+        << column_cells(kProcessColumns) << " WHY NOT\n";
+    // Each reason's explanation once, below the table.
+    std::vector<nlohmann::json> legend;
+    std::set<std::string> explained;
+    for (size_t i = 0; i < processes.size(); ++i) {
+        const auto& process = processes[i];
+        std::string why;
+        for (const auto& reason : process.value("reasons", nlohmann::json::array())) {
+            auto code = field(reason, "reason");
+            why += (why.empty() ? "" : ",") + code;
+            if (explained.insert(code).second)
+                legend.push_back(reason);
+        }
+        out << fmt::format("{:>7} {:<{}} {:<11}", field(process, "pid"), entries[i], entry_width,
+                           process.value("accelerated", false) ? "yes" : "no")
+            << column_cells(kProcessColumns, &process) << " " << (why.empty() ? "-" : why) << "\n";
+    }
+    out << processes.size() << " process" << (processes.size() == 1 ? "" : "es");
+    if (result.value("truncated", false))
+        out << " listed, of " << field(result, "total") << " known";
+    out << " (ANCHORED, MATERIALIZED: bytes)\n";
+    for (const auto& reason : legend)
+        render_reason(reason, field(reason, "reason") + ": ", "  ", out);
 }
 
 void render_version(const nlohmann::json& result, std::ostream& out)

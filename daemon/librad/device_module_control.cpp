@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace libra {
 
@@ -20,6 +22,33 @@ int ioctl_retry(int fd, unsigned long request, void* arg)
         rc = ::ioctl(fd, request, arg);
     } while (rc < 0 && errno == EINTR);
     return rc;
+}
+
+// A LIBRA_IOC_LIST_* request (@Raw with count, total and entries) for at
+// most @max entries. What is listed comes and goes between calls: ask for
+// what is there plus some room, and again with more while the module says
+// more matched. @prepare fills the request's own fields.
+template <typename Info, typename Raw, typename Prepare>
+Result<std::pair<std::vector<Info>, Raw>> list_growing(int fd, unsigned long request, const char* name,
+                                                       uint32_t max, Prepare prepare)
+{
+    std::vector<Info> entries;
+    Raw raw{};
+    uint32_t slots = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        entries.assign(slots, Info{});
+        raw = Raw{};
+        raw.count = slots;
+        raw.entries = reinterpret_cast<uintptr_t>(entries.data());
+        prepare(raw);
+        if (ioctl_retry(fd, request, &raw) != 0)
+            return module_error_from_errno(name, errno);
+        entries.resize(std::min(raw.count, slots));
+        if (raw.total <= slots || slots >= max)
+            break;
+        slots = std::min(max, raw.total + raw.total / 8 + 16);
+    }
+    return std::pair<std::vector<Info>, Raw>{std::move(entries), raw};
 }
 }  // namespace
 
@@ -152,26 +181,24 @@ Result<StatSnapshot> DeviceModuleControl::optin_stats(const libra_optin& entry)
 
 Result<SocketList> DeviceModuleControl::list_sockets(int32_t tgid, uint32_t max)
 {
-    // Sockets come and go between calls: ask for what is there plus some
-    // room, and again with more while the module says more matched.
-    SocketList list;
-    uint32_t slots = 0;
-    for (int attempt = 0; attempt < 4; ++attempt) {
-        list.sockets.assign(slots, libra_socket_info{});
-        libra_socket_list raw{};
-        raw.count = slots;
-        raw.entries = reinterpret_cast<uintptr_t>(list.sockets.data());
-        raw.tgid = tgid;
-        if (ioctl_retry(device_.get(), LIBRA_IOC_LIST_SOCKETS, &raw) != 0)
-            return module_error_from_errno("LIBRA_IOC_LIST_SOCKETS", errno);
-        list.sockets.resize(std::min(raw.count, slots));
-        list.total = raw.total;
-        list.stat_count = raw.stat_count;
-        if (raw.total <= slots || slots >= max)
-            break;
-        slots = std::min(max, raw.total + raw.total / 8 + 16);
-    }
-    return list;
+    auto listed = list_growing<libra_socket_info, libra_socket_list>(
+        device_.get(), LIBRA_IOC_LIST_SOCKETS, "LIBRA_IOC_LIST_SOCKETS", max,
+        [tgid](libra_socket_list& raw) { raw.tgid = tgid; });
+    if (!listed)
+        return listed.error();
+    auto& [sockets, raw] = listed.value();
+    return SocketList{std::move(sockets), raw.total, raw.stat_count};
+}
+
+Result<ProcessList> DeviceModuleControl::list_procs(uint32_t max)
+{
+    auto listed = list_growing<libra_proc_info, libra_proc_list>(
+        device_.get(), LIBRA_IOC_LIST_PROCS, "LIBRA_IOC_LIST_PROCS", std::min<uint32_t>(max, LIBRA_PROC_LIST_MAX),
+        [](libra_proc_list&) {});
+    if (!listed)
+        return listed.error();
+    auto& [processes, raw] = listed.value();
+    return ProcessList{std::move(processes), raw.total};
 }
 
 Result<void> DeviceModuleControl::set_anchor_limit(uint64_t bytes)

@@ -22,6 +22,7 @@ public:
     Result<std::vector<libra_optin>> list_optins() override;
     Result<StatSnapshot> optin_stats(const libra_optin& entry) override;
     Result<SocketList> list_sockets(int32_t tgid, uint32_t max) override;
+    Result<ProcessList> list_procs(uint32_t max) override;
     Result<void> set_anchor_limit(uint64_t bytes) override;
     Result<void> attach_parser(int program_fd, const std::string& name) override;
 

@@ -37,6 +37,12 @@ struct SocketList {
     uint32_t stat_count = 0;  // per-socket counters the module knows (its __LIBRA_SOCKET_STAT_MAX)
 };
 
+// The processes the module knows (LIBRA_IOC_LIST_PROCS), as one snapshot.
+struct ProcessList {
+    std::vector<libra_proc_info> processes;
+    uint32_t total = 0;  // processes known: more than listed when capped
+};
+
 class ModuleControl {
 public:
     virtual ~ModuleControl() = default;
@@ -53,6 +59,11 @@ public:
     // most @max of them (total says how many matched); no_such_process when
     // @tgid names no process, unsupported from a module without the ioctl.
     virtual Result<SocketList> list_sockets(int32_t tgid, uint32_t max) = 0;
+    // The processes the module knows: opted in and used a socket since, or
+    // holding anchors; each with whether it is accelerated and, if not, why
+    // (LIBRA_PROC_F_*). At most @max of them (total says how many there
+    // were); unsupported from a module without the ioctl.
+    virtual Result<ProcessList> list_procs(uint32_t max) = 0;
     // The global anchored-memory limit: a positive multiple of 1 MiB
     // (invalid_request otherwise). Lowering it never evicts anything.
     virtual Result<void> set_anchor_limit(uint64_t bytes) = 0;

@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -81,6 +82,86 @@ Result<ProcessStatus> read_process_status(pid_t pid)
     if (!pidfd_alive(pidfd.get()))
         return Error{ErrorCode::no_such_process, "process " + std::to_string(pid) + " exited"};
     return result;
+}
+
+bool process_exists(pid_t pid)
+{
+    return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+namespace {
+
+constexpr const char kCgroupV2Root[] = "/sys/fs/cgroup";
+
+// The fields of /proc/<pid>/stat after "pid (comm)": [0] is the state, [1]
+// the parent's pid, [19] the start time. comm may hold spaces and ')'.
+std::vector<std::string> stat_fields(pid_t pid)
+{
+    auto stat = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+    std::vector<std::string> fields;
+    size_t close = stat ? stat->rfind(')') : std::string::npos;
+    if (close == std::string::npos)
+        return fields;
+    std::istringstream rest(stat->substr(close + 1));
+    for (std::string field; rest >> field;)
+        fields.push_back(field);
+    return fields;
+}
+
+std::optional<uint64_t> stat_number(pid_t pid, size_t index)
+{
+    auto fields = stat_fields(pid);
+    if (index >= fields.size())
+        return std::nullopt;
+    try {
+        return std::stoull(fields[index]);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+class SystemProcessTree final : public ProcessTree {
+public:
+    std::optional<pid_t> parent(pid_t pid) const override
+    {
+        auto ppid = stat_number(pid, 1);
+        return ppid ? std::optional<pid_t>(static_cast<pid_t>(*ppid)) : std::nullopt;
+    }
+
+    std::vector<uint64_t> cgroups(pid_t pid) const override
+    {
+        // cgroup v2: the line "0::/path", relative to /sys/fs/cgroup.
+        auto content = read_small_file("/proc/" + std::to_string(pid) + "/cgroup");
+        std::vector<uint64_t> ids;
+        if (!content)
+            return ids;
+        std::istringstream lines(*content);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("0::", 0) != 0)
+                continue;
+            std::string path = line.substr(3);
+            for (;;) {
+                struct stat st {};
+                if (::stat((kCgroupV2Root + path).c_str(), &st) == 0)
+                    ids.push_back(static_cast<uint64_t>(st.st_ino));
+                size_t slash = path.find_last_of('/');
+                if (path.empty() || path == "/" || slash == std::string::npos)
+                    break;
+                path.resize(slash);
+            }
+        }
+        return ids;
+    }
+
+    std::optional<uint64_t> start_time(pid_t pid) const override { return stat_number(pid, 19); }
+};
+
+}  // namespace
+
+const ProcessTree& system_process_tree()
+{
+    static const SystemProcessTree tree;
+    return tree;
 }
 
 std::optional<gid_t> lookup_group(const std::string& name)

@@ -4,15 +4,32 @@
 #include "common/version.hpp"
 #include "librad/logging.hpp"
 #include "librad/optin_json.hpp"
+#include "librad/process_info.hpp"
 #include "librad/request_validation.hpp"
 #include "librad/socket_json.hpp"
 #include "librad/stats_report.hpp"
 
 namespace libra {
 
+namespace {
+// disable of a pid the module has no entry for (@module_error says so, if
+// the module was asked). An exited process's entry expires with it
+// (module/optin.c): say so when it has exited.
+Error pid_not_opted_in(int32_t pid, const Error* module_error)
+{
+    std::string message = "pid " + std::to_string(pid) + " is not opted in";
+    if (!process_exists(pid))
+        message += ": no process " + std::to_string(pid) +
+                   " is running, and an opt-in entry goes away by itself when its process exits";
+    if (module_error)
+        message += " (" + module_error->message + ")";
+    return Error{ErrorCode::not_found, message, module_error ? module_error->sys_errno : 0};
+}
+}  // namespace
+
 RequestHandler::RequestHandler(ModuleControl& module, const Authorizer& authorizer,
-                               std::function<nlohmann::json()> daemon_state)
-    : module_(module), authorizer_(authorizer), daemon_state_(std::move(daemon_state))
+                               std::function<nlohmann::json()> daemon_state, const ProcessTree& processes)
+    : module_(module), authorizer_(authorizer), daemon_state_(std::move(daemon_state)), processes_(processes)
 {
 }
 
@@ -54,10 +71,11 @@ Result<nlohmann::json> RequestHandler::dispatch(const nlohmann::json& request, c
     if (command == "sockets")
         return sockets(request, peer);
 
-    bool known = command == "version" || command == "status" || command == "stats";
+    bool known = command == "version" || command == "status" || command == "stats" || command == "procs";
     if (!known)
-        return Error{ErrorCode::unknown_command, "unknown command '" + command.substr(0, 64) +
-                                                     "' (known: version, status, stats, sockets, enable, disable)"};
+        return Error{ErrorCode::unknown_command,
+                     "unknown command '" + command.substr(0, 64) +
+                         "' (known: version, status, stats, sockets, procs, enable, disable)"};
     if (auto fields = only_fields(request, {"command"}); !fields)
         return fields.error();
     if (auto allowed = authorizer_.may_read(peer); !allowed)
@@ -66,6 +84,8 @@ Result<nlohmann::json> RequestHandler::dispatch(const nlohmann::json& request, c
         return version();
     if (command == "status")
         return status();
+    if (command == "procs")
+        return procs();
     return stats();
 }
 
@@ -83,20 +103,33 @@ Result<nlohmann::json> RequestHandler::version()
 
 Result<nlohmann::json> RequestHandler::status()
 {
-    auto module = module_.version();
-    if (!module)
-        return module.error();
+    auto report = read_stats_report(module_);
+    if (!report)
+        return report.error();
+    // Without the module's process list (a module older than
+    // LIBRA_IOC_LIST_PROCS) the diagnosis rests on the counters alone.
+    std::optional<ProcessList> processes;
+    if (auto listed = module_.list_procs(kMaxProcessesListed))
+        processes = std::move(listed.value());
+    else if (listed.error().code != ErrorCode::unsupported)
+        logger("module")->warn("status without the process list: {}", listed.error().message);
+    const auto& module = report->module;
+    return nlohmann::json{{"daemon", daemon_state_()},
+                          {"module", {{"version", module.module_version},
+                                      {"abi_version", module.abi_version},
+                                      {"stat_count", module.stat_count}}},
+                          {"optins", diagnose_entries(report.value(), processes, processes_, history_)}};
+}
+
+Result<nlohmann::json> RequestHandler::procs()
+{
+    auto listed = module_.list_procs(kMaxProcessesListed);
+    if (!listed)
+        return listed.error();
     auto optins = module_.list_optins();
     if (!optins)
         return optins.error();
-    auto entries = nlohmann::json::array();
-    for (const auto& entry : optins.value())
-        entries.push_back(optin_to_json(entry));
-    return nlohmann::json{{"daemon", daemon_state_()},
-                          {"module", {{"version", module->module_version},
-                                      {"abi_version", module->abi_version},
-                                      {"stat_count", module->stat_count}}},
-                          {"optins", entries}};
+    return build_procs_json(listed.value(), optins.value(), processes_);
 }
 
 Result<nlohmann::json> RequestHandler::stats()
@@ -174,10 +207,18 @@ Result<nlohmann::json> RequestHandler::disable(const nlohmann::json& request, co
     bool is_cgroup = entry->flags & LIBRA_OPTIN_F_CGROUP;
     auto allowed = is_cgroup ? authorizer_.may_control_cgroup(peer)
                              : authorizer_.may_control_pid(peer, entry->pid);
-    if (!allowed)
+    if (!allowed) {
+        // A member cannot show that a process that exited was theirs; but
+        // the module removed its entry (if it had one) by itself.
+        if (!is_cgroup && allowed.error().code == ErrorCode::no_such_process && !process_exists(entry->pid))
+            return pid_not_opted_in(entry->pid, nullptr);
         return allowed.error();
-    if (auto removed = module_.remove_optin(entry.value()); !removed)
+    }
+    if (auto removed = module_.remove_optin(entry.value()); !removed) {
+        if (!is_cgroup && removed.error().code == ErrorCode::not_found)
+            return pid_not_opted_in(entry->pid, &removed.error());
         return removed.error();
+    }
     auto target = is_cgroup ? nlohmann::json{{"cgroup_id", entry->cgroup_id}}
                             : nlohmann::json{{"pid", entry->pid}};
     logger("control")->info("opt-in removed by uid {} (pid {}): {}", peer.uid, peer.pid, target.dump());

@@ -98,6 +98,37 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "nanoseconds scanning sent body bytes for tokens", {}},
     {LIBRA_STAT_TIME_PAGE_SEND_NS, "time_page_send_ns", StatKind::counter,
      "nanoseconds sending anchored pages", {}},
+    // The fail-safe rules (docs/design.md, "Where a token may go").
+    {LIBRA_STAT_BYTES_MATERIALIZED, "bytes_materialized", StatKind::counter,
+     "anchored bytes written into a program's memory before leaving by a path libra does not send anchors on", {}},
+    {LIBRA_STAT_TOKENS_REFUSED, "tokens_refused", StatKind::counter,
+     "tokens libra could not stand in for: the call failed (TCP reset or EIO), never sent as bytes", {}},
+    {LIBRA_STAT_TLS_PROCESSES, "tls_processes", StatKind::counter,
+     "processes seen terminating TLS (user space or kernel): they get no anchors", {}},
+    {LIBRA_STAT_FALLBACK_TLS, "fallback_tls", StatKind::counter,
+     "fallbacks: body region of a process that terminates TLS", "tls"},
+    {LIBRA_STAT_TLS_RESETS, "tls_resets", StatKind::counter,
+     "TLS connections reset: TLS data sent while tokens it might carry were live", {}},
+    {LIBRA_STAT_FALLBACK_URGENT, "fallback_urgent", StatKind::counter,
+     "fallbacks: urgent data (MSG_OOB) inside a body region", "urgent"},
+    {LIBRA_STAT_ANCHORS_EXPIRED, "anchors_expired", StatKind::counter,
+     "anchors released unsent: their message never started going out and its connection is gone, "
+     "or they waited anchor_idle_ms", {}},
+    {LIBRA_STAT_REGIONS_CUT, "regions_cut", StatKind::counter,
+     "regions whose message ended before the region did: the rest is never sent", {}},
+    {LIBRA_STAT_OPTIN_EXPIRED, "optin_expired", StatKind::counter,
+     "opt-in entries removed because every process they name has exited", {}},
+    {LIBRA_STAT_SOCKETS_RESET, "sockets_reset", StatKind::counter,
+     "per-socket state discarded: the connection was disconnected and reused", {}},
+    {LIBRA_STAT_FALLBACK_PIPELINE, "fallback_pipeline", StatKind::counter,
+     "fallbacks: requests queued past the pipelining bound (that connection stops anchoring)", "pipeline"},
+    {LIBRA_STAT_TIME_ZERO_FILL_NS, "time_zero_fill_ns", StatKind::counter,
+     "nanoseconds writing the zero fill behind tokens on receive", {}},
+    {LIBRA_STAT_TIME_MATERIALIZE_NS, "time_materialize_ns", StatKind::counter,
+     "nanoseconds writing anchored bytes into a program's memory (bytes_materialized)", {}},
+    {LIBRA_STAT_FALLBACK_TRANSFORMABLE, "fallback_transformable", StatKind::counter,
+     "fallbacks: response body a proxy may compress (content coding accepted, none applied, textual)",
+     "transformable"},
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()
@@ -127,6 +158,9 @@ inline constexpr std::array<SocketStatDescriptor, __LIBRA_SOCKET_STAT_MAX> kSock
     {LIBRA_SOCKET_STAT_TOKENS_UNFRAMED, LIBRA_STAT_TOKENS_UNFRAMED},
     {LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED, LIBRA_STAT_TX_HOLDS_EXPIRED},
     {LIBRA_SOCKET_STAT_TX_RESETS, LIBRA_STAT_TX_RESETS},
+    {LIBRA_SOCKET_STAT_BYTES_MATERIALIZED, LIBRA_STAT_BYTES_MATERIALIZED},
+    {LIBRA_SOCKET_STAT_TOKENS_REFUSED, LIBRA_STAT_TOKENS_REFUSED},
+    {LIBRA_SOCKET_STAT_REGIONS_CUT, LIBRA_STAT_REGIONS_CUT},
 }};
 
 constexpr bool socket_stat_table_is_indexed_by_enum()

@@ -11,7 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "fake_process_tree.hpp"
 #include "in_memory_module_control.hpp"
+#include "librad/acceleration.hpp"
 #include "librad/control_server.hpp"
 #include "librad/socket_json.hpp"
 #include "libractl/cli.hpp"
@@ -58,7 +60,7 @@ TEST(CommandTable, IsCompleteAndCoversTheIssue)
 {
     std::string problem;
     EXPECT_TRUE(command_table_is_complete(&problem)) << problem;
-    for (const char* name : {"enable", "disable", "status", "stats", "sockets", "version"})
+    for (const char* name : {"enable", "disable", "status", "stats", "sockets", "procs", "version"})
         EXPECT_NE(find_command(name), nullptr) << name;
 }
 
@@ -118,6 +120,8 @@ TEST_F(CliTest, DispatchBuildsTheRequests)
     EXPECT_EQ(requests_.back(), (json{{"command", "sockets"}}));
     EXPECT_EQ(run({"sockets", "--pid", "42"}), 0);
     EXPECT_EQ(requests_.back(), (json{{"command", "sockets"}, {"pid", 42}}));
+    EXPECT_EQ(run({"procs"}), 0);
+    EXPECT_EQ(requests_.back(), (json{{"command", "procs"}}));
 }
 
 TEST_F(CliTest, CgroupPathResolvesToTheDirectoryInode)
@@ -302,13 +306,15 @@ TEST_F(CliTest, SocketsShowsATableOfEachSocket)
     reply_ = [&](const json&) -> Result<json> { return build_sockets_json(list, std::nullopt); };
     ASSERT_EQ(run({"sockets"}), 0) << err_.str();
     const auto text = out_.str();
+    // ANCHORED ZERO-COPY METADATA FALLBACK MATERIALIZED REJECTED REFUSED CUT STATE
     EXPECT_EQ(table_row(text, "7"), (std::vector<std::string>{"7", "4242", "server", "127.0.0.1:8080",
                                                                "127.0.0.1:54321", "0", "1048576", "120", "0",
-                                                               "-", "ok"}))
+                                                               "-", "-", "-", "-", "ok"}))
         << text;
     EXPECT_EQ(table_row(text, "8"), (std::vector<std::string>{"8", "4242", "client", "127.0.0.1:40000",
                                                                "127.0.0.1:8081", "1048576", "0", "0", "0", "-",
-                                                               "tx", "stepped", "aside", "(fallback_desync)"}))
+                                                               "-", "-", "-", "tx", "stepped", "aside",
+                                                               "(fallback_desync)"}))
         << text;
     auto pass = table_row(text, "9");
     ASSERT_GE(pass.size(), 5u) << text;
@@ -324,6 +330,37 @@ TEST_F(CliTest, SocketsShowsATableOfEachSocket)
     EXPECT_EQ(run({"sockets", "--pid", "0"}), libractl_exit::usage);
 }
 
+TEST_F(CliTest, SocketsShowTlsAndTheFailSafeCounters)
+{
+    SocketList list;
+    list.sockets = {testing::make_socket(1, 10, 443, 50000, LIBRA_SOCKET_ROLE_SERVER),
+                    testing::make_socket(2, 11, 443, 50001, LIBRA_SOCKET_ROLE_SERVER),
+                    testing::make_socket(3, 12, 8080, 50002, LIBRA_SOCKET_ROLE_SERVER)};
+    list.sockets[0].flags = LIBRA_SOCKET_F_TLS;
+    list.sockets[1].flags = LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS;
+    list.sockets[2].values[LIBRA_SOCKET_STAT_BYTES_MATERIALIZED] = 4096;
+    list.sockets[2].values[LIBRA_SOCKET_STAT_TOKENS_REFUSED] = 2;
+    list.sockets[2].values[LIBRA_SOCKET_STAT_REGIONS_CUT] = 1;
+    list.total = 3;
+    list.stat_count = __LIBRA_SOCKET_STAT_MAX;
+    reply_ = [&](const json&) -> Result<json> { return build_sockets_json(list, std::nullopt); };
+    ASSERT_EQ(run({"sockets"}), 0) << err_.str();
+    const auto text = out_.str();
+    EXPECT_NE(text.find("MATERIALIZED"), std::string::npos) << text;
+    auto tls = table_row(text, "1");
+    EXPECT_EQ(std::vector<std::string>(tls.begin() + 13, tls.end()),
+              (std::vector<std::string>{"TLS", "(its", "process", "gets", "no", "anchors)"}))
+        << text;
+    auto ktls = table_row(text, "2");
+    EXPECT_EQ(std::vector<std::string>(ktls.begin() + 13, ktls.begin() + 15),
+              (std::vector<std::string>{"kernel", "TLS"}))
+        << text;
+    EXPECT_EQ(table_row(text, "3"), (std::vector<std::string>{"3", "12", "server", "127.0.0.1:8080",
+                                                               "127.0.0.1:50002", "0", "0", "0", "0", "4096", "0",
+                                                               "2", "1", "ok"}))
+        << text;
+}
+
 TEST_F(CliTest, StatusShowsLimits)
 {
     reply_ = [](const json&) -> Result<json> {
@@ -336,6 +373,105 @@ TEST_F(CliTest, StatusShowsLimits)
     EXPECT_NE(out_.str().find("anchor-limit: 256M (set by librad)"), std::string::npos) << out_.str();
     EXPECT_NE(out_.str().find("pid 5 (this process only) ports all min-body 1 anchor-limit 1000"), std::string::npos)
         << out_.str();
+}
+
+// The module's processes and entries of AccelerationTest's kind, as librad
+// replies with them: nginx master 100 with workers 101 (TLS in user space) and
+// 102, HAProxy 200 in cgroup 7 with kernel TLS, 300 holding anchors.
+class CliAccelerationTest : public CliTest {
+protected:
+    CliAccelerationTest()
+    {
+        tree_.add_child(1, 100);
+        tree_.add_child(100, 101);
+        tree_.add_child(100, 102);
+        tree_.add_child(1, 200);
+        tree_.cgroup_chains[200] = {7, 1};
+        auto tls = testing::make_process(101, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_USER);
+        auto plain = testing::make_process(102, LIBRA_PROC_F_OPTED_IN);
+        plain.anchors = 3;
+        plain.anchored_bytes = 196608;
+        auto holder = testing::make_process(300, 0);
+        holder.anchors = 1;
+        holder.anchored_bytes = 65536;
+        holder.materialized_bytes = 4096;
+        holder.tokens_refused = 1;
+        module_.procs = {tls, plain, testing::make_process(200, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_KERNEL),
+                         holder};
+        auto nginx = testing::pid_entry(100);
+        auto haproxy = testing::cgroup_entry(7);
+        EXPECT_TRUE(module_.add_optin(nginx));
+        EXPECT_TRUE(module_.add_optin(haproxy));
+        module_.counters_of(nginx)[LIBRA_STAT_BYTES_ANCHORED] = 1 << 20;
+        module_.counters_of(nginx)[LIBRA_STAT_FALLBACK_BUDGET] = 37;
+        module_.counters_of(haproxy)[LIBRA_STAT_MESSAGES_PARSED] = 12;
+        reply_ = [this](const json& request) -> Result<json> {
+            auto reply = json::parse(handler_.handle(request.dump(), {getpid(), 0, 0, {}}));
+            return reply["result"];
+        };
+    }
+
+    testing::FakeProcessTree tree_;
+    testing::InMemoryModuleControl module_;
+    Authorizer authorizer_{std::nullopt};
+    RequestHandler handler_{module_, authorizer_,
+                            [] { return json{{"version", "1.0"}, {"pid", 1}, {"parsers", json::array()}}; }, tree_};
+};
+
+TEST_F(CliAccelerationTest, ProcsShowsEachProcessAndWhyItIsNotAccelerated)
+{
+    ASSERT_EQ(run({"procs"}), 0) << err_.str();
+    const auto text = out_.str();
+    EXPECT_EQ(table_row(text, "PID"), (std::vector<std::string>{"PID", "ENTRY", "ACCELERATED", "ANCHORS", "ANCHORED",
+                                                                 "MATERIALIZED", "REFUSED", "WHY", "NOT"}))
+        << text;
+    EXPECT_EQ(table_row(text, "101"), (std::vector<std::string>{"101", "pid", "100", "no", "0", "0", "0", "0",
+                                                                 "tls_user"}))
+        << text;
+    EXPECT_EQ(table_row(text, "102"), (std::vector<std::string>{"102", "pid", "100", "yes", "3", "196608", "0",
+                                                                 "0", "-"}))
+        << text;
+    EXPECT_EQ(table_row(text, "200"), (std::vector<std::string>{"200", "cgroup", "7", "no", "0", "0", "0", "0",
+                                                                 "tls_kernel"}))
+        << text;
+    EXPECT_EQ(table_row(text, "300"), (std::vector<std::string>{"300", "-", "no", "1", "65536", "4096", "1",
+                                                                 "not_opted_in"}))
+        << text;
+    EXPECT_NE(text.find("4 processes"), std::string::npos) << text;
+    // Each reason explained once, with its remedy.
+    EXPECT_NE(text.find("tls_user: terminates TLS in user space: Libra cannot stand in for bodies it encrypts\n"
+                        "  remedy: use kernel TLS (nginx: ssl_conf_command Options KTLS;)\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("tls_kernel: uses kernel TLS"), std::string::npos) << text;
+    EXPECT_NE(text.find("not_opted_in: not opted in"), std::string::npos) << text;
+
+    module_.procs.clear();
+    ASSERT_EQ(run({"procs"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("no processes known"), std::string::npos) << out_.str();
+}
+
+TEST_F(CliAccelerationTest, StatusSaysWhetherEachEntryIsAccelerated)
+{
+    ASSERT_EQ(run({"status"}), 0) << err_.str();
+    auto text = out_.str();
+    EXPECT_NE(text.find("  pid 100 (and descendants) ports all min-body 16384\n"
+                        "    partly accelerated (processes 101, 102)\n"
+                        "    - pid 101: terminates TLS in user space: Libra cannot stand in for bodies it encrypts\n"
+                        "        remedy: use kernel TLS (nginx: ssl_conf_command Options KTLS;)\n"
+                        "    - fallback_budget 37 (since the entry was added): the anchored-memory limit was "
+                        "reached: bodies were copied instead\n"
+                        "        remedy: raise anchor_limit"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("  cgroup 7 ports all min-body 16384\n"
+                        "    not accelerated (process 200)\n"
+                        "    - pid 200: uses kernel TLS"),
+              std::string::npos)
+        << text;
+    // The next look says whether the limit is still being reached.
+    ASSERT_EQ(run({"status"}), 0) << err_.str();
+    EXPECT_NE(out_.str().find("fallback_budget 37 (none since the last status)"), std::string::npos) << out_.str();
 }
 
 TEST_F(CliTest, WatchRepeatsUntilInterrupted)

@@ -6,7 +6,11 @@
 // EEXIST for a duplicate opt-in, ENOENT for removing or reading a missing one,
 // ENOSPC when full, EINVAL for a global limit that is not a positive multiple
 // of 1 MiB; per-entry counters masked by what the module keeps per entry;
-// ESRCH for the sockets of a process that does not exist.
+// ESRCH for the sockets of a process that does not exist; the processes it
+// knows (LIBRA_IOC_LIST_PROCS); and entries that follow their processes: a
+// pid entry goes when its process exits (exit_process()), with its
+// descendants or without, counted in LIBRA_STAT_OPTIN_EXPIRED, and no later
+// call finds it (module/optin.c expires it before any control call looks).
 #pragma once
 
 #include <signal.h>
@@ -16,6 +20,7 @@
 #include <cerrno>
 #include <functional>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -30,15 +35,19 @@ constexpr uint64_t stat_bit(unsigned stat)
 }
 
 // module/stats.c libra_scope_counted: every counter but the hook call counts,
-// the opt-in table size, the calls in flight and the timings.
+// the opt-in table's own (its size, entries expired), the calls in flight,
+// the processes seen terminating TLS, the sockets reset and the timings.
 inline constexpr uint64_t kModuleEntryCounted =
     ((uint64_t{1} << __LIBRA_STAT_MAX) - 1) &
     ~(stat_bit(LIBRA_STAT_RECVMSG_CALLS) | stat_bit(LIBRA_STAT_SENDMSG_CALLS) |
       stat_bit(LIBRA_STAT_RECVMSG_ENGAGED) | stat_bit(LIBRA_STAT_SENDMSG_ENGAGED) |
-      stat_bit(LIBRA_STAT_OPTIN_ENTRIES) | stat_bit(LIBRA_STAT_CALLS_IN_FLIGHT) |
-      stat_bit(LIBRA_STAT_TIME_RX_HANDLER_NS) | stat_bit(LIBRA_STAT_TIME_TX_HANDLER_NS) |
-      stat_bit(LIBRA_STAT_TIME_ANCHOR_BUILD_NS) | stat_bit(LIBRA_STAT_TIME_PARSE_NS) |
-      stat_bit(LIBRA_STAT_TIME_TOKEN_SCAN_NS) | stat_bit(LIBRA_STAT_TIME_PAGE_SEND_NS));
+      stat_bit(LIBRA_STAT_OPTIN_ENTRIES) | stat_bit(LIBRA_STAT_OPTIN_EXPIRED) |
+      stat_bit(LIBRA_STAT_TLS_PROCESSES) | stat_bit(LIBRA_STAT_SOCKETS_RESET) |
+      stat_bit(LIBRA_STAT_CALLS_IN_FLIGHT) | stat_bit(LIBRA_STAT_TIME_RX_HANDLER_NS) |
+      stat_bit(LIBRA_STAT_TIME_TX_HANDLER_NS) | stat_bit(LIBRA_STAT_TIME_ANCHOR_BUILD_NS) |
+      stat_bit(LIBRA_STAT_TIME_PARSE_NS) | stat_bit(LIBRA_STAT_TIME_TOKEN_SCAN_NS) |
+      stat_bit(LIBRA_STAT_TIME_PAGE_SEND_NS) | stat_bit(LIBRA_STAT_TIME_ZERO_FILL_NS) |
+      stat_bit(LIBRA_STAT_TIME_MATERIALIZE_NS));
 
 inline constexpr uint64_t kModuleDefaultAnchorLimit = uint64_t{256} << 20;
 
@@ -68,6 +77,35 @@ inline libra_socket_info make_socket(uint64_t id, int32_t tgid, uint16_t local_p
     return socket;
 }
 
+// Opt-in entries as libractl enable makes them: a pid with its descendants,
+// a cgroup.
+inline libra_optin pid_entry(int32_t pid, uint64_t anchor_limit = 0)
+{
+    libra_optin entry{};
+    entry.pid = pid;
+    entry.flags = LIBRA_OPTIN_F_DESCENDANTS;
+    entry.anchor_limit = anchor_limit;
+    return entry;
+}
+
+inline libra_optin cgroup_entry(uint64_t id)
+{
+    libra_optin entry{};
+    entry.flags = LIBRA_OPTIN_F_CGROUP;
+    entry.cgroup_id = id;
+    return entry;
+}
+
+// A process as LIBRA_IOC_LIST_PROCS reports it, with @flags (LIBRA_PROC_F_*)
+// and nothing anchored.
+inline libra_proc_info make_process(int32_t tgid, uint32_t flags)
+{
+    libra_proc_info process{};
+    process.tgid = tgid;
+    process.flags = flags;
+    return process;
+}
+
 class InMemoryModuleControl final : public ModuleControl {
 public:
     using EntryKey = std::pair<bool, uint64_t>;  // (cgroup?, cgroup_id or pid)
@@ -83,6 +121,10 @@ public:
     std::vector<libra_socket_info> sockets;  // as LIBRA_IOC_LIST_SOCKETS fills them
     uint32_t socket_stat_count = __LIBRA_SOCKET_STAT_MAX;
     bool has_socket_list = true;  // false: a module older than the ioctl (ENOTTY)
+    std::vector<libra_proc_info> procs;  // as LIBRA_IOC_LIST_PROCS fills them
+    bool has_proc_list = true;           // false: a module older than the ioctl (ENOTTY)
+    // Processes that exited: opting one in is ESRCH, and its entry is gone.
+    std::set<int32_t> exited;
     // Runs after list_optins() has copied the table: what another client
     // does between a list and the next ioctl (a race with removal).
     std::function<void()> after_list;
@@ -97,8 +139,30 @@ public:
     Result<ModuleVersion> version() override { return module_version; }
     Result<StatSnapshot> read_stats() override { return stats; }
 
+    // Process @pid exits: the module expires its pid entry (with descendants
+    // or without: its children are reparented, so nothing matches it any
+    // more), its sockets go and it no longer holds anchors.
+    void exit_process(int32_t pid)
+    {
+        exited.insert(pid);
+        auto dead = [pid](const libra_optin& entry) { return !(entry.flags & LIBRA_OPTIN_F_CGROUP) && entry.pid == pid; };
+        for (auto it = optins.begin(); it != optins.end();) {
+            if (dead(*it)) {
+                entry_counters.erase(key(*it));
+                it = optins.erase(it);
+                stats.values.at(LIBRA_STAT_OPTIN_EXPIRED)++;
+            } else {
+                ++it;
+            }
+        }
+        std::erase_if(procs, [pid](const libra_proc_info& process) { return process.tgid == pid; });
+        std::erase_if(sockets, [pid](const libra_socket_info& socket) { return socket.tgid == pid; });
+    }
+
     Result<void> add_optin(const libra_optin& entry) override
     {
+        if (!(entry.flags & LIBRA_OPTIN_F_CGROUP) && exited.count(entry.pid))
+            return module_error_from_errno("LIBRA_IOC_OPTIN_ADD", ESRCH);
         if (find(entry) != optins.end())
             return module_error_from_errno("LIBRA_IOC_OPTIN_ADD", EEXIST);
         if (optins.size() >= capacity)
@@ -156,6 +220,18 @@ public:
                 continue;
             if (list.sockets.size() < max)
                 list.sockets.push_back(socket);
+            list.total++;
+        }
+        return list;
+    }
+    Result<ProcessList> list_procs(uint32_t max) override
+    {
+        if (!has_proc_list)
+            return module_error_from_errno("LIBRA_IOC_LIST_PROCS", ENOTTY);
+        ProcessList list;
+        for (const auto& process : procs) {
+            if (list.processes.size() < max)
+                list.processes.push_back(process);
             list.total++;
         }
         return list;

@@ -4,8 +4,11 @@
 
 #include <unistd.h>
 
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
+#include "fake_process_tree.hpp"
 #include "in_memory_module_control.hpp"
 #include "librad/request_handler.hpp"
 #include "librad/socket_json.hpp"
@@ -24,7 +27,8 @@ class RequestHandlerTest : public ::testing::Test {
 protected:
     InMemoryModuleControl module_;
     Authorizer authorizer_{kTestControlGid};
-    RequestHandler handler_{module_, authorizer_, [] { return json{{"version", "test"}}; }};
+    testing::FakeProcessTree tree_;
+    RequestHandler handler_{module_, authorizer_, [] { return json{{"version", "test"}}; }, tree_};
     PeerCredentials root_{getpid(), 0, 0, {}};
 
     // The reply as JSON; also checks it is exactly one line.
@@ -44,7 +48,18 @@ protected:
         EXPECT_FALSE(reply.at("ok").get<bool>()) << reply.dump();
         return reply.at("error").at("code").get<std::string>();
     }
+
+    // The result of a request that must succeed.
+    json result_of(const json& request)
+    {
+        auto reply = send_root(request);
+        EXPECT_TRUE(reply.value("ok", false)) << request.dump() << " -> " << reply.dump();
+        return reply.value("result", json());
+    }
 };
+
+// A pid no process on this host has (the tests' fake processes use these).
+constexpr int32_t kNoSuchPid = 0x7ffffff0;
 
 TEST_F(RequestHandlerTest, Version)
 {
@@ -220,6 +235,97 @@ TEST_F(RequestHandlerTest, SocketsAreListedUpToTheReplysCap)
     EXPECT_EQ(reply["result"]["truncated"], true);
 }
 
+TEST_F(RequestHandlerTest, ProcsListsTheModulesProcessesWithTheirEntries)
+{
+    tree_.add_child(1, kNoSuchPid);
+    tree_.add_child(kNoSuchPid, kNoSuchPid - 1);
+    ASSERT_TRUE(result_of({{"command", "enable"}, {"pid", kNoSuchPid}}).is_object());
+    module_.procs = {testing::make_process(kNoSuchPid - 1, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_USER),
+                     testing::make_process(kNoSuchPid - 2, 0)};
+    auto procs = result_of({{"command", "procs"}});
+    EXPECT_EQ(procs["total"], 2);
+    ASSERT_EQ(procs["processes"].size(), 2u);
+    EXPECT_EQ(procs["processes"][0]["entries"], json::array({{{"pid", kNoSuchPid}}}));
+    EXPECT_EQ(procs["processes"][0]["reasons"][0]["reason"], "tls_user");
+    EXPECT_EQ(procs["processes"][1]["reasons"][0]["reason"], "not_opted_in");
+    EXPECT_EQ(error_code(send_root({{"command", "procs"}, {"pid", 1}})), "invalid_request");
+    module_.has_proc_list = false;
+    EXPECT_EQ(error_code(send_root({{"command", "procs"}})), "unsupported");
+}
+
+TEST_F(RequestHandlerTest, StatusSaysWhyAnEntryIsNotAcceleratedAndWhatToDo)
+{
+    tree_.add_child(1, kNoSuchPid);
+    tree_.add_child(kNoSuchPid, kNoSuchPid - 1);
+    ASSERT_TRUE(result_of({{"command", "enable"}, {"pid", kNoSuchPid}}).is_object());
+    auto entry = testing::pid_entry(kNoSuchPid);
+    module_.counters_of(entry)[LIBRA_STAT_MESSAGES_PARSED] = 4;
+    module_.counters_of(entry)[LIBRA_STAT_FALLBACK_BUDGET] = 2;
+    module_.procs = {testing::make_process(kNoSuchPid - 1, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_USER)};
+    auto status = result_of({{"command", "status"}});
+    ASSERT_EQ(status["optins"].size(), 1u);
+    const auto& optin = status["optins"][0];
+    EXPECT_EQ(optin["pid"], kNoSuchPid);
+    EXPECT_EQ(optin["state"], "not_accelerated");
+    EXPECT_EQ(optin["processes"], json({kNoSuchPid - 1}));
+    ASSERT_EQ(optin["reasons"].size(), 2u) << optin.dump();
+    EXPECT_EQ(optin["reasons"][0]["reason"], "tls_user");
+    EXPECT_EQ(optin["reasons"][0]["remedy"], "use kernel TLS (nginx: ssl_conf_command Options KTLS;)");
+    EXPECT_EQ(optin["reasons"][1]["reason"], "budget");
+    EXPECT_TRUE(optin["reasons"][1]["growth"].is_null());
+    // librad remembers what it saw: the next status says how much it grew.
+    module_.counters_of(entry)[LIBRA_STAT_FALLBACK_BUDGET] = 5;
+    EXPECT_EQ(result_of({{"command", "status"}})["optins"][0]["reasons"][1]["growth"], 3);
+    // A module without LIBRA_IOC_LIST_PROCS: the counters alone (the limit
+    // still reached, nothing anchored).
+    module_.has_proc_list = false;
+    module_.counters_of(entry)[LIBRA_STAT_FALLBACK_BUDGET] = 6;
+    auto older = result_of({{"command", "status"}});
+    EXPECT_TRUE(older["optins"][0]["processes"].is_null());
+    EXPECT_EQ(older["optins"][0]["state"], "not_accelerated");
+}
+
+TEST_F(RequestHandlerTest, EntriesFollowTheirProcesses)
+{
+    ASSERT_TRUE(result_of({{"command", "enable"}, {"pid", kNoSuchPid}}).is_object());
+    ASSERT_TRUE(result_of({{"command", "enable"}, {"cgroup_id", 7}}).is_object());
+    module_.exit_process(kNoSuchPid);
+    // Every listing shows the truth: the entry went with its process.
+    auto status = result_of({{"command", "status"}});
+    ASSERT_EQ(status["optins"].size(), 1u);
+    EXPECT_EQ(status["optins"][0]["cgroup_id"], 7);
+    auto stats = result_of({{"command", "stats"}});
+    EXPECT_TRUE(stats["processes"].empty());
+    EXPECT_EQ(stats["module_counters"]["optin_expired"], 1);
+    // Disabling it is not an error that wedges anything: there is nothing
+    // left, and the reply says why.
+    auto disabled = send_root({{"command", "disable"}, {"pid", kNoSuchPid}});
+    EXPECT_EQ(error_code(disabled), "not_found");
+    auto message = disabled["error"]["message"].get<std::string>();
+    EXPECT_NE(message.find("goes away by itself when its process exits"), std::string::npos) << message;
+    EXPECT_NE(message.find("LIBRA_IOC_OPTIN_DEL"), std::string::npos) << message;
+    // A live process that is simply not opted in: no such explanation.
+    message = send_root({{"command", "disable"}, {"pid", getpid()}})["error"]["message"].get<std::string>();
+    EXPECT_EQ(message.find("by itself"), std::string::npos) << message;
+    // cgroup entries never expire.
+    EXPECT_TRUE(result_of({{"command", "disable"}, {"cgroup_id", 7}}).is_object());
+}
+
+TEST_F(RequestHandlerTest, RestartsNeverFillTheTable)
+{
+    // 2,000 restarts of a process that opts itself in, with a table of 1,024.
+    ASSERT_EQ(module_.capacity, size_t{LIBRA_OPTIN_MAX});
+    for (int32_t restart = 0; restart < 2000; ++restart) {
+        int32_t pid = kNoSuchPid - restart;
+        auto enabled = send_root({{"command", "enable"}, {"pid", pid}});
+        ASSERT_TRUE(enabled["ok"].get<bool>()) << "restart " << restart << ": " << enabled.dump();
+        module_.exit_process(pid);
+    }
+    EXPECT_TRUE(module_.optins.empty());
+    EXPECT_EQ(module_.stats.values[LIBRA_STAT_OPTIN_EXPIRED], 2000u);
+    EXPECT_EQ(error_code(send_root({{"command", "enable"}, {"pid", kNoSuchPid}})), "no_such_process");
+}
+
 TEST_F(RequestHandlerTest, MalformedRequestsGetClearErrors)
 {
     struct Case {
@@ -273,7 +379,7 @@ TEST_F(RequestHandlerTest, UnprivilegedPeerOutsideTheGroupIsRefused)
     SleepingNobody peer_process;
     ASSERT_TRUE(peer_process.ok());
     PeerCredentials peer{peer_process.pid(), testing::kNobodyUid, testing::kNobodyGid, {testing::kNobodyGid}};
-    for (const char* command : {"version", "status", "stats", "sockets"})
+    for (const char* command : {"version", "status", "stats", "sockets", "procs"})
         EXPECT_EQ(error_code(send({{"command", command}}, peer)), "permission_denied") << command;
     EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", peer_process.pid()}}, peer)), "permission_denied");
     EXPECT_TRUE(module_.optins.empty());
@@ -290,6 +396,7 @@ TEST_F(RequestHandlerTest, GroupMemberReadsAndControlsOnlyOwnProcesses)
     EXPECT_TRUE(send({{"command", "stats"}}, member)["ok"].get<bool>());
     EXPECT_TRUE(send({{"command", "status"}}, member)["ok"].get<bool>());
     EXPECT_TRUE(send({{"command", "sockets"}}, member)["ok"].get<bool>());
+    EXPECT_TRUE(send({{"command", "procs"}}, member)["ok"].get<bool>());
     // Its own uid's process: allowed, and disable too.
     auto own = send({{"command", "enable"}, {"pid", member_process.pid()}}, member);
     EXPECT_TRUE(own["ok"].get<bool>()) << own.dump();
@@ -298,6 +405,18 @@ TEST_F(RequestHandlerTest, GroupMemberReadsAndControlsOnlyOwnProcesses)
     EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", getpid()}}, member)), "permission_denied");
     EXPECT_EQ(error_code(send({{"command", "enable"}, {"pid", 1}}, member)), "permission_denied");
     EXPECT_EQ(error_code(send({{"command", "enable"}, {"cgroup_id", 5}}, member)), "permission_denied");
+    EXPECT_TRUE(module_.optins.empty());
+    // Its own process that exited: it cannot show the process was its own,
+    // but there is nothing left to disable, and the reply says why.
+    auto target = std::make_unique<SleepingNobody>();
+    ASSERT_TRUE(target->ok());
+    pid_t pid = target->pid();
+    ASSERT_TRUE(send({{"command", "enable"}, {"pid", pid}}, member)["ok"].get<bool>());
+    target.reset();  // killed and reaped
+    module_.exit_process(pid);
+    auto gone = send({{"command", "disable"}, {"pid", pid}}, member);
+    EXPECT_EQ(error_code(gone), "not_found");
+    EXPECT_NE(gone["error"]["message"].get<std::string>().find("by itself"), std::string::npos) << gone.dump();
     EXPECT_TRUE(module_.optins.empty());
 }
 

@@ -23,7 +23,8 @@ TEST(SocketStatTable, NamesEveryPerSocketCounterOnce)
     for (const auto& counter : kSocketStatTable)
         EXPECT_TRUE(names.insert(kStatTable[counter.stat].name).second) << kStatTable[counter.stat].name;
     for (const char* name : {"bytes_metadata_copied", "bytes_anchored", "bytes_zero_copy_sent",
-                             "bytes_fallback_copied", "tokens_rejected"})
+                             "bytes_fallback_copied", "tokens_rejected", "bytes_materialized", "tokens_refused",
+                             "regions_cut"})
         EXPECT_TRUE(names.count(name)) << name;
 }
 
@@ -51,6 +52,32 @@ TEST(SocketJson, AnIpv4SocketWithItsCounters)
     EXPECT_EQ(out["bytes_metadata_copied"], 0);
     for (const auto& counter : kSocketStatTable)
         EXPECT_TRUE(out[std::string(kStatTable[counter.stat].name)].is_number()) << kStatTable[counter.stat].name;
+}
+
+TEST(SocketJson, TlsFlagsAndTheFailSafeCounters)
+{
+    auto socket = make_socket(4, 1, 443, 1234, LIBRA_SOCKET_ROLE_SERVER);
+    auto out = socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX);
+    EXPECT_EQ(out["tls"], false);
+    EXPECT_EQ(out["ktls"], false);
+    socket.flags = LIBRA_SOCKET_F_TLS;
+    EXPECT_EQ(socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX)["tls"], true);
+    socket.flags = LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS;
+    socket.values[LIBRA_SOCKET_STAT_BYTES_MATERIALIZED] = 8192;
+    socket.values[LIBRA_SOCKET_STAT_TOKENS_REFUSED] = 3;
+    socket.values[LIBRA_SOCKET_STAT_REGIONS_CUT] = 1;
+    out = socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX);
+    EXPECT_EQ(out["tls"], true);
+    EXPECT_EQ(out["ktls"], true);
+    EXPECT_EQ(out["opted_in"], true);
+    EXPECT_EQ(out["bytes_materialized"], 8192);
+    EXPECT_EQ(out["tokens_refused"], 3);
+    EXPECT_EQ(out["regions_cut"], 1);
+    // A module that keeps the first nine only (before the fail-safe rules).
+    out = socket_to_json(socket, LIBRA_SOCKET_STAT_BYTES_MATERIALIZED);
+    EXPECT_EQ(out["tx_resets"], 0);
+    for (const char* name : {"bytes_materialized", "tokens_refused", "regions_cut"})
+        EXPECT_TRUE(out[name].is_null()) << name;
 }
 
 TEST(SocketJson, Ipv6AddressesIncludingMappedIpv4)

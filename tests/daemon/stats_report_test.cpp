@@ -13,7 +13,9 @@
 namespace libra {
 namespace {
 
+using testing::cgroup_entry;
 using testing::InMemoryModuleControl;
+using testing::pid_entry;
 
 ModuleVersion test_module()
 {
@@ -23,23 +25,6 @@ ModuleVersion test_module()
 StatsReport totals_only(StatSnapshot snapshot)
 {
     return {test_module(), StatsView(std::move(snapshot)), {}};
-}
-
-libra_optin pid_entry(int32_t pid, uint64_t anchor_limit = 0)
-{
-    libra_optin entry{};
-    entry.pid = pid;
-    entry.flags = LIBRA_OPTIN_F_DESCENDANTS;
-    entry.anchor_limit = anchor_limit;
-    return entry;
-}
-
-libra_optin cgroup_entry(uint64_t id)
-{
-    libra_optin entry{};
-    entry.flags = LIBRA_OPTIN_F_CGROUP;
-    entry.cgroup_id = id;
-    return entry;
 }
 
 StatsReport read_report(InMemoryModuleControl& module)
@@ -149,8 +134,9 @@ TEST(StatsReport, CounterNotKeptPerEntryIsNullNotZero)
     EXPECT_EQ(process["bytes_anchored"], 0);
     EXPECT_EQ(stats["sockets_tracked"], 0);  // system-wide it is kept
     // No fallback counter kept per entry: "fallbacks" itself is null.
-    for (unsigned i = LIBRA_STAT_FALLBACK_BUDGET; i <= LIBRA_STAT_FALLBACK_UNKNOWN_METHOD; ++i)
-        module.entry_counted &= ~testing::stat_bit(i);
+    for (const auto& descriptor : kStatTable)
+        if (!descriptor.fallback_reason.empty())
+            module.entry_counted &= ~testing::stat_bit(descriptor.index);
     auto without_fallbacks = build_stats_json(read_report(module));
     EXPECT_TRUE(without_fallbacks["processes"][0]["fallbacks"].is_null());
 }
@@ -235,6 +221,72 @@ TEST(StatsReport, TimingCountersAreNamedAndSystemWide)
         EXPECT_EQ(text.find(std::string("libra_optin_") + name), std::string::npos) << name;
         ++value;
     }
+}
+
+// The counters of the fail-safe rules (appended in ABI 2 without a version
+// bump): named in JSON, as fallback reasons where they count copied bodies,
+// Prometheus counters; the opt-in table's own and the timings system-wide only.
+TEST(StatsReport, FailSafeCountersAreNamed)
+{
+    InMemoryModuleControl module;
+    struct Named {
+        unsigned index;
+        std::string name;
+        std::string reason;  // under "fallbacks", or empty
+    };
+    const Named counters[] = {
+        {LIBRA_STAT_BYTES_MATERIALIZED, "bytes_materialized", ""},
+        {LIBRA_STAT_TOKENS_REFUSED, "tokens_refused", ""},
+        {LIBRA_STAT_TLS_PROCESSES, "tls_processes", ""},
+        {LIBRA_STAT_FALLBACK_TLS, "fallback_tls", "tls"},
+        {LIBRA_STAT_TLS_RESETS, "tls_resets", ""},
+        {LIBRA_STAT_FALLBACK_URGENT, "fallback_urgent", "urgent"},
+        {LIBRA_STAT_ANCHORS_EXPIRED, "anchors_expired", ""},
+        {LIBRA_STAT_REGIONS_CUT, "regions_cut", ""},
+        {LIBRA_STAT_OPTIN_EXPIRED, "optin_expired", ""},
+        {LIBRA_STAT_SOCKETS_RESET, "sockets_reset", ""},
+        {LIBRA_STAT_FALLBACK_PIPELINE, "fallback_pipeline", "pipeline"},
+        {LIBRA_STAT_TIME_ZERO_FILL_NS, "time_zero_fill_ns", ""},
+        {LIBRA_STAT_TIME_MATERIALIZE_NS, "time_materialize_ns", ""},
+        {LIBRA_STAT_FALLBACK_TRANSFORMABLE, "fallback_transformable", "transformable"},
+    };
+    uint64_t value = 500;
+    for (const auto& counter : counters)
+        module.stats.values[counter.index] = value++;
+    ASSERT_TRUE(module.add_optin(pid_entry(42)));
+    module.counters_of(pid_entry(42))[LIBRA_STAT_FALLBACK_TLS] = 7;
+    module.counters_of(pid_entry(42))[LIBRA_STAT_OPTIN_EXPIRED] = 9;  // not kept per entry
+    auto report = read_report(module);
+    auto stats = build_stats_json(report);
+    auto text = build_prometheus_text(report);
+    value = 500;
+    for (const auto& counter : counters) {
+        const StatDescriptor* descriptor = find_stat(counter.name);
+        ASSERT_NE(descriptor, nullptr) << counter.name;
+        EXPECT_EQ(descriptor->index, counter.index) << counter.name;
+        EXPECT_EQ(descriptor->kind, StatKind::counter) << counter.name;
+        EXPECT_EQ(descriptor->fallback_reason, counter.reason) << counter.name;
+        EXPECT_EQ(stats["module_counters"][counter.name], value) << counter.name;
+        if (counter.reason.empty()) {
+            std::string metric = "libra_" + counter.name + "_total";
+            EXPECT_NE(text.find("# TYPE " + metric + " counter\n" + metric + " " + std::to_string(value) + "\n"),
+                      std::string::npos)
+                << counter.name;
+        } else {
+            EXPECT_EQ(stats["fallbacks"][counter.reason], value) << counter.name;
+            EXPECT_NE(text.find("libra_fallbacks_total{reason=\"" + counter.reason + "\"} " + std::to_string(value)),
+                      std::string::npos)
+                << counter.name;
+        }
+        ++value;
+    }
+    const auto& entry = stats["processes"][0];
+    EXPECT_EQ(entry["fallbacks"]["tls"], 7);
+    for (const char* name : {"optin_expired", "time_zero_fill_ns", "time_materialize_ns"}) {
+        EXPECT_FALSE(entry["module_counters"].contains(name)) << name;
+        EXPECT_EQ(text.find(std::string("libra_optin_") + name), std::string::npos) << name;
+    }
+    EXPECT_NE(text.find("libra_optin_fallbacks_total{pid=\"42\",reason=\"tls\"} 7\n"), std::string::npos) << text;
 }
 
 TEST(StatsReport, PrometheusPerEntrySeries)

@@ -393,7 +393,7 @@ struct libra_proc_list {
 #define LIBRA_IOC_GET_STATS	_IOWR(LIBRA_IOC_MAGIC, 0x01, struct libra_stats)
 /* EEXIST if opted in already, ESRCH if no such process, ENOSPC if full, EINVAL if malformed */
 #define LIBRA_IOC_OPTIN_ADD	_IOW(LIBRA_IOC_MAGIC, 0x02, struct libra_optin)
-/* matched by pid or cgroup_id; ENOENT if not opted in */
+/* matched by pid or cgroup_id; ENOENT if not opted in (an exited process's entry is gone by itself) */
 #define LIBRA_IOC_OPTIN_DEL	_IOW(LIBRA_IOC_MAGIC, 0x03, struct libra_optin)
 #define LIBRA_IOC_LIST_OPTINS	_IOWR(LIBRA_IOC_MAGIC, 0x04, struct libra_optin_list)
 /* EINVAL if not a SCHED_CLS program whose name starts with "libra_"; the module holds a reference until replaced */

@@ -171,6 +171,30 @@ static void write_all(int fd, const void *p, size_t n)
 	}
 }
 
+/* A child's result through a pipe: its length, then its bytes. */
+static void write_blob(int fd, const void *p, size_t len)
+{
+	write_all(fd, &len, sizeof(len));
+	write_all(fd, p, len);
+}
+
+static uint8_t *read_blob(int fd, size_t *len, const char *who)
+{
+	uint8_t *b;
+
+	if (read(fd, len, sizeof(*len)) != sizeof(*len))
+		die("%s died", who);
+	b = malloc(*len + 1);
+	for (size_t n = 0; n < *len;) {
+		ssize_t k = read(fd, b + n, *len - n);
+
+		if (k <= 0)
+			die("%s: short result", who);
+		n += k;
+	}
+	return b;
+}
+
 /* Sends all of @n bytes; returns 0, or -errno of the failing send. */
 static int send_all(int fd, const void *p, size_t n, int flags)
 {
@@ -562,8 +586,7 @@ static struct sink start_peer(const void *request, size_t reqlen, size_t rcvbuf)
 			usleep(300000);	/* let the proxy's sends fill the window */
 		got = read_to_end(fd, &len, &err);
 		write_all(s.out[1], &err, sizeof(err));
-		write_all(s.out[1], &len, sizeof(len));
-		write_all(s.out[1], got, len);
+		write_blob(s.out[1], got, len);
 		_exit(0);
 	}
 	close(s.out[1]);
@@ -583,17 +606,9 @@ static uint8_t *finish_sink(struct sink *s, size_t *len, int *err)
 
 	if (s->fd >= 0)
 		close(s->fd);
-	if (read(s->out[0], err, sizeof(*err)) != sizeof(*err) ||
-	    read(s->out[0], len, sizeof(*len)) != sizeof(*len))
+	if (read(s->out[0], err, sizeof(*err)) != sizeof(*err))
 		die("the sink died");
-	got = malloc(*len ? *len : 1);
-	for (size_t n = 0; n < *len;) {
-		ssize_t r = read(s->out[0], got + n, *len - n);
-
-		if (r <= 0)
-			die("the sink's bytes");
-		n += r;
-	}
+	got = read_blob(s->out[0], len, "the sink");
 	waitpid(s->pid, NULL, 0);
 	close(s->lfd);
 	close(s->out[0]);
@@ -632,8 +647,7 @@ static void case_unframed_interleave(void)
 		uint8_t *b = read_to_end(fd, &glen, &err);
 
 		write_all(s.out[1], &err, sizeof(err));
-		write_all(s.out[1], &glen, sizeof(glen));
-		write_all(s.out[1], b, glen);
+		write_blob(s.out[1], b, glen);
 		_exit(0);
 	}
 	s.fd = connect_to(port);
@@ -815,8 +829,7 @@ static void case_reconnect(void)
 		int fd = accept_one(lb);
 		uint8_t *g = read_to_end(fd, &glen, &err);
 
-		write_all(pb[1], &glen, sizeof(glen));
-		write_all(pb[1], g, glen);
+		write_blob(pb[1], g, glen);
 		_exit(0);
 	}
 	close(pb[1]);
@@ -832,16 +845,7 @@ static void case_reconnect(void)
 	if (send_all(s.fd, get, strlen(get), 0))
 		die("sending the request");
 	shutdown(s.fd, SHUT_WR);
-	if (read(pb[0], &glen, sizeof(glen)) != sizeof(glen))
-		die("peer B");
-	got = malloc(glen + 1);
-	for (size_t n = 0; n < glen;) {
-		ssize_t k = read(pb[0], got + n, glen - n);
-
-		if (k <= 0)
-			die("peer B's bytes");
-		n += k;
-	}
+	got = read_blob(pb[0], &glen, "peer B");
 	waitpid(b, NULL, 0);
 	expect_equal("the new peer", got, glen, (const uint8_t *)get, strlen(get));
 	s.fd = -1;
@@ -944,8 +948,7 @@ static void case_tls_upload(void)
 		glen -= sizeof(hello);
 		for (size_t k = 0; k < glen; k++)
 			g[sizeof(hello) + k] ^= 0x5a;
-		write_all(pu[1], &glen, sizeof(glen));
-		write_all(pu[1], g + sizeof(hello), glen);
+		write_blob(pu[1], g + sizeof(hello), glen);
 		_exit(0);
 	}
 	close(pu[1]);
@@ -960,16 +963,7 @@ static void case_tls_upload(void)
 	if (send_all(up, enc, req.len, 0))
 		die("sending the encrypted request");
 	close(up);
-	if (read(pu[0], &glen, sizeof(glen)) != sizeof(glen))
-		die("the upstream died");
-	got = malloc(glen + 1);
-	for (size_t n = 0; n < glen;) {
-		ssize_t k = read(pu[0], got + n, glen - n);
-
-		if (k <= 0)
-			die("the upstream's bytes");
-		n += k;
-	}
+	got = read_blob(pu[0], &glen, "the upstream");
 	waitpid(u, NULL, 0);
 	expect_equal("the TLS upstream, decrypted", got, glen, req.p, req.len);
 	close(client.fd);

@@ -71,6 +71,20 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_TIME_PARSE_NS] = "time_parse_ns",
 	[LIBRA_STAT_TIME_TOKEN_SCAN_NS] = "time_token_scan_ns",
 	[LIBRA_STAT_TIME_PAGE_SEND_NS] = "time_page_send_ns",
+	[LIBRA_STAT_BYTES_MATERIALIZED] = "bytes_materialized",
+	[LIBRA_STAT_TOKENS_REFUSED] = "tokens_refused",
+	[LIBRA_STAT_TLS_PROCESSES] = "tls_processes",
+	[LIBRA_STAT_FALLBACK_TLS] = "fallback_tls",
+	[LIBRA_STAT_TLS_RESETS] = "tls_resets",
+	[LIBRA_STAT_FALLBACK_URGENT] = "fallback_urgent",
+	[LIBRA_STAT_ANCHORS_EXPIRED] = "anchors_expired",
+	[LIBRA_STAT_REGIONS_CUT] = "regions_cut",
+	[LIBRA_STAT_OPTIN_EXPIRED] = "optin_expired",
+	[LIBRA_STAT_SOCKETS_RESET] = "sockets_reset",
+	[LIBRA_STAT_FALLBACK_PIPELINE] = "fallback_pipeline",
+	[LIBRA_STAT_TIME_ZERO_FILL_NS] = "time_zero_fill_ns",
+	[LIBRA_STAT_TIME_MATERIALIZE_NS] = "time_materialize_ns",
+	[LIBRA_STAT_FALLBACK_TRANSFORMABLE] = "fallback_transformable",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
@@ -84,6 +98,9 @@ static const char *const socket_stat_names[__LIBRA_SOCKET_STAT_MAX] = {
 	[LIBRA_SOCKET_STAT_TOKENS_UNFRAMED] = "tokens_unframed",
 	[LIBRA_SOCKET_STAT_TX_HOLDS_EXPIRED] = "tx_holds_expired",
 	[LIBRA_SOCKET_STAT_TX_RESETS] = "tx_resets",
+	[LIBRA_SOCKET_STAT_BYTES_MATERIALIZED] = "bytes_materialized",
+	[LIBRA_SOCKET_STAT_TOKENS_REFUSED] = "tokens_refused",
+	[LIBRA_SOCKET_STAT_REGIONS_CUT] = "regions_cut",
 };
 _Static_assert(sizeof(socket_stat_names) / sizeof(socket_stat_names[0]) == __LIBRA_SOCKET_STAT_MAX,
 	       "name every per-socket counter");
