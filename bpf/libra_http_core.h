@@ -20,6 +20,12 @@
  * Policy: accept only what is unambiguous under RFC 9112 and what common
  * parsers (libhttp-parser, the differential test's reference) agree on;
  * anything else is STEP_ASIDE, never a guess. See docs/http-support.md.
+ *
+ * Besides framing, three facts about content codings are reported on each
+ * MESSAGE_START unit (LIBRA_PARSE_F_ACCEPTS_CODING, _CONTENT_CODED,
+ * _TEXTUAL, with _CODINGS_KNOWN): so the module can leave alone a body a
+ * proxy may still compress. They never make the parser step aside; where a
+ * value is malformed each errs the way that anchors less.
  */
 #ifndef LIBRA_BPF_LIBRA_HTTP_CORE_H
 #define LIBRA_BPF_LIBRA_HTTP_CORE_H
@@ -46,9 +52,19 @@ enum libra_http_phase {
 	LIBRA_PH_CHUNK_DATA_CR,		/* chunked body */
 	LIBRA_PH_CHUNK_DATA_LF,
 	LIBRA_PH_CHUNK_SIZE,
-	LIBRA_PH_CHUNK_BWS,
-	LIBRA_PH_CHUNK_EXT,
+	LIBRA_PH_CHUNK_BWS,		/* SP after the size, before the first ";" */
+	LIBRA_PH_CHUNK_EXT_BEFORE_NAME,	/* chunk-ext: after ";" (BWS, then the name) */
 	LIBRA_PH_CHUNK_SIZE_LF,
+	/* the rest of chunk-ext (RFC 9112 7.1.1), appended so that the numbers
+	 * above keep their meaning */
+	LIBRA_PH_CHUNK_EXT_NAME,	/* in chunk-ext-name */
+	LIBRA_PH_CHUNK_EXT_AFTER_NAME,	/* BWS after the name: "=" or ";" next */
+	LIBRA_PH_CHUNK_EXT_BEFORE_VALUE, /* after "=" (BWS, then the value) */
+	LIBRA_PH_CHUNK_EXT_TOKEN,	/* in a token value */
+	LIBRA_PH_CHUNK_EXT_QUOTED,	/* in a quoted-string value */
+	LIBRA_PH_CHUNK_EXT_QUOTED_PAIR,	/* after "\" in a quoted-string */
+	LIBRA_PH_CHUNK_EXT_AFTER_QUOTE,	/* right after the closing DQUOTE */
+	LIBRA_PH_CHUNK_EXT_AFTER_VALUE,	/* BWS after a value: only ";" next */
 };
 
 /* Facts about the message being parsed (libra_http_state.msg) */
@@ -60,6 +76,23 @@ enum libra_http_phase {
 #define LIBRA_MSG_CLOSE		(1U << 5)	/* Connection: ...close... */
 #define LIBRA_MSG_KEEP_ALIVE	(1U << 6)	/* Connection: keep-alive */
 #define LIBRA_MSG_TRAILERS	(1U << 7)	/* fields are trailers */
+/*
+ * Content codings (docs/http-support.md, "Content codings"). The first
+ * three are LIBRA_PARSE_F_ACCEPTS_CODING, _CONTENT_CODED and _TEXTUAL
+ * shifted left by LIBRA_MSG_CODING_SHIFT.
+ */
+#define LIBRA_MSG_ACCEPTS_CODING (1U << 8)	/* request: Accept-Encoding names a coding
+						 * other than identity, or is malformed */
+#define LIBRA_MSG_CONTENT_CODED	(1U << 9)	/* response: a well-formed Content-Encoding
+						 * names a coding other than identity */
+#define LIBRA_MSG_TEXTUAL	(1U << 10)	/* response: header read, no Content-Type
+						 * or a textual one */
+#define LIBRA_MSG_CONTENT_TYPE	(1U << 11)	/* response: a Content-Type field */
+#define LIBRA_MSG_TEXTUAL_TYPE	(1U << 12)	/* response: a Content-Type field is textual
+						 * or malformed */
+#define LIBRA_MSG_CODING_SHIFT	4
+#define LIBRA_MSG_CODING_FLAGS	(LIBRA_MSG_ACCEPTS_CODING | LIBRA_MSG_CONTENT_CODED | \
+				 LIBRA_MSG_TEXTUAL)
 
 /* Facts that outlive a message (libra_http_state.conn) */
 #define LIBRA_CONN_ASIDE	(1U << 0)	/* stepped aside, for good */
@@ -72,8 +105,12 @@ enum libra_http_field {
 	LIBRA_FIELD_TRANSFER_ENCODING,
 	LIBRA_FIELD_CONNECTION,
 	LIBRA_FIELD_UPGRADE,
+	/* content codings: no framing, never in trailers, each in one direction */
+	LIBRA_FIELD_ACCEPT_ENCODING,	/* requests */
+	LIBRA_FIELD_CONTENT_ENCODING,	/* responses */
+	LIBRA_FIELD_CONTENT_TYPE,	/* responses */
 };
-#define LIBRA_FIELD_CANDIDATES	4
+#define LIBRA_FIELD_CANDIDATES	7	/* bits of libra_http_state.name_match */
 #define LIBRA_FIELD_NAME_MAX	18
 
 /* Where a field value is: leading OWS, the value, trailing SP */
@@ -82,6 +119,66 @@ enum libra_value_phase {
 	LIBRA_VALUE_TOKEN,
 	LIBRA_VALUE_TRAILING_WS,
 };
+
+/*
+ * Where a coding-list value is (Accept-Encoding, Content-Encoding), in the
+ * low bits of libra_http_state.value_state:
+ *   #( coding [ OWS ";" weight ] ), coding a token, weight made of
+ *   "q", "=", digits, "." and OWS (Accept-Encoding only)
+ */
+enum libra_list_phase {
+	LIBRA_LIST_ELEMENT = 0,		/* before a coding: OWS and "," */
+	LIBRA_LIST_TOKEN,		/* in the coding */
+	LIBRA_LIST_AFTER_TOKEN,		/* OWS after it: "," or ";" next */
+	LIBRA_LIST_WEIGHT,		/* after ";" */
+};
+
+/*
+ * Where a Content-Type value is (value_state):
+ *   type "/" subtype [ OWS ";" anything ], type and subtype tokens
+ */
+enum libra_media_phase {
+	LIBRA_MEDIA_TYPE = 0,		/* in the type (its first byte is fed here too) */
+	LIBRA_MEDIA_SUBTYPE_START,	/* right after "/" */
+	LIBRA_MEDIA_SUBTYPE,		/* (the phases up to here read words) */
+	LIBRA_MEDIA_AFTER_SUBTYPE,	/* OWS after it: ";" next */
+};
+/*
+ * Once a field's fact is decided (a coding named in Accept-Encoding, a
+ * malformed value, a textual media type, the ";" after a media type) the
+ * field is read as LIBRA_FIELD_OTHER for the rest of its value.
+ */
+#define LIBRA_VALUE_PHASE_MASK	0x07
+#define LIBRA_VALUE_CODING	0x08	/* value_state: this Content-Encoding named a
+					 * coding other than identity */
+
+/*
+ * Words the value matchers look for, lower case: content codings ("identity"),
+ * media types and subtypes, the +json and +xml structured-syntax suffixes.
+ * Bit k of libra_http_state.word_match: the word read so far is still a
+ * prefix of word k.
+ */
+enum libra_word {
+	LIBRA_WORD_IDENTITY = 0,
+	LIBRA_WORD_TEXT,
+	LIBRA_WORD_APPLICATION,
+	LIBRA_WORD_JSON,
+	LIBRA_WORD_XML,
+	LIBRA_WORD_JAVASCRIPT,
+	LIBRA_WORD_ECMASCRIPT,
+	LIBRA_WORD_X_JAVASCRIPT,
+	LIBRA_WORDS
+};
+#define LIBRA_WORD_MAX		12	/* chars of the longest word */
+#define LIBRA_WORD_BIT(w)	(1U << (w))
+/* application/<one of these> is textual */
+#define LIBRA_WORDS_TEXTUAL_APPLICATION						\
+	(LIBRA_WORD_BIT(LIBRA_WORD_JSON) | LIBRA_WORD_BIT(LIBRA_WORD_XML) |	\
+	 LIBRA_WORD_BIT(LIBRA_WORD_JAVASCRIPT) | LIBRA_WORD_BIT(LIBRA_WORD_ECMASCRIPT) | \
+	 LIBRA_WORD_BIT(LIBRA_WORD_X_JAVASCRIPT))
+/* any type whose subtype ends in +<one of these> is textual */
+#define LIBRA_WORDS_TEXTUAL_SUFFIX						\
+	(LIBRA_WORD_BIT(LIBRA_WORD_JSON) | LIBRA_WORD_BIT(LIBRA_WORD_XML))
 
 #define LIBRA_CONTENT_LENGTH_DIGITS_MAX	18	/* < 10^18 < 2^60 */
 #define LIBRA_CHUNK_SIZE_DIGITS_MAX	15	/* < 16^15 = 2^60 */
@@ -105,21 +202,79 @@ struct libra_http_state {
 	__u8 value_pos;		/* chars of "chunked"/"keep-alive" matched */
 	__u8 close_pos;		/* chars of "close" matched */
 	__u8 digits;		/* digits of number */
+	__u8 value_state;	/* coding list or media type: phase, LIBRA_VALUE_* */
+	__u8 word_match;	/* bit k: the current word may still be word k */
+	__u8 word_pos;		/* chars of the current word, at most LIBRA_WORD_MAX */
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct libra_http_state) <= LIBRA_PARSE_STATE_BYTES,
-	      "parser state outgrew the ABI's opaque blob");
+#define LIBRA_STATIC_ASSERT(what, why) static_assert(what, why)
 #else
-_Static_assert(sizeof(struct libra_http_state) <= LIBRA_PARSE_STATE_BYTES,
-	       "parser state outgrew the ABI's opaque blob");
+#define LIBRA_STATIC_ASSERT(what, why) _Static_assert(what, why)
 #endif
 
-/* Lower-case field names matched case-insensitively, in enum order - 1. */
-static const char libra_field_names[LIBRA_FIELD_CANDIDATES][LIBRA_FIELD_NAME_MAX] = {
-	"content-length", "transfer-encoding", "connection", "upgrade",
+LIBRA_STATIC_ASSERT(sizeof(struct libra_http_state) <= LIBRA_PARSE_STATE_BYTES,
+		    "parser state outgrew the ABI's opaque blob");
+
+/*
+ * The candidate matchers (field names, words in values) compare a byte with
+ * the char at one position of every candidate at once: column i holds char i
+ * of candidate k in its byte k (NUL past the candidate's end), built here at
+ * compile time from the strings, and libra_column_match() compares all eight
+ * bytes in a dozen instructions without a branch.
+ */
+/* char @i of string literal @s, 0 past its end (a constant) */
+#define LIBRA_CHAR_AT(s, i)							\
+	((i) < sizeof(s) - 1 ? (__u64)(__u8)(s)[(i) < sizeof(s) - 1 ? (i) : 0] : 0)
+
+/* Lower-case field names matched case-insensitively: name k is field k + 1. */
+#define LIBRA_FIELD_NAME_1	"content-length"
+#define LIBRA_FIELD_NAME_2	"transfer-encoding"
+#define LIBRA_FIELD_NAME_3	"connection"
+#define LIBRA_FIELD_NAME_4	"upgrade"
+#define LIBRA_FIELD_NAME_5	"accept-encoding"
+#define LIBRA_FIELD_NAME_6	"content-encoding"
+#define LIBRA_FIELD_NAME_7	"content-type"
+#define LIBRA_FIELD_NAME_COLUMN(i)							\
+	(LIBRA_CHAR_AT(LIBRA_FIELD_NAME_1, i) | LIBRA_CHAR_AT(LIBRA_FIELD_NAME_2, i) << 8 |	\
+	 LIBRA_CHAR_AT(LIBRA_FIELD_NAME_3, i) << 16 | LIBRA_CHAR_AT(LIBRA_FIELD_NAME_4, i) << 24 | \
+	 LIBRA_CHAR_AT(LIBRA_FIELD_NAME_5, i) << 32 | LIBRA_CHAR_AT(LIBRA_FIELD_NAME_6, i) << 40 | \
+	 LIBRA_CHAR_AT(LIBRA_FIELD_NAME_7, i) << 48)
+/* the longest name ends right before the last column */
+LIBRA_STATIC_ASSERT(sizeof(LIBRA_FIELD_NAME_2) == LIBRA_FIELD_NAME_MAX, "field name columns");
+static const __u64 libra_field_name_columns[LIBRA_FIELD_NAME_MAX] = {
+	LIBRA_FIELD_NAME_COLUMN(0), LIBRA_FIELD_NAME_COLUMN(1), LIBRA_FIELD_NAME_COLUMN(2),
+	LIBRA_FIELD_NAME_COLUMN(3), LIBRA_FIELD_NAME_COLUMN(4), LIBRA_FIELD_NAME_COLUMN(5),
+	LIBRA_FIELD_NAME_COLUMN(6), LIBRA_FIELD_NAME_COLUMN(7), LIBRA_FIELD_NAME_COLUMN(8),
+	LIBRA_FIELD_NAME_COLUMN(9), LIBRA_FIELD_NAME_COLUMN(10), LIBRA_FIELD_NAME_COLUMN(11),
+	LIBRA_FIELD_NAME_COLUMN(12), LIBRA_FIELD_NAME_COLUMN(13), LIBRA_FIELD_NAME_COLUMN(14),
+	LIBRA_FIELD_NAME_COLUMN(15), LIBRA_FIELD_NAME_COLUMN(16), LIBRA_FIELD_NAME_COLUMN(17),
 };
-static const __u8 libra_field_name_lens[LIBRA_FIELD_CANDIDATES] = { 14, 17, 10, 7 };
+/* names that must not go on: libhttp-parser takes "Transfer-Encodingx" for one */
+#define LIBRA_FIELDS_FRAMING							\
+	((1U << (LIBRA_FIELD_CONTENT_LENGTH - 1)) | (1U << (LIBRA_FIELD_TRANSFER_ENCODING - 1)))
+
+/* Words, enum libra_word order, lower case. */
+#define LIBRA_WORD_0		"identity"
+#define LIBRA_WORD_1		"text"
+#define LIBRA_WORD_2		"application"
+#define LIBRA_WORD_3		"json"
+#define LIBRA_WORD_4		"xml"
+#define LIBRA_WORD_5		"javascript"
+#define LIBRA_WORD_6		"ecmascript"
+#define LIBRA_WORD_7		"x-javascript"
+#define LIBRA_WORD_COLUMN(i)								\
+	(LIBRA_CHAR_AT(LIBRA_WORD_0, i) | LIBRA_CHAR_AT(LIBRA_WORD_1, i) << 8 |		\
+	 LIBRA_CHAR_AT(LIBRA_WORD_2, i) << 16 | LIBRA_CHAR_AT(LIBRA_WORD_3, i) << 24 |	\
+	 LIBRA_CHAR_AT(LIBRA_WORD_4, i) << 32 | LIBRA_CHAR_AT(LIBRA_WORD_5, i) << 40 |	\
+	 LIBRA_CHAR_AT(LIBRA_WORD_6, i) << 48 | LIBRA_CHAR_AT(LIBRA_WORD_7, i) << 56)
+LIBRA_STATIC_ASSERT(sizeof(LIBRA_WORD_7) == LIBRA_WORD_MAX + 1, "word columns");
+static const __u64 libra_word_columns[LIBRA_WORD_MAX + 1] = {
+	LIBRA_WORD_COLUMN(0), LIBRA_WORD_COLUMN(1), LIBRA_WORD_COLUMN(2), LIBRA_WORD_COLUMN(3),
+	LIBRA_WORD_COLUMN(4), LIBRA_WORD_COLUMN(5), LIBRA_WORD_COLUMN(6), LIBRA_WORD_COLUMN(7),
+	LIBRA_WORD_COLUMN(8), LIBRA_WORD_COLUMN(9), LIBRA_WORD_COLUMN(10), LIBRA_WORD_COLUMN(11),
+	LIBRA_WORD_COLUMN(12),
+};
 
 #define LIBRA_PACK3(a, b, c) (((__u64)(a) << 16) | ((__u64)(b) << 8) | (__u64)(c))
 #define LIBRA_PACK4(a, b, c, d) ((LIBRA_PACK3(a, b, c) << 8) | (__u64)(d))
@@ -205,6 +360,22 @@ LIBRA_CORE_INLINE __u8 libra_close_char(__u32 pos)
 }
 #define LIBRA_CLOSE_LEN 5
 
+/*
+ * Bit k set where byte k of @column is @c. Arithmetic, no branch: a branch
+ * per candidate would hand the verifier a path per outcome, with the outcome
+ * a known constant on each, so 2^candidates states that never prune.
+ */
+LIBRA_CORE_INLINE __u32 libra_column_match(__u64 column, __u8 c)
+{
+	const __u64 ones = 0x0101010101010101ULL, lows = 0x7f7f7f7f7f7f7f7fULL;
+	__u64 x = column ^ (ones * c);
+	/* the high bit of each zero byte of x, exactly (no carry between bytes) */
+	__u64 zero = ~(((x & lows) + lows) | x | lows);
+
+	/* gather bit 8k + 7 into bit k */
+	return (__u32)(((zero >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
 LIBRA_CORE_INLINE __u8 libra_lower(__u8 c)
 {
 	return (c >= 'A' && c <= 'Z') ? (__u8)(c + ('a' - 'A')) : c;
@@ -247,6 +418,12 @@ LIBRA_CORE_INLINE int libra_is_field_char(__u8 c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* SP / HTAB: BWS and OWS */
+LIBRA_CORE_INLINE int libra_is_bws(__u8 c)
+{
+	return c == ' ' || c == '\t';
+}
+
 /* ---- verdicts ---- */
 
 LIBRA_CORE_INLINE int libra_step_aside(struct libra_parse_ctx *ctx,
@@ -271,8 +448,12 @@ LIBRA_CORE_INLINE int libra_is_last_message(const struct libra_http_state *st)
 LIBRA_CORE_INLINE int libra_emit(struct libra_parse_ctx *ctx, struct libra_http_state *st,
 				 __u32 offset, __u32 body_kind, __u64 body_len, __u32 flags)
 {
+	__u32 start_flags = 0;
+
 	if (st->msg & LIBRA_MSG_START_IN_UNIT) {
-		flags |= LIBRA_PARSE_F_MESSAGE_START;
+		/* the header is read: libra_on_fields_end() set the coding facts */
+		start_flags = LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_CODINGS_KNOWN |
+			      ((st->msg & LIBRA_MSG_CODING_FLAGS) >> LIBRA_MSG_CODING_SHIFT);
 		ctx->status_code = st->status;
 		ctx->message_method = st->method;
 		st->msg &= ~LIBRA_MSG_START_IN_UNIT;
@@ -289,7 +470,7 @@ LIBRA_CORE_INLINE int libra_emit(struct libra_parse_ctx *ctx, struct libra_http_
 	ctx->metadata_len = offset + 1;
 	ctx->body_kind = body_kind;
 	ctx->body_len = body_len;
-	ctx->flags = flags;
+	ctx->flags = flags | start_flags;
 	return 1;
 }
 
@@ -519,26 +700,22 @@ LIBRA_CORE_INLINE int libra_on_reason(struct libra_parse_ctx *ctx, struct libra_
 LIBRA_CORE_INLINE int libra_match_name_char(struct libra_http_state *st, __u8 c)
 {
 	__u32 pos = st->pos;
-	__u8 lc = libra_lower(c);
-	__u8 match = st->name_match;
-	int k;
+	__u32 match = st->name_match;
+	__u64 column;
 
 	if (!match)
 		return 0;	/* no candidate left: pos no longer matters */
-	for (k = 0; k < LIBRA_FIELD_CANDIDATES; k++) {
-		if (!(match & (1U << k)))
-			continue;
-		if (pos >= libra_field_name_lens[k] || pos >= LIBRA_FIELD_NAME_MAX) {
-			if (k + 1 == LIBRA_FIELD_CONTENT_LENGTH || k + 1 == LIBRA_FIELD_TRANSFER_ENCODING)
-				return 1;
-			match &= ~(1U << k);
-		} else if (libra_field_names[k][pos] != (char)lc) {
-			match &= ~(1U << k);
-		}
+	if (pos >= LIBRA_FIELD_NAME_MAX) {
+		st->name_match = 0;	/* (the last column ends every name) */
+		return 0;
 	}
-	st->name_match = match;
-	if (pos < 0xff)
-		st->pos = pos + 1;
+	column = libra_field_name_columns[pos];
+	/* a candidate that ended here (NUL), and it is a framing field */
+	if (match & libra_column_match(column, 0) & LIBRA_FIELDS_FRAMING)
+		return 1;
+	/* NUL past a name's end equals no tchar */
+	st->name_match = (__u8)(match & libra_column_match(column, libra_lower(c)));
+	st->pos = (__u8)(pos + 1);
 	return 0;
 }
 
@@ -563,18 +740,32 @@ LIBRA_CORE_INLINE int libra_on_field_start(struct libra_parse_ctx *ctx,
 LIBRA_CORE_INLINE int libra_on_field_colon(struct libra_parse_ctx *ctx,
 					   struct libra_http_state *st, __u32 offset)
 {
-	__u8 field = LIBRA_FIELD_OTHER;
+	__u32 match = st->name_match;
+	__u32 pos = st->pos;
+	__u32 field = LIBRA_FIELD_OTHER;
 	int k;
 
-	for (k = 0; k < LIBRA_FIELD_CANDIDATES; k++)
-		if ((st->name_match & (1U << k)) && st->pos == libra_field_name_lens[k])
-			field = (__u8)(k + 1);
+	if (match && pos < LIBRA_FIELD_NAME_MAX) {
+		/* the candidate still matching that ends here: at most one */
+		match &= libra_column_match(libra_field_name_columns[pos], 0);
+		for (k = 0; k < LIBRA_FIELD_CANDIDATES; k++)
+			field += (__u32)(k + 1) * ((match >> k) & 1);
+	}
 
-	/* framing or connection fields in trailers change nothing a recipient
-	 * may rely on, but some would act on them: ambiguous */
-	if (field != LIBRA_FIELD_OTHER && (st->msg & LIBRA_MSG_TRAILERS))
+	if (field >= LIBRA_FIELD_ACCEPT_ENCODING) {
+		/* coding facts describe the header, each in its direction only */
+		if ((st->msg & LIBRA_MSG_TRAILERS) ||
+		    (ctx->direction == LIBRA_PARSE_REQUEST) != (field == LIBRA_FIELD_ACCEPT_ENCODING))
+			field = LIBRA_FIELD_OTHER;
+	} else if (field != LIBRA_FIELD_OTHER && (st->msg & LIBRA_MSG_TRAILERS)) {
+		/* framing or connection fields in trailers change nothing a
+		 * recipient may rely on, but some would act on them: ambiguous */
 		return libra_step_aside(ctx, st, offset);
+	}
 
+	st->value_state = 0;	/* LIBRA_LIST_ELEMENT, LIBRA_MEDIA_TYPE */
+	st->word_match = 0;
+	st->word_pos = 0;
 	switch (field) {
 	case LIBRA_FIELD_CONTENT_LENGTH:
 		/* duplicate Content-Length, even with equal values */
@@ -596,8 +787,16 @@ LIBRA_CORE_INLINE int libra_on_field_colon(struct libra_parse_ctx *ctx,
 	case LIBRA_FIELD_CONNECTION:
 		st->close_pos = 0;
 		break;
+	case LIBRA_FIELD_CONTENT_TYPE:
+		st->msg |= LIBRA_MSG_CONTENT_TYPE;
+		st->word_match = LIBRA_WORD_BIT(LIBRA_WORD_TEXT) |
+				 LIBRA_WORD_BIT(LIBRA_WORD_APPLICATION);
+		/* another Content-Type was textual already: this one changes nothing */
+		if (st->msg & LIBRA_MSG_TEXTUAL_TYPE)
+			field = LIBRA_FIELD_OTHER;
+		break;
 	}
-	st->field = field;
+	st->field = (__u8)field;
 	st->value_phase = LIBRA_VALUE_LEADING_WS;
 	st->value_pos = 0;
 	st->phase = LIBRA_PH_FIELD_VALUE;
@@ -683,6 +882,256 @@ LIBRA_CORE_INLINE void libra_on_connection_char(struct libra_http_state *st, __u
 	st->value_pos = (__u8)ka_pos;
 }
 
+/*
+ * @lc, the next char of a word, lower case: drop the words it rules out.
+ * word_pos counts the chars, up to LIBRA_WORD_MAX (a longer word matches
+ * nothing).
+ */
+LIBRA_CORE_INLINE void libra_match_word_char(struct libra_http_state *st, __u8 lc)
+{
+	__u32 pos = st->word_pos;
+
+	if (pos >= LIBRA_WORD_MAX) {
+		st->word_match = 0;
+		return;
+	}
+	st->word_match &= (__u8)libra_column_match(libra_word_columns[pos], lc);
+	st->word_pos = (__u8)(pos + 1);
+}
+
+/* Is the word read so far exactly one of @words (it ends here: NUL)? */
+LIBRA_CORE_INLINE int libra_word_is(const struct libra_http_state *st, __u32 words)
+{
+	__u32 pos = st->word_pos;
+
+	if (pos > LIBRA_WORD_MAX)
+		return 0;
+	return (st->word_match & words & libra_column_match(libra_word_columns[pos], 0)) != 0;
+}
+
+/* what may follow ";" in an Accept-Encoding element: weight = "q=" qvalue */
+LIBRA_CORE_INLINE int libra_is_weight_char(__u8 c)
+{
+	return libra_is_digit(c) || libra_is_bws(c) || c == 'q' || c == 'Q' || c == '=' ||
+	       c == '.' || c == ';';
+}
+
+/*
+ * The fact this field tells is decided: the rest of the value is read as any
+ * other field's (eight bytes per step where it can be).
+ */
+LIBRA_CORE_INLINE void libra_value_decided(struct libra_http_state *st)
+{
+	st->field = LIBRA_FIELD_OTHER;
+}
+
+/*
+ * Accept-Encoding, Content-Encoding: off the grammar (a quoted-string, a
+ * parameter other than a weight, two tokens in one element, ";" in
+ * Content-Encoding). Each errs the way that anchors less: a malformed
+ * Accept-Encoding counts as naming a coding (nginx finds "gzip" in
+ * "identity;x= gzip"), a malformed Content-Encoding as naming none, whatever
+ * else is in it (the body may be unencoded).
+ */
+LIBRA_CORE_INLINE void libra_coding_list_malformed(struct libra_http_state *st)
+{
+	if (st->field == LIBRA_FIELD_ACCEPT_ENCODING)
+		st->msg |= LIBRA_MSG_ACCEPTS_CODING;
+	libra_value_decided(st);
+}
+
+/* The current coding is not identity. */
+LIBRA_CORE_INLINE void libra_coding_named(struct libra_http_state *st)
+{
+	if (st->field == LIBRA_FIELD_ACCEPT_ENCODING) {
+		st->msg |= LIBRA_MSG_ACCEPTS_CODING;
+		libra_value_decided(st);
+	} else {
+		/* counts once the whole field proved well-formed */
+		st->value_state |= LIBRA_VALUE_CODING;
+	}
+}
+
+/*
+ * Accept-Encoding, Content-Encoding: one byte (after the leading OWS) of
+ * #( coding [ OWS ";" weight ] ) (weights in Accept-Encoding only). A coding
+ * is known not to be identity at its first byte that differs from it.
+ */
+LIBRA_CORE_INLINE void libra_on_coding_char(struct libra_http_state *st, __u8 c)
+{
+	__u8 vs = st->value_state;
+	__u8 phase = vs & LIBRA_VALUE_PHASE_MASK;
+	int tchar = libra_is_tchar(c);
+	__u8 next;
+
+	if (phase == LIBRA_LIST_ELEMENT && tchar) {
+		/* a coding starts */
+		st->word_match = LIBRA_WORD_BIT(LIBRA_WORD_IDENTITY);
+		st->word_pos = 0;
+		phase = LIBRA_LIST_TOKEN;
+		vs = (__u8)((vs & ~LIBRA_VALUE_PHASE_MASK) | phase);
+		st->value_state = vs;
+	}
+	switch (phase) {
+	case LIBRA_LIST_ELEMENT:
+		if (libra_is_bws(c) || c == ',')
+			return;
+		libra_coding_list_malformed(st);
+		return;
+	case LIBRA_LIST_TOKEN:
+		if (tchar) {
+			if (st->word_match) {
+				libra_match_word_char(st, libra_lower(c));
+				if (!st->word_match)
+					libra_coding_named(st);
+			}
+			return;
+		}
+		/* the coding ended: a prefix of identity is another coding */
+		if (st->word_match && !libra_word_is(st, LIBRA_WORD_BIT(LIBRA_WORD_IDENTITY))) {
+			libra_coding_named(st);
+			if (st->field == LIBRA_FIELD_OTHER)
+				return;
+			vs = st->value_state;
+		}
+		/* fall through */
+	case LIBRA_LIST_AFTER_TOKEN:
+		if (libra_is_bws(c)) {
+			next = LIBRA_LIST_AFTER_TOKEN;
+		} else if (c == ',') {
+			next = LIBRA_LIST_ELEMENT;
+		} else if (c == ';' && st->field == LIBRA_FIELD_ACCEPT_ENCODING) {
+			next = LIBRA_LIST_WEIGHT;
+		} else {
+			libra_coding_list_malformed(st);
+			return;
+		}
+		break;
+	default:	/* LIBRA_LIST_WEIGHT */
+		if (c == ',') {
+			next = LIBRA_LIST_ELEMENT;
+		} else if (!libra_is_weight_char(c)) {
+			libra_coding_list_malformed(st);
+			return;
+		} else {
+			return;
+		}
+		break;
+	}
+	st->value_state = (__u8)((vs & ~LIBRA_VALUE_PHASE_MASK) | next);
+}
+
+/* The end of an Accept-Encoding or Content-Encoding field (still undecided). */
+LIBRA_CORE_INLINE void libra_on_coding_list_end(struct libra_http_state *st)
+{
+	if ((st->value_state & LIBRA_VALUE_PHASE_MASK) == LIBRA_LIST_TOKEN && st->word_match &&
+	    !libra_word_is(st, LIBRA_WORD_BIT(LIBRA_WORD_IDENTITY)))
+		libra_coding_named(st);
+	/* a Content-Encoding that got here is well-formed */
+	if (st->field == LIBRA_FIELD_CONTENT_ENCODING && (st->value_state & LIBRA_VALUE_CODING))
+		st->msg |= LIBRA_MSG_CONTENT_CODED;
+}
+
+/* The media type is textual (or malformed, which counts as textual). */
+LIBRA_CORE_INLINE void libra_media_type_textual(struct libra_http_state *st)
+{
+	st->msg |= LIBRA_MSG_TEXTUAL_TYPE;
+	libra_value_decided(st);
+}
+
+/* The subtype of a Content-Type ended: is the media type textual? */
+LIBRA_CORE_INLINE int libra_textual_subtype(const struct libra_http_state *st)
+{
+	/* word_match holds the textual subtypes of application/ or, after a
+	 * "+", the textual suffixes; nothing for other types */
+	return libra_word_is(st, LIBRA_WORDS_TEXTUAL_APPLICATION | LIBRA_WORDS_TEXTUAL_SUFFIX);
+}
+
+/*
+ * Content-Type: one byte (after the leading OWS) of
+ * type "/" subtype [ OWS ";" parameters ]. The media type is textual if the
+ * type is text, the subtype of application is json, xml, javascript,
+ * ecmascript or x-javascript, or any subtype ends in +json or +xml (all
+ * case-insensitive); parameters are not looked at. A value off that grammar
+ * (no "/", an empty type or subtype, a byte other than OWS or ";" after the
+ * subtype) counts as textual: the way that anchors less. Once textual, or at
+ * the ";", the rest of the value does not matter.
+ */
+LIBRA_CORE_INLINE void libra_on_media_type_char(struct libra_http_state *st, __u8 c)
+{
+	__u8 phase = st->value_state;
+	__u8 next;
+
+	/* a char of the type or the subtype (a "+" in the subtype starts a
+	 * suffix, below) */
+	if (phase <= LIBRA_MEDIA_SUBTYPE && libra_is_tchar(c) &&
+	    (c != '+' || phase == LIBRA_MEDIA_TYPE)) {
+		/* (the type's first char is always matched: word_pos > 0 after it) */
+		if (st->word_match)
+			libra_match_word_char(st, libra_lower(c));
+		if (phase == LIBRA_MEDIA_SUBTYPE_START)
+			st->value_state = LIBRA_MEDIA_SUBTYPE;
+		return;
+	}
+	switch (phase) {
+	case LIBRA_MEDIA_TYPE:
+		if (c != '/' || st->word_pos == 0) {
+			libra_media_type_textual(st);
+			return;
+		}
+		if (libra_word_is(st, LIBRA_WORD_BIT(LIBRA_WORD_TEXT))) {
+			libra_media_type_textual(st);
+			return;
+		}
+		st->word_match = libra_word_is(st, LIBRA_WORD_BIT(LIBRA_WORD_APPLICATION))
+					 ? LIBRA_WORDS_TEXTUAL_APPLICATION : 0;
+		st->word_pos = 0;
+		next = LIBRA_MEDIA_SUBTYPE_START;
+		break;
+	case LIBRA_MEDIA_SUBTYPE_START:
+	case LIBRA_MEDIA_SUBTYPE:
+		if (c == '+') {
+			/* a structured syntax suffix may follow */
+			st->word_match = LIBRA_WORDS_TEXTUAL_SUFFIX;
+			st->word_pos = 0;
+			next = LIBRA_MEDIA_SUBTYPE;
+			break;
+		}
+		if (phase == LIBRA_MEDIA_SUBTYPE_START || libra_textual_subtype(st)) {
+			libra_media_type_textual(st);
+			return;
+		}
+		/* fall through */
+	default:	/* LIBRA_MEDIA_AFTER_SUBTYPE */
+		if (libra_is_bws(c)) {
+			next = LIBRA_MEDIA_AFTER_SUBTYPE;
+		} else if (c == ';') {
+			libra_value_decided(st);	/* not textual */
+			return;
+		} else {
+			libra_media_type_textual(st);
+			return;
+		}
+		break;
+	}
+	st->value_state = next;
+}
+
+/* The end of a Content-Type field (still undecided). */
+LIBRA_CORE_INLINE void libra_on_media_type_end(struct libra_http_state *st)
+{
+	switch (st->value_state) {
+	case LIBRA_MEDIA_SUBTYPE:
+		if (libra_textual_subtype(st))
+			st->msg |= LIBRA_MSG_TEXTUAL_TYPE;
+		break;
+	case LIBRA_MEDIA_TYPE:			/* no "/", or an empty value */
+	case LIBRA_MEDIA_SUBTYPE_START:		/* empty subtype */
+		st->msg |= LIBRA_MSG_TEXTUAL_TYPE;
+		break;
+	}
+}
+
 LIBRA_CORE_INLINE int libra_on_field_value_end(struct libra_parse_ctx *ctx,
 					       struct libra_http_state *st, __u32 offset)
 {
@@ -699,6 +1148,13 @@ LIBRA_CORE_INLINE int libra_on_field_value_end(struct libra_parse_ctx *ctx,
 	case LIBRA_FIELD_CONNECTION:
 		if (st->value_pos == LIBRA_KEEP_ALIVE_LEN)
 			st->msg |= LIBRA_MSG_KEEP_ALIVE;
+		break;
+	case LIBRA_FIELD_ACCEPT_ENCODING:
+	case LIBRA_FIELD_CONTENT_ENCODING:
+		libra_on_coding_list_end(st);
+		break;
+	case LIBRA_FIELD_CONTENT_TYPE:
+		libra_on_media_type_end(st);
 		break;
 	}
 	st->phase = LIBRA_PH_FIELD_LF;
@@ -726,6 +1182,13 @@ LIBRA_CORE_INLINE int libra_on_field_value(struct libra_parse_ctx *ctx,
 	case LIBRA_FIELD_CONNECTION:
 		libra_on_connection_char(st, c);
 		return 0;
+	case LIBRA_FIELD_ACCEPT_ENCODING:
+	case LIBRA_FIELD_CONTENT_ENCODING:
+		libra_on_coding_char(st, c);
+		return 0;
+	case LIBRA_FIELD_CONTENT_TYPE:
+		libra_on_media_type_char(st, c);
+		return 0;
 	}
 	return 0;
 }
@@ -733,16 +1196,34 @@ LIBRA_CORE_INLINE int libra_on_field_value(struct libra_parse_ctx *ctx,
 LIBRA_CORE_INLINE int libra_on_fields_end(struct libra_parse_ctx *ctx,
 					  struct libra_http_state *st, __u32 offset)
 {
+	__u16 msg = st->msg;
+
 	/* last-chunk and trailers end a chunked message */
-	if (st->msg & LIBRA_MSG_TRAILERS)
+	if (msg & LIBRA_MSG_TRAILERS)
 		return libra_emit_bodiless(ctx, st, offset, 0);
+	/* the header is read: a response without Content-Type may be taken
+	 * for text (the other coding facts are set as their fields end) */
+	if (ctx->direction == LIBRA_PARSE_RESPONSE &&
+	    (!(msg & LIBRA_MSG_CONTENT_TYPE) || (msg & LIBRA_MSG_TEXTUAL_TYPE)))
+		st->msg = msg | LIBRA_MSG_TEXTUAL;
 	if (ctx->direction == LIBRA_PARSE_REQUEST)
 		return libra_request_framing(ctx, st, offset);
 	return libra_response_framing(ctx, st, offset);
 }
 
-/* chunk-size [ *SP ";" chunk-ext ] CRLF; HTAB in BWS is refused because
- * libhttp-parser refuses it */
+/*
+ * chunk-size [ chunk-ext ] CRLF, RFC 9112 7.1.1:
+ *
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ *   chunk-ext-name = token
+ *   chunk-ext-val  = token / quoted-string
+ *
+ * followed exactly; anything else on the line steps aside. One restriction:
+ * the BWS between the size and the first ";" may only be SP, because
+ * libhttp-parser refuses HTAB there. Extensions carry no framing, but
+ * libhttp-parser skips whatever precedes the CR (";" alone, an unterminated
+ * quoted-string, controls, LF), so what RFC 9112 rejects is ambiguous.
+ */
 LIBRA_CORE_INLINE int libra_on_chunk_size(struct libra_parse_ctx *ctx,
 					  struct libra_http_state *st, __u8 c, __u32 offset)
 {
@@ -760,7 +1241,7 @@ LIBRA_CORE_INLINE int libra_on_chunk_size(struct libra_parse_ctx *ctx,
 	if (c == '\r')
 		st->phase = LIBRA_PH_CHUNK_SIZE_LF;
 	else if (c == ';')
-		st->phase = LIBRA_PH_CHUNK_EXT;
+		st->phase = LIBRA_PH_CHUNK_EXT_BEFORE_NAME;
 	else if (c == ' ')
 		st->phase = LIBRA_PH_CHUNK_BWS;
 	else
@@ -768,28 +1249,97 @@ LIBRA_CORE_INLINE int libra_on_chunk_size(struct libra_parse_ctx *ctx,
 	return 0;
 }
 
+/* SP after the size: an extension must follow ("5 \r\n" has none) */
 LIBRA_CORE_INLINE int libra_on_chunk_bws(struct libra_parse_ctx *ctx,
 					 struct libra_http_state *st, __u8 c, __u32 offset)
 {
 	if (c == ' ')
 		return 0;
 	if (c == ';') {
-		st->phase = LIBRA_PH_CHUNK_EXT;
+		st->phase = LIBRA_PH_CHUNK_EXT_BEFORE_NAME;
 		return 0;
 	}
 	return libra_step_aside(ctx, st, offset);
 }
 
-/* Extensions carry no framing; they only must not hide a line break. */
+/*
+ * One byte of chunk-ext, in any of the LIBRA_PH_CHUNK_EXT_* phases. The
+ * phase is the whole state, so a window may end anywhere in an extension.
+ * Each byte either keeps the phase, moves to the next, or steps aside.
+ */
 LIBRA_CORE_INLINE int libra_on_chunk_ext(struct libra_parse_ctx *ctx,
 					 struct libra_http_state *st, __u8 c, __u32 offset)
 {
-	if (c == '\r') {
-		st->phase = LIBRA_PH_CHUNK_SIZE_LF;
-		return 0;
+	__u8 phase = st->phase;
+	__u8 next;
+
+	switch (phase) {
+	case LIBRA_PH_CHUNK_EXT_QUOTED:
+		/* qdtext (HTAB, SP, VCHAR but DQUOTE and backslash,
+		 * obs-text); a CR here leaves the quoted-string unterminated */
+		if (c == '"')
+			next = LIBRA_PH_CHUNK_EXT_AFTER_QUOTE;
+		else if (c == '\\')
+			next = LIBRA_PH_CHUNK_EXT_QUOTED_PAIR;
+		else if (libra_is_field_char(c))
+			return 0;
+		else
+			return libra_step_aside(ctx, st, offset);
+		break;
+	case LIBRA_PH_CHUNK_EXT_QUOTED_PAIR:
+		/* quoted-pair: backslash ( HTAB / SP / VCHAR / obs-text ) */
+		if (!libra_is_field_char(c))
+			return libra_step_aside(ctx, st, offset);
+		next = LIBRA_PH_CHUNK_EXT_QUOTED;
+		break;
+	case LIBRA_PH_CHUNK_EXT_BEFORE_NAME:
+		/* ";" BWS chunk-ext-name: no ";;", no ";=", no ";" at the end */
+		if (libra_is_bws(c))
+			return 0;
+		if (!libra_is_tchar(c))
+			return libra_step_aside(ctx, st, offset);
+		next = LIBRA_PH_CHUNK_EXT_NAME;
+		break;
+	case LIBRA_PH_CHUNK_EXT_BEFORE_VALUE:
+		/* "=" BWS chunk-ext-val: never empty */
+		if (libra_is_bws(c))
+			return 0;
+		if (c == '"')
+			next = LIBRA_PH_CHUNK_EXT_QUOTED;
+		else if (libra_is_tchar(c))
+			next = LIBRA_PH_CHUNK_EXT_TOKEN;
+		else
+			return libra_step_aside(ctx, st, offset);
+		break;
+	case LIBRA_PH_CHUNK_EXT_NAME:
+	case LIBRA_PH_CHUNK_EXT_TOKEN:
+		if (libra_is_tchar(c))
+			return 0;
+		/* the name or token ended here */
+		/* fall through */
+	default:
+		/* after a name, a value, or the BWS after either */
+		if (c == ';') {
+			next = LIBRA_PH_CHUNK_EXT_BEFORE_NAME;
+		} else if (c == '=' && (phase == LIBRA_PH_CHUNK_EXT_NAME ||
+					phase == LIBRA_PH_CHUNK_EXT_AFTER_NAME)) {
+			next = LIBRA_PH_CHUNK_EXT_BEFORE_VALUE;
+		} else if (libra_is_bws(c)) {
+			if (phase == LIBRA_PH_CHUNK_EXT_NAME || phase == LIBRA_PH_CHUNK_EXT_AFTER_NAME)
+				next = LIBRA_PH_CHUNK_EXT_AFTER_NAME;
+			else
+				next = LIBRA_PH_CHUNK_EXT_AFTER_VALUE;
+		} else if (c == '\r' && phase != LIBRA_PH_CHUNK_EXT_AFTER_NAME &&
+			   phase != LIBRA_PH_CHUNK_EXT_AFTER_VALUE) {
+			/* BWS is only ever followed by ";" or "=": no trailing
+			 * whitespace before the CRLF */
+			next = LIBRA_PH_CHUNK_SIZE_LF;
+		} else {
+			return libra_step_aside(ctx, st, offset);
+		}
+		break;
 	}
-	if (!libra_is_field_char(c))
-		return libra_step_aside(ctx, st, offset);
+	st->phase = next;
 	return 0;
 }
 
@@ -869,7 +1419,15 @@ LIBRA_CORE_INLINE int libra_http_feed(struct libra_parse_ctx *ctx, struct libra_
 		return libra_on_chunk_size(ctx, st, c, offset);
 	case LIBRA_PH_CHUNK_BWS:
 		return libra_on_chunk_bws(ctx, st, c, offset);
-	case LIBRA_PH_CHUNK_EXT:
+	case LIBRA_PH_CHUNK_EXT_BEFORE_NAME:
+	case LIBRA_PH_CHUNK_EXT_NAME:
+	case LIBRA_PH_CHUNK_EXT_AFTER_NAME:
+	case LIBRA_PH_CHUNK_EXT_BEFORE_VALUE:
+	case LIBRA_PH_CHUNK_EXT_TOKEN:
+	case LIBRA_PH_CHUNK_EXT_QUOTED:
+	case LIBRA_PH_CHUNK_EXT_QUOTED_PAIR:
+	case LIBRA_PH_CHUNK_EXT_AFTER_QUOTE:
+	case LIBRA_PH_CHUNK_EXT_AFTER_VALUE:
 		return libra_on_chunk_ext(ctx, st, c, offset);
 	case LIBRA_PH_CHUNK_SIZE_LF:
 		return libra_on_chunk_size_lf(ctx, st, c, offset);
@@ -879,9 +1437,40 @@ LIBRA_CORE_INLINE int libra_http_feed(struct libra_parse_ctx *ctx, struct libra_
 }
 
 /*
+ * In a coding (Content-Encoding) or a media type's type or subtype that no
+ * word can match any more: its bytes only have to stay token bytes other
+ * than "+" (which starts a suffix), and feeding them changes nothing.
+ */
+LIBRA_CORE_INLINE int libra_in_unmatched_token(const struct libra_http_state *st)
+{
+	if (st->word_match)
+		return 0;
+	if (st->field == LIBRA_FIELD_CONTENT_TYPE)
+		return st->value_state == LIBRA_MEDIA_TYPE || st->value_state == LIBRA_MEDIA_SUBTYPE;
+	return st->field == LIBRA_FIELD_CONTENT_ENCODING &&
+	       (st->value_state & LIBRA_VALUE_PHASE_MASK) == LIBRA_LIST_TOKEN;
+}
+
+/* @lo..@hi (below 0x80), for each byte of @word (all below 0x80): its high bit */
+#define LIBRA_BYTES_IN(word, lo, hi)							\
+	((((word) + 0x0101010101010101ULL * (0x80 - (lo))) &				\
+	  ~((word) + 0x0101010101010101ULL * (0x7f - (hi)))) & 0x8080808080808080ULL)
+
+/* Are all eight bytes "-", ".", digits or letters (token bytes, no "+")? */
+LIBRA_CORE_INLINE int libra_token_run8(__u64 word)
+{
+	if (word & 0x8080808080808080ULL)
+		return 0;
+	return (LIBRA_BYTES_IN(word, '-', '.') | LIBRA_BYTES_IN(word, '0', '9') |
+		LIBRA_BYTES_IN(word, 'A', 'Z') | LIBRA_BYTES_IN(word, 'a', 'z')) ==
+	       0x8080808080808080ULL;
+}
+
+/*
  * Eight bytes at once, @word as loaded from the window (any byte order),
  * where the phase only counts them: the rest of an origin-form request
- * target, a reason phrase, a field value whose content does not matter.
+ * target, a reason phrase, a field value whose content does not matter, a
+ * token no word can match (libra_in_unmatched_token()).
  * Most metadata bytes are such runs, and under emulation every instruction
  * per byte counts. Returns 1 if all eight were plain and are taken: the state
  * is then exactly what feeding them one at a time leaves. Returns 0, with
@@ -906,8 +1495,14 @@ LIBRA_CORE_INLINE int libra_http_skip8(const struct libra_parse_ctx *ctx,
 		special = ((word - ones * 0x21) & ~word) | word;
 		break;
 	case LIBRA_PH_FIELD_VALUE:
-		if (st->field != LIBRA_FIELD_OTHER || st->value_phase != LIBRA_VALUE_TOKEN)
+		if (st->value_phase != LIBRA_VALUE_TOKEN)
 			return 0;
+		if (st->field != LIBRA_FIELD_OTHER) {
+			if (!libra_in_unmatched_token(st) || !libra_token_run8(word))
+				return 0;
+			st->unit_bytes += 8;
+			return 1;
+		}
 		/* fall through */
 	case LIBRA_PH_REASON:
 		/* a byte below 0x20 (obs-text from 0x80 is allowed) */
@@ -941,9 +1536,19 @@ LIBRA_CORE_INLINE __u32 libra_unit_bytes_needed(const struct libra_http_state *s
 		return 4;
 	case LIBRA_PH_CHUNK_SIZE:
 		return st->digits ? 2 : 3;
+	case LIBRA_PH_CHUNK_EXT_NAME:
+	case LIBRA_PH_CHUNK_EXT_TOKEN:
+	case LIBRA_PH_CHUNK_EXT_AFTER_QUOTE:
+		return 2;		/* CR LF */
+	case LIBRA_PH_CHUNK_EXT_BEFORE_NAME:
+	case LIBRA_PH_CHUNK_EXT_BEFORE_VALUE:
+	case LIBRA_PH_CHUNK_EXT_QUOTED:
+		return 3;		/* tchar or DQUOTE, CR LF */
 	case LIBRA_PH_CHUNK_BWS:
-	case LIBRA_PH_CHUNK_EXT:
-		return 2;
+	case LIBRA_PH_CHUNK_EXT_AFTER_NAME:
+	case LIBRA_PH_CHUNK_EXT_AFTER_VALUE:
+	case LIBRA_PH_CHUNK_EXT_QUOTED_PAIR:
+		return 4;		/* ";" tchar CR LF, or the like */
 	}
 	return 4;			/* some line, then CRLF CRLF */
 }

@@ -3,6 +3,8 @@
 // the parser step aside.
 #include "corpus.h"
 
+#include <tuple>
+
 namespace libra::parser_test {
 
 namespace {
@@ -11,6 +13,11 @@ constexpr uint32_t S = LIBRA_PARSE_F_MESSAGE_START;
 constexpr uint32_t E = LIBRA_PARSE_F_MESSAGE_END;
 constexpr uint32_t I = LIBRA_PARSE_F_INTERIM;
 constexpr uint32_t L = LIBRA_PARSE_F_LAST_MESSAGE;
+// coding facts, on MESSAGE_START units
+constexpr uint32_t K = LIBRA_PARSE_F_CODINGS_KNOWN;
+constexpr uint32_t A = LIBRA_PARSE_F_ACCEPTS_CODING;
+constexpr uint32_t C = LIBRA_PARSE_F_CONTENT_CODED;
+constexpr uint32_t T = LIBRA_PARSE_F_TEXTUAL;
 
 constexpr uint8_t GET = LIBRA_HTTP_METHOD_GET;
 constexpr uint8_t HEAD = LIBRA_HTTP_METHOD_HEAD;
@@ -29,9 +36,20 @@ Segment meta(std::string bytes, BodySpec body, uint32_t flags)
 {
     return {Segment::Kind::Metadata, std::move(bytes), body, flags};
 }
+// A MESSAGE_START unit whose header carries @coding (K, A, C, T).
+Segment coded(Segment segment, uint32_t coding)
+{
+    segment.coding_flags = coding;
+    return segment;
+}
 Segment body(std::string bytes) { return {Segment::Kind::Body, std::move(bytes), {}, 0}; }
 Segment aside(std::string bytes) { return {Segment::Kind::Aside, std::move(bytes), {}, 0}; }
 Segment partial(std::string bytes) { return {Segment::Kind::Partial, std::move(bytes), {}, 0}; }
+// Steps aside at the first byte of @deciding, after @before.
+Segment aside_at(const std::string& before, const std::string& deciding)
+{
+    return {Segment::Kind::Aside, before + deciding, {}, 0, before.size()};
+}
 
 CorpusCase request(std::string name, std::vector<Segment> segments, uint32_t max_header = 16384)
 {
@@ -379,8 +397,9 @@ void add_valid_responses(std::vector<CorpusCase>& cases)
     cases.push_back(response("200-chunked-empty", {POST},
                              {meta(kChunkedOk + "0\r\n\r\n", none(), S | E)}));
     cases.push_back(response("200-close-delimited", {GET},
-                             {meta(kOk + "Content-Type: text/html\r\n\r\n", close_delimited(),
-                                   S | E | L),
+                             {coded(meta(kOk + "Content-Type: text/html\r\n\r\n", close_delimited(),
+                                         S | E | L),
+                                    K | T),
                               body("<html>...\r\n\r\nHTTP/1.1 200 OK\r\n</html>")}));
     cases.push_back(response("200-close-delimited-empty-body", {GET},
                              {meta(kOk + "\r\n", close_delimited(), S | E | L)}));
@@ -415,7 +434,7 @@ void add_valid_responses(std::vector<CorpusCase>& cases)
                              {meta(kChunkedOk, none(), S | E),
                               meta(kOk + "Content-Length: 3\r\n\r\n", cl(3), S | E), body("abc")}));
     cases.push_back(response("head-without-length", {HEAD},
-                             {meta(kOk + "Content-Type: text/plain\r\n\r\n", none(), S | E)}));
+                             {coded(meta(kOk + "Content-Type: text/plain\r\n\r\n", none(), S | E), K | T)}));
     cases.push_back(response("100-continue-then-200", {POST},
                              {meta("HTTP/1.1 100 Continue\r\n\r\n", none(), S | E | I),
                               meta(kOk + "Content-Length: 4\r\n\r\n", cl(4), S | E), body("done")}));
@@ -574,6 +593,334 @@ void add_plain_run_cases(std::vector<CorpusCase>& cases)
     }
 }
 
+// Chunk extensions, RFC 9112 7.1.1:
+//   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+// with names and values tokens, values also quoted-strings. Each form is
+// tried in a request's first chunk-size line (in the unit of the header), in
+// a response's second one and, for some, in the last chunk's. A form the
+// grammar rejects must make the parser step aside at the very byte that
+// breaks it, however the windows fall (the corpus tries every split).
+void add_chunk_extension_cases(std::vector<CorpusCase>& cases)
+{
+    const std::vector<std::pair<std::string, std::string>> accepted = {
+        {"several", ";a=b;c;d=\"e\""},
+        {"bws-everywhere", " ;\ta = \"q\"\t; b\t=\tc ;d"},
+        {"htab-after-semicolon", ";\tname"},
+        {"space-after-semicolon", "; name=value"},
+        {"bws-before-next-extension", ";a ;b\t;c=d ;e=\"f\"\t;g"},
+        {"quoted-empty", ";a=\"\""},
+        {"quoted-pairs", ";a=\"\\\"\\\\\\\t\\ \\x\""},
+        {"quoted-pair-obs-text", ";a=\"\\\xff\""},
+        {"quoted-qdtext-edges", ";a=\"\t !#[]~\x80\xff\""},
+        {"quoted-delimiters", ";a=\"b;c=d,e (f) /g\""},
+        {"all-tchars", ";!#$%&'*+-.^_`|~09azAZ=!#$%&'*+-.^_`|~09azAZ"},
+        {"long-quoted", ";a=\"" + std::string(200, 'q') + "\\\"" + std::string(50, ' ') + "\""},
+    };
+    for (const auto& [name, ext] : accepted) {
+        cases.push_back(request("chunk-ext-" + name,
+                                {meta(kChunkedPost + "5" + ext + "\r\n", chunk(5), S), body("hello"),
+                                 meta("\r\n0\r\n\r\n", none(), E)}));
+        cases.push_back(response("chunk-ext-" + name, {GET},
+                                 {meta(kChunkedOk + "1\r\n", chunk(1), S), body("x"),
+                                  meta("\r\n5" + ext + "\r\n", chunk(5), 0), body("hello"),
+                                  meta("\r\n0" + ext + "\r\n\r\n", none(), E)}));
+    }
+    cases.push_back(request("chunk-ext-last-chunk-then-trailer",
+                            {meta(kChunkedPost + "0;a=\"b\" ;c\r\nX-T: 1\r\n\r\n", none(), S | E)}));
+
+    // Units exactly at the limit, split everywhere: the bytes the parser says
+    // it still needs (need_min) never overshoot. Each line ends in the
+    // shortest way out of some phase, so overshooting by one byte fails.
+    for (const auto& [name, line] : std::vector<std::pair<std::string, std::string>>{
+             {"bws", "5 ;x"}, {"name", "5;x"}, {"bws-after-name", "5;x ;y"},
+             {"bws-before-equals", "5;x =y"}, {"token", "5;x=y"}, {"quoted", "5;x=\"\""},
+             {"quoted-pair", "5;x=\"\\y\""}, {"bws-after-value", "5;x=y ;z"},
+             {"every-phase", "5 ;\ta = \"q\\\"\"\t; b\t=\tc ;d"}}) {
+        const std::string unit = kChunkedPost + line + "\r\n";
+        cases.push_back(request("chunk-ext-" + name + "-at-exact-limit",
+                                {meta(unit, chunk(5), S), body("hello"),
+                                 meta("\r\n0\r\n\r\n", none(), E)},
+                                static_cast<uint32_t>(unit.size())));
+    }
+    {
+        const std::string unit = kChunkedPost + "5 ;\ta = \"q\\\"\"\t; b\t=\tc ;d\r\n";
+        cases.push_back(request("chunk-ext-every-phase-one-over-limit",
+                                {aside(unit + "hello\r\n0\r\n\r\n")},
+                                static_cast<uint32_t>(unit.size() - 1)));
+        const std::string first = kChunkedOk + "1\r\n";
+        const std::string last = "\r\n0 ;\ta = \"q\\\"\"\t; b\t=\tc ;d;" +
+                                 std::string(first.size(), 'e') + "\r\n\r\n";
+        cases.push_back(response("last-chunk-ext-every-phase-at-exact-limit", {GET},
+                                 {meta(first, chunk(1), S), body("x"), meta(last, none(), E)},
+                                 static_cast<uint32_t>(last.size())));
+    }
+
+    // {name, the line up to the deciding byte, the deciding byte and the rest of the line}
+    struct Rejected {
+        std::string name, before, deciding;
+    };
+    const std::vector<Rejected> rejected = {
+        // ";" without an extension name
+        {"semicolon-alone", ";", "\r\n"},
+        {"semicolon-space", "; ", "\r\n"},
+        {"semicolon-htab", ";\t", "\r\n"},
+        {"space-semicolon", " ;", "\r\n"},
+        {"double-semicolon", ";", ";a\r\n"},
+        {"semicolon-equals", ";", "=x\r\n"},
+        {"semicolon-bws-equals", "; ", "=x\r\n"},
+        {"trailing-semicolon", ";a;", "\r\n"},
+        {"empty-extension-between", ";a;", ";b\r\n"},
+        {"empty-extension-after-value", ";a=b; ", ";c\r\n"},
+        // unterminated quoted-string
+        {"unterminated-quoted", ";a=\"abc", "\r\n"},
+        {"unterminated-quoted-empty", ";a=\"", "\r\n"},
+        {"unterminated-quoted-escaped-dquote", ";a=\"x\\\"", "\r\n"},
+        {"unterminated-quoted-backslash-cr", ";a=\"x\\", "\r\n"},
+        {"unterminated-quoted-semicolon", ";a=\"x ; y", "\r\n"},
+        // "=" without a value
+        {"empty-value", ";a=", "\r\n"},
+        {"empty-value-bws", ";a= ", "\r\n"},
+        {"empty-value-then-extension", ";a=", ";b\r\n"},
+        // whitespace before the CRLF
+        {"trailing-space-after-name", ";a ", "\r\n"},
+        {"trailing-htab-after-name", ";a\t", "\r\n"},
+        {"trailing-space-after-token", ";a=b ", "\r\n"},
+        {"trailing-space-after-quoted", ";a=\"b\" ", "\r\n"},
+        // other bytes the grammar has no place for
+        {"two-equals", ";a=b", "=c\r\n"},
+        {"text-after-quoted", ";a=\"b\"", "c\r\n"},
+        {"bws-then-name", ";a ", "b\r\n"},
+        {"bws-then-token", ";a=b ", "c\r\n"},
+        {"paren-value", ";a=", "(b)\r\n"},
+        {"comma-in-name", ";a", ",b\r\n"},
+        {"slash-in-name", ";a", "/b\r\n"},
+        {"quoted-name", ";", "\"a\"\r\n"},
+        {"dquote-in-token", ";a=b", "\"c\"\r\n"},
+        {"obs-text-in-token", ";a=", "\xff\r\n"},
+        {"obs-text-name", ";", "\x80\r\n"},
+        {"control-in-quoted", ";a=\"", "\x01\"\r\n"},
+        {"del-in-quoted", ";a=\"", "\x7f\"\r\n"},
+        {"nul-in-quoted", ";a=\"", std::string("\0\"\r\n", 4)},
+        {"control-after-backslash", ";a=\"\\", "\x01\"\r\n"},
+        {"lf-in-quoted", ";a=\"x", "\ny\"\r\n"},
+        {"lf-in-name", ";a", "\nb\r\n"},
+        {"bare-cr-in-extension", ";a\r", "x\r\n"},
+        {"htab-in-bws-before-first-semicolon", " ", "\t;a\r\n"},
+    };
+    for (const Rejected& r : rejected) {
+        cases.push_back(request("chunk-ext-rejects-" + r.name,
+                                {aside_at(kChunkedPost + "5" + r.before, r.deciding + "hello\r\n0\r\n\r\n")}));
+        cases.push_back(response("chunk-ext-rejects-" + r.name, {GET},
+                                 {meta(kChunkedOk + "1\r\n", chunk(1), S), body("x"),
+                                  aside_at("\r\n5" + r.before, r.deciding + "hello\r\n0\r\n\r\n")}));
+    }
+    for (const Rejected& r : rejected) {
+        if (r.name != "semicolon-alone" && r.name != "double-semicolon" &&
+            r.name != "unterminated-quoted" && r.name != "unterminated-quoted-semicolon" &&
+            r.name != "empty-value" && r.name != "trailing-space-after-token")
+            continue;
+        cases.push_back(request("last-chunk-ext-rejects-" + r.name,
+                                {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
+                                 aside_at("\r\n0" + r.before, r.deciding + "\r\n")}));
+    }
+}
+
+// Content codings (docs/http-support.md, "Content codings"): what the
+// MESSAGE_START unit of each message says, with K (CODINGS_KNOWN) always,
+// A (ACCEPTS_CODING) for requests, C (CONTENT_CODED) and T (TEXTUAL) for
+// responses. None of these fields ever makes the parser step aside. The
+// corpus runs every case split at every byte and in 7-byte windows, so each
+// value is also cut everywhere.
+void add_content_coding_cases(std::vector<CorpusCase>& cases)
+{
+    // Accept-Encoding, on a request: {name, header fields, flags}
+    const std::vector<std::tuple<std::string, std::string, uint32_t>> requests = {
+        {"absent", "", K},
+        {"gzip", "Accept-Encoding: gzip\r\n", K | A},
+        {"browser", "Accept-Encoding: gzip, deflate, br, zstd\r\n", K | A},
+        {"identity", "Accept-Encoding: identity\r\n", K},
+        {"identity-q1", "Accept-Encoding: identity;q=1\r\n", K},
+        {"identity-weight-ows", "Accept-Encoding:\tidentity ; q=1.000\t\r\n", K},
+        {"identity-weight-upper-q", "Accept-Encoding: identity;Q=0.5\r\n", K},
+        {"identity-twice-empty-elements", "Accept-Encoding: , ,identity,, identity ,\r\n", K},
+        // q=0 still names the coding: reported (the way that anchors less)
+        {"gzip-q0", "Accept-Encoding: gzip;q=0\r\n", K | A},
+        {"identity-and-star-q0", "Accept-Encoding: identity, *;q=0\r\n", K | A},
+        {"star", "Accept-Encoding: *\r\n", K | A},
+        {"empty", "Accept-Encoding:\r\n", K},
+        {"only-ows", "Accept-Encoding:   \r\n", K},
+        {"upper-case", "ACCEPT-ENCODING: IDENTITY\r\n", K},
+        {"mixed-case-gzip", "aCCEPT-eNCODING: GZip\r\n", K | A},
+        {"identity-prefix", "Accept-Encoding: identit\r\n", K | A},
+        {"identity-longer", "Accept-Encoding: identityx\r\n", K | A},
+        {"identity-inside", "Accept-Encoding: x-identity\r\n", K | A},
+        {"coding-after-identity", "Accept-Encoding: identity, br\r\n", K | A},
+        {"two-fields-gzip-second", "Accept-Encoding: identity\r\nAccept-Encoding: gzip\r\n",
+         K | A},
+        {"two-fields-gzip-first", "Accept-Encoding: gzip\r\nX-A: 1\r\nAccept-Encoding: identity\r\n",
+         K | A},
+        {"two-fields-identity", "Accept-Encoding: identity\r\nAccept-Encoding: IDENTITY;q=1\r\n",
+         K},
+        {"long-value", "Accept-Encoding: " + std::string(40, ' ') + "identity" +
+                           std::string(30, ',') + "identity;q=0.999\r\n",
+         K},
+        // off the grammar: reported (a proxy may find a coding in it)
+        {"malformed-two-tokens", "Accept-Encoding: identity gzip\r\n", K | A},
+        {"malformed-parameter", "Accept-Encoding: identity;foo=gzip\r\n", K | A},
+        {"malformed-quoted", "Accept-Encoding: \"gzip\"\r\n", K | A},
+        {"malformed-quoted-weight", "Accept-Encoding: identity;q=\"1\"\r\n", K | A},
+        {"malformed-no-coding", "Accept-Encoding: ;q=1\r\n", K | A},
+        {"malformed-obs-text", "Accept-Encoding: identit\xc3\xa9\r\n", K | A},
+        // other names, and fields that only count in responses
+        {"name-longer", "Accept-Encodings: gzip\r\n", K},
+        {"name-shorter", "Accept-Encodin: gzip\r\n", K},
+        {"accept-only", "Accept: text/html\r\nAccept-Language: gzip\r\n", K},
+        {"response-fields-ignored",
+         "Content-Encoding: gzip\r\nContent-Type: text/html\r\nContent-Length: 0\r\n", K},
+    };
+    for (const auto& [name, fields, coding] : requests)
+        cases.push_back(request("coding-request-" + name,
+                                {coded(meta("GET /page HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n",
+                                            none(), S | E),
+                                       coding)}));
+    cases.push_back(request(
+        "coding-request-per-message",
+        {coded(meta("GET /a HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n", none(), S | E), K | A),
+         coded(meta("GET /b HTTP/1.1\r\nAccept-Encoding: identity\r\n\r\n", none(), S | E), K),
+         meta("GET /c HTTP/1.1\r\n\r\n", none(), S | E),
+         coded(meta(kPostHead + "Accept-Encoding: br\r\nContent-Length: 2\r\n\r\n", cl(2), S | E),
+               K | A),
+         body("ok")}));
+    cases.push_back(request(
+        "coding-request-chunked-trailer",
+        {coded(meta(kPostHead + "Accept-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "3\r\n",
+                    chunk(3), S),
+               K),
+         body("abc"),
+         meta("\r\n0\r\nAccept-Encoding: gzip\r\nContent-Type: text/html\r\n\r\n", none(), E)}));
+
+    // Content-Type and Content-Encoding, on a response: {name, header fields, flags}
+    const std::vector<std::tuple<std::string, std::string, uint32_t>> responses = {
+        {"absent", "", K | T},
+        {"text-html-charset", "Content-Type: text/html; charset=utf-8\r\n", K | T},
+        {"text-html-upper", "Content-Type: Text/HTML\r\n", K | T},
+        {"text-plain", "content-type: text/plain\r\n", K | T},
+        {"text-event-stream", "Content-Type: text/event-stream\r\n", K | T},
+        {"problem-json", "Content-Type: application/problem+json\r\n", K | T},
+        {"vnd-api-json", "Content-Type: application/vnd.api+json; charset=utf-8\r\n", K | T},
+        {"json", "Content-Type: application/json\r\n", K | T},
+        {"json-upper-charset", "CONTENT-TYPE: APPLICATION/JSON;charset=UTF-8\r\n", K | T},
+        {"javascript", "Content-Type: application/javascript\r\n", K | T},
+        {"ecmascript", "Content-Type: application/ecmascript\r\n", K | T},
+        {"xml", "Content-Type: application/xml\r\n", K | T},
+        {"x-javascript", "Content-Type: application/x-javascript; charset=utf-8\r\n", K | T},
+        {"rss-xml", "Content-Type: application/rss+xml\r\n", K | T},
+        {"atom-xml", "Content-Type: application/atom+xml\r\n", K | T},
+        {"svg-xml", "Content-Type: image/svg+xml\r\n", K | T},
+        {"plus-json-only", "Content-Type: application/+json\r\n", K | T},
+        {"two-suffixes", "Content-Type: application/a+b+xml\r\n", K | T},
+        {"image-png", "Content-Type: image/png\r\n", K},
+        {"octet-stream", "Content-Type: application/octet-stream\r\n", K},
+        {"font-woff2", "Content-Type: font/woff2\r\n", K},
+        {"multipart", "Content-Type: multipart/form-data; boundary=xyz\r\n", K},
+        {"video-params", "Content-Type: video/mp4 ;\tcodecs=\"avc1, mp4a; x\"\r\n", K},
+        {"image-ows", "Content-Type:\t  image/png  \t\r\n", K},
+        {"json-prefix", "Content-Type: application/jso\r\n", K},
+        {"json-longer", "Content-Type: application/jsonx\r\n", K},
+        {"json-not-suffix", "Content-Type: application/json+x\r\n", K},
+        {"xml-dtd", "Content-Type: application/xml-dtd\r\n", K},
+        {"x-javascript-longer", "Content-Type: application/x-javascriptx\r\n", K},
+        {"svg-xml-longer", "Content-Type: image/svg+xmlx\r\n", K},
+        {"empty-suffix", "Content-Type: image/svg+\r\n", K},
+        {"json-other-type", "Content-Type: image/json\r\n", K},
+        {"text-prefix", "Content-Type: tex/plain\r\n", K},
+        {"text-longer", "Content-Type: textx/plain\r\n", K},
+        {"application-longer", "Content-Type: applications/json\r\n", K},
+        {"long-type", "Content-Type: applicationapplication/json\r\n", K},
+        {"two-binary", "Content-Type: image/png\r\nContent-Type: image/gif\r\n", K},
+        {"binary-then-text", "Content-Type: image/png\r\nContent-Type: text/html\r\n", K | T},
+        {"text-then-binary", "Content-Type: text/html\r\nX-A: b\r\nContent-Type: image/png\r\n",
+         K | T},
+        // off the grammar: textual (the way that anchors less)
+        {"malformed-empty", "Content-Type:\r\n", K | T},
+        {"malformed-no-subtype", "Content-Type: image\r\n", K | T},
+        {"malformed-empty-type", "Content-Type: /png\r\n", K | T},
+        {"malformed-empty-subtype", "Content-Type: image/\r\n", K | T},
+        {"malformed-empty-subtype-params", "Content-Type: image/;a=b\r\n", K | T},
+        {"malformed-space-in-type", "Content-Type: image /png\r\n", K | T},
+        {"malformed-space-after-slash", "Content-Type: image/ png\r\n", K | T},
+        {"malformed-after-subtype", "Content-Type: image/png garbage\r\n", K | T},
+        {"malformed-list", "Content-Type: image/png, image/gif\r\n", K | T},
+        {"malformed-two-slashes", "Content-Type: image/png/x\r\n", K | T},
+        {"malformed-obs-text", "Content-Type: image/p\xc3\xa9ng\r\n", K | T},
+        {"other-names", "Content-Types: image/png\r\nX-Content-Type-Options: nosniff\r\n"
+                        "Content-Type: image/png\r\n",
+         K},
+        // Content-Encoding
+        {"gzip-binary", "Content-Type: image/png\r\nContent-Encoding: gzip\r\n", K | C},
+        {"gzip-text", "Content-Encoding: gzip\r\nContent-Type: text/html\r\n", K | C | T},
+        {"br-no-type", "Content-Encoding: br\r\n", K | C | T},
+        {"identity", "Content-Encoding: identity\r\nContent-Type: text/css\r\n", K | T},
+        {"identity-upper", "CONTENT-ENCODING: IDENTITY\r\n", K | T},
+        {"identity-list", "Content-Encoding: identity , identity,\r\n", K | T},
+        {"coding-list", "Content-Encoding: gzip, identity\r\n", K | C | T},
+        {"coding-upper", "Content-Encoding: GZIP\r\n", K | C | T},
+        {"coding-empty", "Content-Encoding:\r\n", K | T},
+        {"identity-prefix", "Content-Encoding: identit\r\n", K | C | T},
+        {"two-fields", "Content-Encoding: identity\r\nContent-Encoding: x-gzip\r\n", K | C | T},
+        // a malformed Content-Encoding counts as none (the way that anchors less)
+        {"malformed-parameter", "Content-Encoding: gzip;q=1\r\n", K | T},
+        {"malformed-two-tokens", "Content-Encoding: gzip deflate\r\n", K | T},
+        {"malformed-quoted", "Content-Encoding: \"gzip\"\r\n", K | T},
+        {"malformed-then-coding", "Content-Encoding: identity;x=\"a, gzip \"\r\n", K | T},
+        {"malformed-and-valid", "Content-Encoding: gzip x\r\nContent-Encoding: br\r\n", K | C | T},
+        {"request-field-ignored", "Accept-Encoding: gzip\r\nContent-Type: image/png\r\n", K},
+    };
+    for (const auto& [name, fields, coding] : responses)
+        cases.push_back(response("coding-response-" + name, {GET},
+                                 {coded(meta(kOk + fields + "Content-Length: 5\r\n\r\n", cl(5),
+                                             S | E),
+                                        coding),
+                                  body("hello")}));
+    cases.push_back(response(
+        "coding-response-per-message", {HEAD, GET, GET},
+        {coded(meta(kOk + "Content-Type: text/html\r\nContent-Length: 9\r\n\r\n", none(), S | E),
+               K | T),
+         coded(meta(kOk + "Content-Type: image/png\r\nContent-Encoding: gzip\r\n"
+                          "Content-Length: 2\r\n\r\n",
+                    cl(2), S | E),
+               K | C),
+         body("ok"), meta(kOk + "Content-Length: 0\r\n\r\n", none(), S | E)}));
+    cases.push_back(response(
+        "coding-response-interim", {GET},
+        {meta("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n", none(), S | E | I),
+         coded(meta(kOk + "Content-Type: application/wasm\r\nContent-Length: 1\r\n\r\n", cl(1),
+                    S | E),
+               K),
+         body("x")}));
+    cases.push_back(response(
+        "coding-response-304", {GET},
+        {coded(meta("HTTP/1.1 304 Not Modified\r\nContent-Type: image/png\r\n\r\n", none(), S | E),
+               K)}));
+    cases.push_back(response(
+        "coding-response-chunked-trailers", {GET},
+        {coded(meta(kOk + "Content-Type: image/png\r\nContent-Encoding: gzip\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n4\r\n",
+                    chunk(4), S),
+               K | C),
+         body("abcd"),
+         meta("\r\n0\r\nContent-Type: text/html\r\nContent-Encoding: identity\r\n"
+              "Accept-Encoding: gzip\r\n\r\n",
+              none(), E)}));
+    cases.push_back(response(
+        "coding-response-close-delimited", {GET},
+        {coded(meta("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n", close_delimited(),
+                    S | E | L),
+               K | T),
+         body("{}")}));
+}
+
 }  // namespace
 
 std::vector<CorpusCase> corpus_cases()
@@ -584,6 +931,8 @@ std::vector<CorpusCase> corpus_cases()
     add_valid_responses(cases);
     add_response_step_asides(cases);
     add_plain_run_cases(cases);
+    add_chunk_extension_cases(cases);
+    add_content_coding_cases(cases);
     return cases;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -28,6 +29,15 @@ struct Segment {
     std::string bytes;
     BodySpec body;
     uint32_t flags = 0;
+    // Aside: the index in `bytes` of the byte the parser must step aside at,
+    // whatever the windows; npos: anywhere in them.
+    size_t aside_at = std::string::npos;
+    // Metadata with LIBRA_PARSE_F_MESSAGE_START: the coding flags the unit
+    // carries besides `flags` (kCodingFlags in coding_facts.h). Unset: those of
+    // a header without Accept-Encoding, Content-Encoding and Content-Type
+    // (CODINGS_KNOWN; responses also TEXTUAL), and the header must have none
+    // of them.
+    std::optional<uint32_t> coding_flags = std::nullopt;
 };
 
 struct CorpusCase {
@@ -47,5 +57,11 @@ std::vector<uint8_t> stream_of(const CorpusCase& c);
 
 // Throws std::logic_error if the case is inconsistent (body sizes).
 Trace expected_trace_of(const CorpusCase& c);
+
+// The stream offset the parser must step aside at, if the case pins it.
+std::optional<uint64_t> expected_aside_offset(const CorpusCase& c);
+
+// The coding flags a MESSAGE_START segment of @c promises (see Segment).
+uint32_t expected_coding_flags_of(const CorpusCase& c, const Segment& segment);
 
 }  // namespace libra::parser_test

@@ -1,7 +1,9 @@
 // Turning corpus cases into streams and expected traces.
+#include <cctype>
 #include <stdexcept>
 #include <string_view>
 
+#include "coding_facts.h"
 #include "corpus.h"
 
 namespace libra::parser_test {
@@ -69,6 +71,7 @@ Trace expected_trace_of(const CorpusCase& c)
             unit.body_len = segment.body.length;
             unit.flags = segment.flags;
             if (segment.flags & LIBRA_PARSE_F_MESSAGE_START) {
+                unit.flags |= expected_coding_flags_of(c, segment);
                 if (c.direction == LIBRA_PARSE_REQUEST)
                     unit.message_method = method_named(segment.bytes);
                 else
@@ -104,6 +107,39 @@ Trace expected_trace_of(const CorpusCase& c)
         offset += segment.bytes.size();
     }
     return trace;
+}
+
+uint32_t expected_coding_flags_of(const CorpusCase& c, const Segment& segment)
+{
+    if (segment.coding_flags)
+        return *segment.coding_flags;
+    const std::string_view header = header_at(segment.bytes, 0);
+    for (std::string_view name : {"accept-encoding", "content-encoding", "content-type"}) {
+        for (size_t at = 0; at + name.size() <= header.size(); at++) {
+            bool same = true;
+            for (size_t i = 0; i < name.size() && same; i++)
+                same = std::tolower(static_cast<unsigned char>(header[at + i])) == name[i];
+            if (same)
+                throw std::logic_error(c.name + ": a header with " + std::string(name) +
+                                       " must say its coding flags");
+        }
+    }
+    return LIBRA_PARSE_F_CODINGS_KNOWN |
+           (c.direction == LIBRA_PARSE_RESPONSE ? LIBRA_PARSE_F_TEXTUAL : 0u);
+}
+
+std::optional<uint64_t> expected_aside_offset(const CorpusCase& c)
+{
+    uint64_t offset = 0;
+    for (const Segment& segment : c.segments) {
+        if (segment.kind == Segment::Kind::Aside && segment.aside_at != std::string::npos) {
+            if (segment.aside_at >= segment.bytes.size())
+                throw std::logic_error(c.name + ": aside_at beyond its segment");
+            return offset + segment.aside_at;
+        }
+        offset += segment.bytes.size();
+    }
+    return std::nullopt;
 }
 
 }  // namespace libra::parser_test

@@ -7,11 +7,16 @@
 //   - no ABI violation in any call;
 //   - the outcome does not depend on how the stream is split;
 //   - taking runs of plain bytes eight at a time changes nothing at all;
-//   - every boundary agrees with libhttp-parser, or the parser stepped aside.
+//   - every boundary agrees with libhttp-parser, or the parser stepped aside;
+//   - every chunk-size line it accepted follows RFC 9112 7.1.1 (chunk_ext_grammar.h);
+//   - every MESSAGE_START unit carries the coding flags the string-based
+//     reference reads in its header (coding_facts.h).
 #include <cstdio>
 #include <cstdlib>
 
 #include "boundary_events.h"
+#include "chunk_ext_grammar.h"
+#include "coding_facts.h"
 #include "reference_parser.h"
 #include "stream_driver.h"
 
@@ -62,5 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         reference_parse(options.direction, stream, options.request_methods);
     if (std::string problem = compare_with_reference(whole, reference, stream); !problem.empty())
         fail("disagrees with libhttp-parser", problem);
+    if (std::string problem = accepted_chunk_line_outside_grammar(whole, stream); !problem.empty())
+        fail("chunk-size line outside the grammar", problem);
+    if (std::string problem = coding_flags_problem(whole, stream, options.direction);
+        !problem.empty())
+        fail("coding flags differ from the reference", problem);
     return 0;
 }

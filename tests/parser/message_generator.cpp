@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "chunk_ext_grammar.h"
 #include "libra_http.h"
 
 namespace libra::parser_test {
@@ -16,6 +17,7 @@ enum class MessageGenerator::Damage {
     BadContentLengthValue,
     BadChunkSize,
     OversizedChunkSize,
+    BadChunkExtension,  // documented: RFC 9112 rejects it, libhttp-parser may not
     BadVersion,
     Http09,
     Http2Preface,
@@ -123,11 +125,132 @@ std::string MessageGenerator::header_line(const std::string& name, const std::st
     return name + ":" + pick(std::vector<std::string>{"", " ", " ", "\t", "  "}) + value + "\r\n";
 }
 
+// RFC 9112 7.1.1: *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+// without HTAB before the first ";" (libhttp-parser refuses it there)
+std::string MessageGenerator::random_chunk_ext()
+{
+    auto bws = [&](bool htab) {
+        std::string ws;
+        if (coin(0.4))
+            for (size_t n = uniform(1, 2); n > 0; n--)
+                ws += htab && coin(0.4) ? '\t' : ' ';
+        return ws;
+    };
+    std::string ext;
+    for (size_t i = 0, n = uniform(1, 3); i < n; i++) {
+        ext += bws(i > 0) + ";" + bws(true) + random_token(1, 8);
+        if (coin(0.6))
+            ext += bws(true) + "=" + bws(true) +
+                   (coin(0.5) ? random_token(1, 8) : random_quoted_string(12));
+    }
+    return ext;
+}
+
+// Accept-Encoding (@weights) or Content-Encoding values: typical ones, lists
+// of codings near and far from "identity", and now and then bytes off the
+// grammar (still valid field content).
+std::string MessageGenerator::random_coding_list(bool weights)
+{
+    if (coin(0.3))
+        return pick(std::vector<std::string>{"gzip, deflate, br, zstd", "gzip, deflate", "identity",
+                                              "identity;q=1", "gzip;q=0", "*", "", "br",
+                                              "gzip, identity"});
+    if (coin(0.1))
+        return random_field_value(24);
+    std::string value;
+    for (size_t i = 0, n = uniform(1, 3); i < n; i++) {
+        if (i > 0)
+            value += pick(std::vector<std::string>{",", ", ", " ,\t", ",,"});
+        value += with_random_case(pick(std::vector<std::string>{"identity", "identity", "gzip", "br",
+                                                                "*", "x-gzip", "identit",
+                                                                "identityx", random_token(1, 8)}),
+                                  rng_);
+        if (weights && coin(0.3))
+            value += pick(std::vector<std::string>{";q=0", ";q=1", "; q=0.5", " ;Q=1.000", ";q=0.001"});
+    }
+    return value;
+}
+
+// Content-Type values: textual and binary types, near misses, parameters,
+// and now and then bytes off the grammar.
+std::string MessageGenerator::random_media_type()
+{
+    if (coin(0.1))
+        return random_field_value(24);
+    std::string type = pick(std::vector<std::string>{"text", "application", "application", "image",
+                                                     "font", "video", "multipart", "tex",
+                                                     random_token(1, 12)});
+    std::string subtype = pick(std::vector<std::string>{
+        "html", "plain", "json", "xml", "javascript", "ecmascript", "x-javascript", "rss+xml",
+        "atom+xml", "svg+xml", "problem+json", "vnd.api+json", "octet-stream", "png", "jsonx",
+        "xml-dtd", "json+x", "+json", random_token(1, 12)});
+    std::string value = with_random_case(type, rng_) + "/" + with_random_case(subtype, rng_);
+    if (coin(0.4))
+        value += pick(std::vector<std::string>{"; charset=utf-8", ";charset=UTF-8", " ; q=\"a;b,c\"",
+                                               "\t;x", ";"});
+    if (coin(0.05))
+        value.insert(uniform(0, value.size()), pick(std::vector<std::string>{" ", ",", "/", "\""}));
+    return value;
+}
+
+// One of the fields whose coding facts the parser reports; now and then one
+// that only counts in the other direction (then it must change nothing).
+std::string MessageGenerator::coding_field(bool response)
+{
+    size_t which = response ? uniform(1, 2) : 0;
+    if (coin(0.1))
+        which = response ? 0 : uniform(1, 2);
+    switch (which) {
+    case 0:
+        return header_line(with_random_case("accept-encoding", rng_), random_coding_list(true));
+    case 1:
+        return header_line(with_random_case("content-encoding", rng_), random_coding_list(false));
+    default:
+        return header_line(with_random_case("content-type", rng_), random_media_type());
+    }
+}
+
+// DQUOTE *( qdtext / quoted-pair ) DQUOTE
+std::string MessageGenerator::random_quoted_string(size_t max)
+{
+    std::string text = "\"";
+    for (size_t n = uniform(0, max); n > 0; n--) {
+        switch (uniform(0, 9)) {
+        case 0:  // quoted-pair: HTAB, SP, VCHAR, obs-text
+            text += '\\';
+            text += pick(std::vector<char>{'"', '\\', '\t', ' ', 'n', ';', '\x7e', '\x80', '\xff'});
+            break;
+        case 1:
+            text += static_cast<char>(uniform(0x80, 0xff));
+            break;
+        case 2:
+            text += pick(std::vector<char>{' ', '\t', ';', '=', ',', '!', '#', '[', ']', '~'});
+            break;
+        default: {
+            char c = static_cast<char>(uniform(0x21, 0x7e));
+            text += c == '"' || c == '\\' ? 'q' : c;
+            break;
+        }
+        }
+    }
+    return text + "\"";
+}
+
 std::string MessageGenerator::chunked_body(bool response, Damage damage)
 {
-    (void)response;
     std::string body;
     size_t chunks = uniform(0, 4);
+    // Damage::BadChunkExtension: in chunk bad_at (chunks: the last chunk)
+    const size_t bad_at = damage == Damage::BadChunkExtension ? uniform(0, chunks) : SIZE_MAX;
+    auto bad_extension = [&](const std::string& size_text) {
+        const ChunkExtLeniency& leniency = pick(documented_chunk_ext_leniencies());
+        const std::string ext = pick(leniency.extensions);
+        const size_t deciding = chunk_line_deciding_byte(size_text + ext).value_or(0);
+        bad_ext_category_ = leniency.category;
+        bad_ext_text_ = ext;
+        bad_ext_from_end_ = body.size() + deciding;  // offset for now; made relative below
+        return ext;
+    };
     for (size_t i = 0; i < chunks; i++) {
         size_t size = uniform(1, 120);
         std::string size_text = std::string(uniform(0, 2), '0') + to_hex(size, coin(0.5));
@@ -140,20 +263,29 @@ std::string MessageGenerator::chunked_body(bool response, Damage damage)
                                                       "0000000000000001"});
         std::string extension;
         if (coin(0.2))
-            extension = pick(std::vector<std::string>{";a=b", ";ext", " ;x=\"q ; r\"", ";n"});
+            extension = coin(0.5) ? pick(std::vector<std::string>{";a=b", ";ext", " ;x=\"q ; r\"", ";n"})
+                                  : random_chunk_ext();
+        if (i == bad_at)
+            extension = bad_extension(size_text);
         body += size_text + extension + "\r\n" + random_body(size) + "\r\n";
     }
-    body += std::string(uniform(1, 2), '0');
+    const std::string last_size = std::string(uniform(1, 2), '0');
+    std::string last_extension;
     if (coin(0.1))
-        body += ";end";
-    body += "\r\n";
+        last_extension = coin(0.5) ? ";end" : random_chunk_ext();
+    if (bad_at == chunks)
+        last_extension = bad_extension(last_size);
+    body += last_size + last_extension + "\r\n";
     size_t trailers = coin(0.2) ? uniform(1, 2) : 0;
     for (size_t i = 0; i < trailers; i++)
-        body += header_line("X-Trailer-" + random_token(1, 6), random_field_value(12));
+        body += coin(0.2) ? coding_field(response)
+                          : header_line("X-Trailer-" + random_token(1, 6), random_field_value(12));
     if (damage == Damage::FramingFieldInTrailer)
         body += pick(std::vector<std::string>{"Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n",
                                               "Connection: close\r\n"});
     body += "\r\n";
+    if (bad_at != SIZE_MAX)
+        bad_ext_from_end_ = body.size() - bad_ext_from_end_;
     return body;
 }
 
@@ -202,6 +334,8 @@ std::string MessageGenerator::request(bool last, Damage damage, uint8_t& method_
         framing = Length;
     else if (choice < 65 && !http10)
         framing = Chunked;
+    if (damage == Damage::BadChunkExtension && !http10)
+        framing = Chunked;
     size_t length = uniform(0, 200);
     std::string body;
     if (framing == Length) {
@@ -246,6 +380,8 @@ std::string MessageGenerator::request(bool last, Damage damage, uint8_t& method_
         fields.push_back(header_line("Connection", with_random_case("close", rng_)));
     if (damage == Damage::ConnectionCloseMidStream)
         fields.push_back(header_line("Connection", "close"));
+    for (size_t n = coin(0.5) ? uniform(1, 2) : 0; n > 0; n--)
+        fields.push_back(coding_field(false));
     std::shuffle(fields.begin(), fields.end(), rng_);
 
     std::string text = method_text + " " + target + " " + version + "\r\n";
@@ -286,6 +422,8 @@ std::string MessageGenerator::response(bool last, Damage damage, uint8_t method,
     std::string body;
     size_t choice = uniform(0, 99);
     size_t length = uniform(0, 200);
+    if (damage == Damage::BadChunkExtension)
+        choice = 50;  // chunked, if the status and version allow it
     if (damage == Damage::BodilessStatusWithLength && !interim_prefix) {
         status = coin(0.5) ? 204 : 100;
         fields.push_back(header_line("Content-Length", "3"));
@@ -334,6 +472,8 @@ std::string MessageGenerator::response(bool last, Damage damage, uint8_t method,
         fields.push_back(header_line("Connection", "close"));
     if (damage == Damage::ConnectionCloseMidStream)
         fields.push_back(header_line("Connection", "close"));
+    for (size_t n = coin(0.6) ? uniform(1, 3) : 0; n > 0; n--)
+        fields.push_back(coding_field(true));
     std::shuffle(fields.begin(), fields.end(), rng_);
 
     text += version + " " + std::to_string(status) + reason + "\r\n";
@@ -416,6 +556,8 @@ GeneratedStream MessageGenerator::next()
             text_damage = true;
         } else {
             damage = static_cast<Damage>(uniform(1, static_cast<size_t>(Damage::TinyHeaderLimit)));
+            if (coin(0.1))
+                damage = Damage::BadChunkExtension;
             out.damage = "semantic damage " + std::to_string(static_cast<int>(damage)) +
                          " in message " + std::to_string(damaged_message);
         }
@@ -423,6 +565,7 @@ GeneratedStream MessageGenerator::next()
     if (damage == Damage::TinyHeaderLimit)
         out.max_header_bytes = static_cast<uint32_t>(uniform(16, 120));
 
+    bad_ext_category_.clear();
     for (size_t i = 0; i < out.messages; i++) {
         const bool last = i + 1 == out.messages;
         const Damage here = i == damaged_message ? damage : Damage::None;
@@ -437,6 +580,18 @@ GeneratedStream MessageGenerator::next()
             out.bytes += response(last, here, method, interim);
             out.request_methods.push_back(method);
         }
+        // the body is the end of the message
+        if (here == Damage::BadChunkExtension && !bad_ext_category_.empty()) {
+            out.chunk_ext_leniency = bad_ext_category_;
+            out.chunk_ext_aside_offset = out.bytes.size() - bad_ext_from_end_;
+            out.damage = "chunk extension \"" + bad_ext_text_ + "\" (" + bad_ext_category_ +
+                         ") in message " + std::to_string(i);
+        }
+    }
+    // the damaged message had no chunked body: nothing was damaged
+    if (damage == Damage::BadChunkExtension && out.chunk_ext_leniency.empty()) {
+        damage = Damage::None;
+        out.damage.clear();
     }
     if (text_damage) {
         std::string what;

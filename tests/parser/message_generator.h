@@ -18,6 +18,12 @@ struct GeneratedStream {
     bool clean = true;                     // no damage applied: must be parsed through
     std::string damage;                    // what was done to it, if anything
     uint32_t max_header_bytes = 16384;
+    // A chunk extension RFC 9112 rejects and libhttp-parser may accept, in an
+    // otherwise clean stream: its documented category
+    // (documented_chunk_ext_leniencies()) and the stream offset of the byte
+    // the parser must step aside at. Empty category: none.
+    std::string chunk_ext_leniency;
+    uint64_t chunk_ext_aside_offset = 0;
 };
 
 class MessageGenerator {
@@ -32,6 +38,11 @@ private:
     std::string request(bool last, Damage damage, uint8_t& method_out);
     std::string response(bool last, Damage damage, uint8_t method, bool& interim_prefix);
     std::string chunked_body(bool response, Damage damage);
+    std::string random_chunk_ext();
+    std::string random_coding_list(bool weights);
+    std::string random_media_type();
+    std::string coding_field(bool response);
+    std::string random_quoted_string(size_t max);
     std::string header_line(const std::string& name, const std::string& value);
     std::string random_token(size_t min, size_t max);
     std::string random_field_value(size_t max);
@@ -44,6 +55,10 @@ private:
     const T& pick(const std::vector<T>& values) { return values[uniform(0, values.size() - 1)]; }
 
     std::mt19937_64 rng_;
+    // set by chunked_body() when it wrote a rejected chunk extension
+    std::string bad_ext_category_;
+    std::string bad_ext_text_;
+    size_t bad_ext_from_end_ = 0;  // deciding byte, counted back from the body's end
 };
 
 }  // namespace libra::parser_test

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <sstream>
 
+#include "coding_facts.h"
+
 namespace libra::parser_test {
 
 namespace {
 
 constexpr uint32_t kKnownFlags = LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_MESSAGE_END |
-                                 LIBRA_PARSE_F_INTERIM | LIBRA_PARSE_F_LAST_MESSAGE;
+                                 LIBRA_PARSE_F_INTERIM | LIBRA_PARSE_F_LAST_MESSAGE | kCodingFlags;
 
 // Checks one call's outputs against the ABI; returns what is wrong.
 std::string abi_violation(const libra_parse_ctx& ctx, size_t window)
@@ -27,6 +29,16 @@ std::string abi_violation(const libra_parse_ctx& ctx, size_t window)
                    std::to_string(window);
         if (ctx.flags & ~kKnownFlags)
             return "unknown flags";
+        // the coding facts: on MESSAGE_START units only, each in its direction
+        if ((ctx.flags & LIBRA_PARSE_F_MESSAGE_START) && !(ctx.flags & LIBRA_PARSE_F_CODINGS_KNOWN))
+            return "MESSAGE_START without CODINGS_KNOWN";
+        if (!(ctx.flags & LIBRA_PARSE_F_MESSAGE_START) && (ctx.flags & kCodingFlags))
+            return "coding flags on a unit that starts no message";
+        if (ctx.direction == LIBRA_PARSE_RESPONSE && (ctx.flags & LIBRA_PARSE_F_ACCEPTS_CODING))
+            return "ACCEPTS_CODING on a response";
+        if (ctx.direction == LIBRA_PARSE_REQUEST &&
+            (ctx.flags & (LIBRA_PARSE_F_CONTENT_CODED | LIBRA_PARSE_F_TEXTUAL)))
+            return "CONTENT_CODED or TEXTUAL on a request";
         switch (ctx.body_kind) {
         case LIBRA_BODY_CONTENT_LENGTH:
         case LIBRA_BODY_CHUNK:
@@ -176,6 +188,11 @@ std::string describe(const Unit& unit)
     if (unit.flags & LIBRA_PARSE_F_MESSAGE_END) out << 'E';
     if (unit.flags & LIBRA_PARSE_F_INTERIM) out << 'I';
     if (unit.flags & LIBRA_PARSE_F_LAST_MESSAGE) out << 'L';
+    // coding facts: Known, Accepts a coding, content-Coded, Textual
+    if (unit.flags & LIBRA_PARSE_F_CODINGS_KNOWN) out << 'K';
+    if (unit.flags & LIBRA_PARSE_F_ACCEPTS_CODING) out << 'A';
+    if (unit.flags & LIBRA_PARSE_F_CONTENT_CODED) out << 'C';
+    if (unit.flags & LIBRA_PARSE_F_TEXTUAL) out << 'T';
     if (unit.status_code) out << " status " << unit.status_code;
     if (unit.message_method) out << " method " << int(unit.message_method);
     return out.str();

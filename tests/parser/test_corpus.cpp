@@ -44,6 +44,7 @@ std::vector<Schedule> schedules_for(const CorpusCase& c, size_t size)
 void expect_all_schedules(ParserBackend& parser, const CorpusCase& c)
 {
     const Trace expected = expected_trace_of(c);
+    const std::optional<uint64_t> aside_at = expected_aside_offset(c);
     const std::vector<uint8_t> stream = stream_of(c);
     for (const Schedule& schedule : schedules_for(c, stream.size())) {
         Trace trace = drive(parser, stream, schedule.options);
@@ -51,6 +52,10 @@ void expect_all_schedules(ParserBackend& parser, const CorpusCase& c)
         ASSERT_TRUE(trace.same_outcome(expected))
             << "case " << c.name << ", " << schedule.name << "\n  expected: " << describe(expected)
             << "\n  got:      " << describe(trace);
+        if (aside_at) {
+            ASSERT_EQ(trace.aside_offset, *aside_at)
+                << "case " << c.name << ", " << schedule.name << ": stepped aside at the wrong byte";
+        }
     }
 }
 

@@ -49,7 +49,8 @@ TEST(Program, ReportsMetadataAndMethod)
     EXPECT_EQ(ctx.metadata_len, window.size() - 12);
     EXPECT_EQ(ctx.body_kind, LIBRA_BODY_CONTENT_LENGTH);
     EXPECT_EQ(ctx.body_len, 12u);
-    EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_MESSAGE_END);
+    EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_MESSAGE_END |
+                             LIBRA_PARSE_F_CODINGS_KNOWN);
     EXPECT_EQ(ctx.message_method, LIBRA_HTTP_METHOD_PUT);
     // inputs come back untouched
     EXPECT_EQ(ctx.abi_version, LIBRA_PARSER_ABI_VERSION);
@@ -67,6 +68,54 @@ TEST(Program, ReportsStatusCode)
     EXPECT_EQ(ctx.verdict, LIBRA_PARSE_METADATA);
     EXPECT_EQ(ctx.status_code, 404);
     EXPECT_EQ(ctx.body_kind, LIBRA_BODY_NONE);
+}
+
+// The coding facts the module reads to leave alone a body a proxy may
+// compress: on the MESSAGE_START unit, in its direction (the corpus and
+// test_coding.cpp cover the values).
+TEST(Program, ReportsCodingFlagsOnMessageStart)
+{
+    LIBRA_REQUIRE_BPF();
+    BpfParser& bpf = *BpfParserEnvironment::parser();
+
+    const std::string request = "GET / HTTP/1.1\r\nAccept-Encoding: gzip, deflate, br\r\n\r\n";
+    libra_parse_ctx ctx = request_ctx(request);
+    bpf.run(ctx, bytes_of(request));
+    ASSERT_EQ(ctx.verdict, LIBRA_PARSE_METADATA);
+    EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_MESSAGE_END |
+                             LIBRA_PARSE_F_CODINGS_KNOWN | LIBRA_PARSE_F_ACCEPTS_CODING);
+
+    // a gzip-coded text response, chunked: the facts on its first unit only
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                                 "Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 "4\r\n";
+    ctx = request_ctx(response);
+    ctx.direction = LIBRA_PARSE_RESPONSE;
+    ctx.request_method = LIBRA_HTTP_METHOD_GET;
+    bpf.run(ctx, bytes_of(response));
+    ASSERT_EQ(ctx.verdict, LIBRA_PARSE_METADATA);
+    EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_CODINGS_KNOWN |
+                             LIBRA_PARSE_F_CONTENT_CODED | LIBRA_PARSE_F_TEXTUAL);
+    const std::string next_chunk = "\r\n0\r\n\r\n";
+    ctx.avail = static_cast<uint32_t>(next_chunk.size());
+    bpf.run(ctx, bytes_of(next_chunk));
+    ASSERT_EQ(ctx.verdict, LIBRA_PARSE_METADATA);
+    EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_END);
+
+    // no Content-Type: textual; an image: not
+    for (const auto& [fields, textual] : {std::pair<std::string, bool>{"", true},
+                                          {"Content-Type: image/png\r\n", false}}) {
+        const std::string bodiless = "HTTP/1.1 204 No Content\r\n" + fields + "\r\n";
+        ctx = request_ctx(bodiless);
+        ctx.direction = LIBRA_PARSE_RESPONSE;
+        ctx.request_method = LIBRA_HTTP_METHOD_GET;
+        bpf.run(ctx, bytes_of(bodiless));
+        ASSERT_EQ(ctx.verdict, LIBRA_PARSE_METADATA);
+        EXPECT_EQ(ctx.flags, LIBRA_PARSE_F_MESSAGE_START | LIBRA_PARSE_F_MESSAGE_END |
+                                 LIBRA_PARSE_F_CODINGS_KNOWN |
+                                 (textual ? LIBRA_PARSE_F_TEXTUAL : 0u))
+            << fields;
+    }
 }
 
 TEST(Program, NeedMoreGivesBounds)
