@@ -175,14 +175,14 @@ static void libra_tcp_close(struct sock *sk, long timeout)
 }
 
 /* Plain TCP, whose sends the tcp_sendmsg hook handles itself. */
-static bool libra_tcp_handles(const struct sock *sk)
+static inline bool libra_tcp_handles(const struct sock *sk)
 {
 	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP &&
 	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
 	       READ_ONCE(sk->sk_prot)->sendmsg == libra_sym.tcp_sendmsg;
 }
 
-static bool libra_ktls(const struct sock *sk)
+static inline bool libra_ktls(const struct sock *sk)
 {
 	const struct tcp_ulp_ops *ulp;
 
@@ -208,6 +208,24 @@ static const char *libra_sock_kind(const struct sock *sk)
 	}
 }
 
+/* HTTP/3 builds its TLS in user space: a QUIC handshake marks the process (tls.c). */
+static void libra_quic_check(const struct sock *sk, const struct msghdr *msg)
+{
+	struct iov_iter it = msg->msg_iter;
+	u8 b[5];
+
+	if (sk->sk_protocol != IPPROTO_UDP || iov_iter_count(&it) < sizeof(b) ||
+	    copy_from_iter(b, sizeof(b), &it) != sizeof(b))
+		return;
+	if (libra_quic_long_header(b, sizeof(b)))
+		libra_tls_mark(current, LIBRA_PROC_TLS_USER, "sent QUIC (HTTP/3)");
+}
+
+/*
+ * A socket send libra's tcp_sendmsg handler does not see (the callback
+ * leaves plain TCP alone): a kernel-TLS socket marks the process, a QUIC
+ * handshake too, and the guard writes out the tokens the call carries.
+ */
 static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			       int (*stock)(struct socket *, struct msghdr *, size_t))
 {
@@ -215,12 +233,12 @@ static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t s
 	int ret = 0;
 
 	libra_handler_enter();
-	if (sk && !sk->sk_kern_sock && !libra_tcp_handles(sk)) {
-		if (libra_ktls(sk))
-			libra_tls_mark(current, LIBRA_PROC_TLS_KERNEL, "sends on a kernel-TLS socket");
-		if (libra_guard_iter(&msg->msg_iter, size, NULL, libra_sock_kind(sk)))
-			ret = -EIO;
-	}
+	if (libra_ktls(sk))
+		libra_tls_mark(current, LIBRA_PROC_TLS_KERNEL, "sends on a kernel-TLS socket");
+	libra_quic_check(sk, msg);
+	if (libra_proc_guarded(current) &&
+	    libra_guard_iter(&msg->msg_iter, size, NULL, libra_sock_kind(sk)))
+		ret = -EIO;
 	if (!ret)
 		ret = stock(sock, msg, size);
 	libra_handler_leave();
@@ -277,6 +295,8 @@ static ssize_t libra_guard_iomap_file_buffered_write(struct kiocb *iocb, struct 
 /* The guard's hooks: any call of a process that received tokens. */
 static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs);
+static void notrace libra_ftrace_guard_sock(unsigned long ip, unsigned long parent_ip,
+					    struct ftrace_ops *ops, struct ftrace_regs *fregs);
 
 struct libra_hook {
 	const char *name;
@@ -312,23 +332,46 @@ static struct libra_hook libra_hooks[] = {
 	  .settle = libra_tcp_shutdown },
 	{ .name = "tcp_close", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
 	  .settle = libra_tcp_close },
-#define LIBRA_GUARD_HOOK(fn) \
-	{ .name = #fn, .ops = { .func = libra_ftrace_guard, .flags = LIBRA_HOOK_FLAGS }, \
+#define LIBRA_GUARD_HOOK(fn, cb) \
+	{ .name = #fn, .ops = { .func = cb, .flags = LIBRA_HOOK_FLAGS }, \
 	  .settle = libra_guard_##fn }
-	LIBRA_GUARD_HOOK(inet_sendmsg),
-	LIBRA_GUARD_HOOK(inet6_sendmsg),
-	LIBRA_GUARD_HOOK(unix_stream_sendmsg),
-	LIBRA_GUARD_HOOK(unix_dgram_sendmsg),
-	LIBRA_GUARD_HOOK(unix_seqpacket_sendmsg),
-	LIBRA_GUARD_HOOK(generic_perform_write),
-	LIBRA_GUARD_HOOK(iomap_file_buffered_write),
-	LIBRA_GUARD_HOOK(pipe_write),
+	LIBRA_GUARD_HOOK(inet_sendmsg, libra_ftrace_guard_sock),
+	LIBRA_GUARD_HOOK(inet6_sendmsg, libra_ftrace_guard_sock),
+	LIBRA_GUARD_HOOK(unix_stream_sendmsg, libra_ftrace_guard_sock),
+	LIBRA_GUARD_HOOK(unix_dgram_sendmsg, libra_ftrace_guard_sock),
+	LIBRA_GUARD_HOOK(unix_seqpacket_sendmsg, libra_ftrace_guard_sock),
+	LIBRA_GUARD_HOOK(generic_perform_write, libra_ftrace_guard),
+	LIBRA_GUARD_HOOK(iomap_file_buffered_write, libra_ftrace_guard),
+	LIBRA_GUARD_HOOK(pipe_write, libra_ftrace_guard),
 };
 
 static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE) || !libra_proc_guarded(current))
+		return;
+	if (try_module_get(THIS_MODULE))
+		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
+}
+
+/*
+ * The socket families' sendmsg: for a process that received tokens, or one
+ * an entry selects (its TLS and QUIC must be seen before it gets any), on
+ * every socket but plain TCP. Plain TCP must not be redirected here: the
+ * family's sendmsg tail-calls tcp_sendmsg, whose hook would then take this
+ * module's handler for its caller and let the call through unhandled.
+ */
+static void notrace libra_ftrace_guard_sock(unsigned long ip, unsigned long parent_ip,
+					    struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct socket *sock = (struct socket *)libra_ftrace_arg0(fregs);
+	struct sock *sk = sock->sk;
+
+	if (within_module(parent_ip, THIS_MODULE) || !sk || sk->sk_kern_sock ||
+	    libra_tcp_handles(sk))
+		return;
+	if (!libra_proc_guarded(current) &&
+	    !(libra_optin_any() && libra_optin_task_selected(current)))
 		return;
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);

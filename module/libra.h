@@ -80,6 +80,7 @@ void libra_scope_read(struct libra_scope *s, u64 *values, unsigned int count, u6
 /* optin.c: which processes' sockets libra handles */
 bool libra_optin_any(void);
 bool libra_optin_match(struct task_struct *task, const struct sock *sk);
+bool libra_optin_task_selected(struct task_struct *task);
 u32 libra_optin_adopt(struct task_struct *task, const struct sock *sk,
 		      struct libra_scope **scope);
 struct pid *libra_optin_get_tgid(pid_t nr);
@@ -374,6 +375,7 @@ void libra_refuse_count(struct libra_scope *scope, struct libra_sock *ls, const 
 
 /* tls.c: processes that speak TLS get no anchors */
 bool libra_tls_record_start(const u8 *b, u32 n, bool handshake);
+bool libra_quic_long_header(const u8 *b, u32 n);
 bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how);
 bool libra_tls_refuses(struct task_struct *task);
 bool libra_tls_proc_poisoned(struct task_struct *task);

@@ -159,6 +159,27 @@ bool libra_optin_match(struct task_struct *task, const struct sock *sk)
 }
 
 /*
+ * Whether an entry selects @task, whatever its ports: a process that may
+ * receive tokens on one port may send them on any other (TLS, QUIC).
+ * Called from the hooks, any context.
+ */
+bool notrace libra_optin_task_selected(struct task_struct *task)
+{
+	const struct libra_optin_entry *e;
+	bool match = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(e, &libra_optins, node) {
+		if (libra_optin_task_match(e, task)) {
+			match = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return match;
+}
+
+/*
  * The minimum body to anchor for @task's socket @sk, 0 if not opted in, and
  * in *scope a reference on the counters of the entry that matched.
  */

@@ -12,8 +12,9 @@
  * cannot switch libra off for anyone): a TLS handshake record at the very
  * start of what it sends on a TCP connection (a ServerHello, or a
  * ClientHello to an upstream), a TLS record at the start of a send on a
- * connection libra first saw mid-stream (one that predates the opt-in), or
- * a send on a kernel-TLS socket.
+ * connection libra first saw mid-stream (one that predates the opt-in), a
+ * send on a kernel-TLS socket, or a QUIC long-header packet (HTTP/3) sent
+ * over UDP.
  *
  * Tokens it received before the mark may still be in its memory. At the
  * mark, every region still anchored for it is written out where its token
@@ -44,6 +45,21 @@ bool libra_tls_record_start(const u8 *b, u32 n, bool handshake)
 	if (handshake ? b[0] != 0x16 : b[0] < 0x14 || b[0] > 0x18)
 		return false;
 	return n < 5 || ((u32)b[3] << 8 | b[4]) <= 16384 + 2048;
+}
+
+/*
+ * Whether @b (@n bytes, at least 5 needed) starts a QUIC long-header packet
+ * (an Initial or Handshake: header form and fixed bits set) of version 1, 2
+ * or a draft: HTTP/3, whose TLS is built in user space like any other.
+ */
+bool libra_quic_long_header(const u8 *b, u32 n)
+{
+	u32 version;
+
+	if (n < 5 || (b[0] & 0xc0) != 0xc0)
+		return false;
+	version = (u32)b[1] << 24 | (u32)b[2] << 16 | (u32)b[3] << 8 | b[4];
+	return version == 1 || version == 0x6b3343cf || (version >> 8) == 0xff0000;
 }
 
 #define LIBRA_TLS_BATCH 32

@@ -1091,6 +1091,22 @@ static void get_stats(uint64_t *v)
 		ioctl(libra_fd, LIBRA_IOC_GET_STATS, &req);
 }
 
+/* This process's sockets as libra tracks them: role, flags, why a direction stepped aside. */
+static void print_sockets(void)
+{
+	static struct libra_socket_info info[64];
+	struct libra_socket_list req = { .count = 64, .entries = (uintptr_t)info, .tgid = getpid() };
+
+	if (ioctl(libra_fd, LIBRA_IOC_LIST_SOCKETS, &req))
+		return;
+	for (uint32_t i = 0; i < req.count; i++)
+		printf("case %s on: socket %u->%u role %u flags 0x%x rx_aside %u tx_aside %u anchored %llu zc %llu\n",
+		       case_name, info[i].local_port, info[i].remote_port, info[i].role, info[i].flags,
+		       info[i].rx_aside, info[i].tx_aside,
+		       (unsigned long long)info[i].values[LIBRA_SOCKET_STAT_BYTES_ANCHORED],
+		       (unsigned long long)info[i].values[LIBRA_SOCKET_STAT_BYTES_ZERO_COPY_SENT]);
+}
+
 /* What libra did during the run, for whoever reads a failure. */
 static void print_deltas(void)
 {
@@ -1116,7 +1132,8 @@ static void print_deltas(void)
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
 		n += snprintf(line + n, sizeof(line) - n, " %s %llu", shown[i].name,
 			      (unsigned long long)(v[shown[i].s] - stats_at_start[shown[i].s]));
-	printf("case %s on: libra:%s\n", case_name, line);
+	printf("case %s on: libra:%s; process flags 0x%x\n", case_name, line, proc_flags());
+	print_sockets();
 	fflush(stdout);
 }
 
