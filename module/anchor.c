@@ -22,10 +22,12 @@
  *  - when the connection a message arrived on goes away before any region
  *    of it went out (a client that reset after the headers: the proxy
  *    closes the upstream and drops the body);
- *  - when no region of its message went out for anchor_unsent_ms (none ever
- *    did) or anchor_idle_ms (some did): a proxy that dropped a body while
- *    keeping both connections open. A token whose anchor expired is refused
- *    where it shows up (the call fails), never sent as bytes;
+ *  - when its message was idle (no region of it arrived or went out) for
+ *    anchor_unsent_ms, if none of it ever went out (a response the proxy
+ *    dropped while keeping both connections open), or for anchor_idle_ms
+ *    otherwise, or for a request body (the proxy may still be connecting
+ *    upstream). A token whose anchor expired is refused where it shows up
+ *    (the call fails), never sent as bytes;
  *  - when its process is gone, or at unload.
  * libra_anchor_table holds one reference on every live anchor; a sender
  * takes another for as long as it uses one. While any anchor is live the
@@ -56,15 +58,15 @@ static unsigned long anchor_limit_mb = 256;
 module_param(anchor_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(anchor_limit_mb, "Anchored memory limit in MiB; past it bodies are copied as usual");
 
-static unsigned int anchor_unsent_ms = 10000;
+static unsigned int anchor_unsent_ms = 5000;
 module_param(anchor_unsent_ms, uint, 0644);
 MODULE_PARM_DESC(anchor_unsent_ms,
-		 "A message none of whose anchored regions went out is released after this many ms");
+		 "A response none of whose anchored regions went out is released after this many ms idle");
 
 static unsigned int anchor_idle_ms = 120000;
 module_param(anchor_idle_ms, uint, 0644);
 MODULE_PARM_DESC(anchor_idle_ms,
-		 "A message no region of which went out for this many ms is released");
+		 "A message partly sent, or a request body, is released after this many ms idle");
 
 /* One HTTP message with anchored regions. Under libra_anchor_lock. */
 struct libra_msg {
@@ -72,8 +74,9 @@ struct libra_msg {
 	struct list_head idle_node;	/* libra_msgs_idle: least recently active first */
 	struct list_head anchors;	/* its live anchors */
 	u64 id;
-	unsigned long active;		/* jiffies: made, or a region of it last went out */
+	unsigned long active;		/* jiffies: a region of it last arrived or went out */
 	bool started;			/* a region of it went out */
+	bool request;			/* a request body: the proxy may still be connecting upstream */
 };
 
 #define LIBRA_ANCHOR_HASH_BITS 12
@@ -759,11 +762,14 @@ void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr)
 		m = a->spare_msg;
 		a->spare_msg = NULL;
 		m->id = a->msg_id;
+		m->request = a->resendable;
 		INIT_LIST_HEAD(&m->anchors);
-		m->active = jiffies;
 		hash_add(libra_msgs, &m->node, m->id);
 		list_add_tail(&m->idle_node, &libra_msgs_idle);
 	}
+	/* more of it arriving keeps it alive: a slow upload is not an abandoned one */
+	m->active = jiffies;
+	list_move_tail(&m->idle_node, &libra_msgs_idle);
 	a->msg = m;
 	list_add_tail(&a->msg_node, &m->anchors);
 	list_add_tail(&a->proc_node, &a->proc->anchors);
@@ -809,7 +815,7 @@ static void libra_anchor_collect(struct work_struct *work)
 	list_for_each_entry_safe(m, tmp, &libra_msgs_idle, idle_node) {
 		if (time_before(now, m->active + min(unsent, idle)))
 			break;	/* the rest were active later */
-		if (time_after_eq(now, m->active + (m->started ? idle : unsent)))
+		if (time_after_eq(now, m->active + (m->started || m->request ? idle : unsent)))
 			libra_msg_doom(m, &dead, true, NULL);
 	}
 	libra_proc_reap();

@@ -409,6 +409,17 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			/* declined: copy the region the stock way */
 			copy_limit = n;
 		}
+		if (queued && !copy_limit && runs <= 0 && !ls->rx.passthrough) {
+			/*
+			 * The parser's runs for this call are spent with bytes
+			 * still queued: return what was read, or go on with a
+			 * fresh allowance; never wait for bytes that are here.
+			 */
+			if (copied >= target)
+				break;
+			runs = LIBRA_RX_PARSE_RUNS;
+			continue;
+		}
 		if (!queued || !copy_limit) {
 			/* nothing queued, or nothing the parser would take: wait for more */
 			int w;
