@@ -735,8 +735,7 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	b.a->id = libra_token_new_id();
 	b.a->msg_id = msg_id;
 	b.a->origin = origin;
-	if (b.copied)
-		libra_scope_add(scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, b.copied);
+	b.a->page_copied = b.copied;
 	return b.a;
 
 err_free:
@@ -753,6 +752,8 @@ void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr)
 	struct libra_msg *m;
 
 	a->uaddr = uaddr;
+	if (a->page_copied)
+		libra_scope_add(a->scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, a->page_copied);
 	libra_proc_flag(a->proc, LIBRA_PROC_TOKENS);
 	if (atomic_inc_return(&libra_anchor_count) == 1)
 		__module_get(THIS_MODULE);

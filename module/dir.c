@@ -130,6 +130,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 	case LIBRA_BODY_CONTENT_LENGTH:
 	case LIBRA_BODY_CHUNK:
 		if (c->body_len > LIBRA_MAX_TRACKED_BODY) {
+			/* counted with the bodies libra does not anchor for their size */
 			libra_dir_step_aside(ls, d, LIBRA_STAT_FALLBACK_SMALL_BODY);
 			return false;
 		}

@@ -136,6 +136,7 @@ struct libra_anchor {
 	unsigned long uaddr;		/* user address its token was written to; 0: none */
 	u32 len;			/* region bytes, token included */
 	u32 nr_pieces;
+	u32 page_copied;		/* of them, copied into fresh pages (slab heads, shared frags) */
 	/*
 	 * A request body's: sending does not release it, since a proxy may
 	 * resend a request to another upstream; it goes when the response to

@@ -340,7 +340,14 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		release_sock(sk);
 		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
 	}
-	if (ls->role == LIBRA_ROLE_PASS || !libra_parser_attached())
+	if (ls->role == LIBRA_ROLE_PASS)
+		goto stock_unlocked;
+	if (!libra_parser_attached()) {
+		/* its stream will be read unparsed: it can never be followed again */
+		libra_dir_step_aside(ls, &ls->rx, LIBRA_STAT_FALLBACK_NO_PARSER);
+		goto stock_unlocked;
+	}
+	if (ls->rx.passthrough)
 		goto stock_unlocked;
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	/* as stock: MSG_WAITALL and SO_RCVLOWAT say how much to wait for */

@@ -488,8 +488,13 @@ static int libra_tx_one_call(struct libra_tx_call *call, size_t size)
 	}
 	libra_tx_map(call);
 	ret = tcp_sendmsg_locked(call->sk, call->src->msg, size);
-	if (ret > 0 && !READ_ONCE(ls->dead))
+	if (ret > 0 && !READ_ONCE(ls->dead)) {
+		bool body;
+
 		ls->tx_pos += ret;
+		/* the bodies it sent are behind: room for the parser to map more */
+		libra_tx_span(ls, ls->tx_pos, &body);
+	}
 out:
 	if (ret == -ECONNRESET && !ls->dead)
 		libra_tx_abort(call->sk, ls, false);

@@ -79,24 +79,34 @@ enum libra_stat {
 	LIBRA_STAT_PARSER_ERRORS,
 	/* fallbacks: why a body region was copied or a connection passed through */
 	LIBRA_STAT_FALLBACK_BUDGET,		/* anchored-memory limit reached */
-	LIBRA_STAT_FALLBACK_SMALL_BODY,		/* body or region under the minimum */
-	LIBRA_STAT_FALLBACK_NO_PARSER,		/* no parser attached */
+	LIBRA_STAT_FALLBACK_SMALL_BODY,		/* body or region under the minimum, or a body
+						 * over 1 GiB (not tracked: the direction steps aside) */
+	LIBRA_STAT_FALLBACK_NO_PARSER,		/* sockets adopted while no parser was attached:
+						 * their receives take the stock path for good */
 	LIBRA_STAT_FALLBACK_DESYNC,		/* stream consumed behind libra's back (splice, race) */
 	LIBRA_STAT_FALLBACK_NOT_ADOPTED,	/* socket had traffic before opt-in */
 	LIBRA_STAT_FALLBACK_UNKNOWN_METHOD,	/* response whose request method is unknown */
-	LIBRA_STAT_FALLBACK_PAGE_COPIED,	/* bytes anchored by kernel copy: slab, shared or unreadable frags */
-	/* tokens in sent data that were forged, stale, damaged or another process's */
+	LIBRA_STAT_FALLBACK_PAGE_COPIED,	/* bytes anchored by kernel copy: slab heads or shared frags */
+	/* bytes in sent data that looked like a token but carry no valid MAC: sent as they are */
 	LIBRA_STAT_TOKENS_REJECTED,
-	/* anchors released: sent in full, process gone, or unload */
+	/* anchors released: sent in full, expired, their message or process gone, or unload */
 	LIBRA_STAT_ANCHORS_RELEASED,
-	/* tokens sent where the outbound HTTP framing was unknown (see docs/design.md) */
+	/*
+	 * no longer counted (always 0): a token where the outbound framing is
+	 * unknown is written out in the program's memory (BYTES_MATERIALIZED)
+	 */
 	LIBRA_STAT_TOKENS_UNFRAMED,
 	/*
-	 * token starts cut off by a send where nothing promised the rest (a body
-	 * to the close, unknown framing), sent as they were after tx_hold_ms
+	 * token starts cut off by a send whose rest did not come within
+	 * tx_hold_ms: sent as they were, or (the token's whole magic) the
+	 * connection reset
 	 */
 	LIBRA_STAT_TX_HOLDS_EXPIRED,
-	/* connections reset at shutdown or close: bytes a send took could not be queued */
+	/*
+	 * connections libra reset: held bytes that could not be queued at
+	 * shutdown or close, a token it could not stand in for, TLS data that
+	 * may carry a token, a region in progress when the framing was lost
+	 */
 	LIBRA_STAT_TX_RESETS,
 	/*
 	 * Time spent, in nanoseconds of local_clock() summed over all cpus: where
@@ -140,7 +150,7 @@ enum libra_stat {
 	LIBRA_STAT_FALLBACK_TLS,
 	/* TLS connections reset: TLS data sent while tokens it might carry were live */
 	LIBRA_STAT_TLS_RESETS,
-	/* body regions copied, not anchored, because urgent data (MSG_OOB) lies in them */
+	/* connections whose receives took the stock path for good: urgent data (MSG_OOB) was ahead */
 	LIBRA_STAT_FALLBACK_URGENT,
 	/*
 	 * anchors released unsent because nothing can send them any more: their
@@ -152,7 +162,11 @@ enum libra_stat {
 	LIBRA_STAT_REGIONS_CUT,
 	/* opt-in entries removed because every process they name has exited */
 	LIBRA_STAT_OPTIN_EXPIRED,
-	/* per-socket state discarded: the connection was disconnected and reused */
+	/*
+	 * per-socket state discarded at tcp_disconnect(): connect(AF_UNSPEC), a
+	 * close with SO_LINGER 0, libra's own resets (a reconnected socket starts
+	 * afresh)
+	 */
 	LIBRA_STAT_SOCKETS_RESET,
 	/* requests queued past the pipelining bound: that connection stops anchoring */
 	LIBRA_STAT_FALLBACK_PIPELINE,
