@@ -11,10 +11,14 @@
  * done, late: it writes the region's real bytes into the program's memory
  * where the token and its zero fill stand, and lets the stock path copy
  * them from there. A region is written only when it stands whole and
- * untouched in memory (the token, then nothing but the zero fill to the
- * region's end): then those bytes can only be the region, wherever the call
- * cuts it (a FastCGI record boundary inside it, a partial send), and the
- * memory holds the stock bytes for whatever the program does with it next.
+ * untouched inside one buffer the call was given (the token, then nothing
+ * but the zero fill to the region's end): then those bytes can only be the
+ * region, and the memory holds the stock bytes for whatever the program
+ * does with it next. Where a region goes on past the buffer (HAProxy's ring
+ * wrapping inside it), the call fails: libra never writes memory it was not
+ * shown, however much it looks like the rest of a region. A process that
+ * sends a token to a stream libra does not frame (not a file) gets no more
+ * anchors, so this happens at most while the tokens it already holds drain.
  * Where that cannot be proved — the token's anchor is gone or another
  * process's, the region was changed in memory, the memory is not writable,
  * the token is in kernel memory (a page spliced from a file) — the call
@@ -137,10 +141,33 @@ static int libra_materialize(struct libra_anchor *a, unsigned long uaddr, struct
 }
 
 /*
- * A candidate token at @uaddr: written out (returns the region's length, to
- * scan on after it), left alone (not libra's: 0), or refused (-EIO).
+ * A process sent a token where libra does not follow the framing: the next
+ * one it sends there may be cut where no hook can tell (a ring buffer
+ * wrapping inside a region, framing inserted in it). It gets no more anchors
+ * (rx.c), and the tokens it still holds are written out or refused as they
+ * come. A file is not such a place: programs write regions to files whole.
  */
-static int libra_guard_token(unsigned long uaddr, struct libra_sock *ls, const char *where)
+static void libra_guard_demote(enum libra_egress kind, const char *where)
+{
+	struct libra_proc *p;
+
+	if (kind != LIBRA_EGRESS_STREAM)
+		return;
+	p = libra_proc_get(task_tgid(current));
+	if (p && libra_proc_flag(p, LIBRA_PROC_UNFRAMED))
+		pr_info("%s[%d] sent a token to %s, where libra does not follow the framing: it gets no anchors from now on\n",
+			current->comm, task_tgid_nr(current), where);
+}
+
+/*
+ * A candidate token at @uaddr, in a buffer of the call that ends at
+ * @seg_end: written out (returns the region's length, to scan on after it),
+ * left alone (not libra's: 0), or refused (-EIO). A region is written out
+ * only whole inside that buffer: libra never writes memory the call was not
+ * given, however much it looks like the rest of the region.
+ */
+static int libra_guard_token(unsigned long uaddr, unsigned long seg_end, struct libra_sock *ls,
+			     enum libra_egress kind, const char *where)
 {
 	enum libra_token_verdict why;
 	struct libra_token tok;
@@ -152,14 +179,20 @@ static int libra_guard_token(unsigned long uaddr, struct libra_sock *ls, const c
 	    memcmp(tok.magic, LIBRA_TOKEN_MAGIC, sizeof(tok.magic)))
 		return 0;
 	a = libra_anchor_lookup(&tok, &why);
+	if (!a && why == LIBRA_TOKEN_NOT_OURS)
+		return 0;
+	libra_guard_demote(kind, where);
 	if (!a) {
-		if (why == LIBRA_TOKEN_NOT_OURS)
-			return 0;
 		libra_refuse_count(NULL, ls, where, libra_token_verdict_name(why));
 		return -EIO;
 	}
 	if (why == LIBRA_TOKEN_FOREIGN && !libra_anchor_ancestral(a)) {
 		libra_refuse_count(a->scope, ls, where, libra_token_verdict_name(why));
+		libra_anchor_put(a);
+		return -EIO;
+	}
+	if (uaddr + a->len > seg_end || uaddr + a->len < uaddr) {
+		libra_refuse_count(a->scope, ls, where, "its region goes on beyond the buffer sent");
 		libra_anchor_put(a);
 		return -EIO;
 	}
@@ -174,9 +207,9 @@ static int libra_guard_token(unsigned long uaddr, struct libra_sock *ls, const c
 	return err < 0 ? -EIO : err;
 }
 
-/* Scans [uaddr, uaddr + len) of user memory. */
-static int libra_guard_user(unsigned long uaddr, size_t len, struct libra_sock *ls,
-			    const char *where)
+/* Scans [uaddr, uaddr + len) of user memory, in a buffer of the call that ends at @seg_end. */
+static int libra_guard_user(unsigned long uaddr, size_t len, unsigned long seg_end,
+			    struct libra_sock *ls, enum libra_egress kind, const char *where)
 {
 	u8 buf[LIBRA_GUARD_CHUNK];
 
@@ -192,7 +225,7 @@ static int libra_guard_user(unsigned long uaddr, size_t len, struct libra_sock *
 			if (!p)
 				break;
 			i = p - buf;
-			ret = libra_guard_token(uaddr + i, ls, where);
+			ret = libra_guard_token(uaddr + i, seg_end, ls, kind, where);
 			if (ret < 0)
 				return ret;
 			if (ret) {
@@ -210,7 +243,7 @@ static int libra_guard_user(unsigned long uaddr, size_t len, struct libra_sock *
 
 /* Scans pages (sendfile, splice): a live token there cannot be written out. */
 static int libra_guard_bvec(const struct iov_iter *iter, size_t len, struct libra_sock *ls,
-			    const char *where)
+			    enum libra_egress kind, const char *where)
 {
 	const struct bio_vec *bv = iter->bvec;
 	size_t skip = iter->iov_offset;
@@ -250,6 +283,7 @@ static int libra_guard_bvec(const struct iov_iter *iter, size_t len, struct libr
 					libra_anchor_put(a);
 				if (why != LIBRA_TOKEN_NOT_OURS) {
 					kunmap_local(vaddr);
+					libra_guard_demote(kind, where);
 					libra_refuse_count(NULL, ls, where, "it is in a file's pages");
 					return -EIO;
 				}
@@ -264,12 +298,13 @@ static int libra_guard_bvec(const struct iov_iter *iter, size_t len, struct libr
 
 /*
  * The guard over the first @len bytes @iter holds (it is not advanced).
- * @ls is the libra socket they go out on, if any, for its counters; @where
- * names the path for the log. Returns 0 when the bytes may go as memory now
- * holds them, or -EIO.
+ * @ls is the libra socket they go out on, if any, for its counters; @kind
+ * says whether a token there demotes the process; @where names the path for
+ * the log. Returns 0 when the bytes may go as memory now holds them, or
+ * -EIO.
  */
 int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock *ls,
-		     const char *where)
+		     enum libra_egress kind, const char *where)
 {
 	size_t skip = iter->iov_offset;
 	const struct iovec *iov;
@@ -279,10 +314,14 @@ int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock 
 	len = min(len, iov_iter_count(iter));
 	if (!len)
 		return 0;
-	if (iter_is_ubuf(iter))
-		return libra_guard_user((unsigned long)iter->ubuf + skip, len, ls, where);
+	if (iter_is_ubuf(iter)) {
+		unsigned long base = (unsigned long)iter->ubuf;
+
+		return libra_guard_user(base + skip, len, base + skip + iov_iter_count(iter),
+					ls, kind, where);
+	}
 	if (iov_iter_is_bvec(iter))
-		return libra_guard_bvec(iter, len, ls, where);
+		return libra_guard_bvec(iter, len, ls, kind, where);
 	if (!iter_is_iovec(iter))
 		return 0;	/* kernel memory of a kernel caller */
 	iov = libra_iter_iov(iter);
@@ -294,7 +333,8 @@ int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock 
 			continue;
 		}
 		n = min(len, iov->iov_len - skip);
-		err = libra_guard_user((unsigned long)iov->iov_base + skip, n, ls, where);
+		err = libra_guard_user((unsigned long)iov->iov_base + skip, n,
+				       (unsigned long)iov->iov_base + iov->iov_len, ls, kind, where);
 		len -= n;
 		skip = 0;
 	}

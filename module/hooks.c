@@ -237,7 +237,7 @@ static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t s
 		libra_tls_mark(current, LIBRA_PROC_TLS_KERNEL, "sends on a kernel-TLS socket");
 	libra_quic_check(sk, msg);
 	if (libra_proc_guarded(current) &&
-	    libra_guard_iter(&msg->msg_iter, size, NULL, libra_sock_kind(sk)))
+	    libra_guard_iter(&msg->msg_iter, size, NULL, LIBRA_EGRESS_STREAM, libra_sock_kind(sk)))
 		ret = -EIO;
 	if (!ret)
 		ret = stock(sock, msg, size);
@@ -257,13 +257,13 @@ LIBRA_GUARD_SENDMSG(unix_dgram_sendmsg)
 LIBRA_GUARD_SENDMSG(unix_seqpacket_sendmsg)
 
 /* A buffered write to a file or a pipe: the guard, then the stock function. */
-static ssize_t libra_guard_write(struct kiocb *iocb, struct iov_iter *i, const char *where,
-				 ssize_t (*stock)(struct kiocb *, struct iov_iter *))
+static ssize_t libra_guard_write(struct kiocb *iocb, struct iov_iter *i, enum libra_egress kind,
+				 const char *where, ssize_t (*stock)(struct kiocb *, struct iov_iter *))
 {
 	ssize_t ret = -EIO;
 
 	libra_handler_enter();
-	if (!libra_guard_iter(i, iov_iter_count(i), NULL, where))
+	if (!libra_guard_iter(i, iov_iter_count(i), NULL, kind, where))
 		ret = stock(iocb, i);
 	libra_handler_leave();
 	return ret;
@@ -271,12 +271,12 @@ static ssize_t libra_guard_write(struct kiocb *iocb, struct iov_iter *i, const c
 
 static ssize_t libra_guard_generic_perform_write(struct kiocb *iocb, struct iov_iter *i)
 {
-	return libra_guard_write(iocb, i, "a file", libra_sym.generic_perform_write);
+	return libra_guard_write(iocb, i, LIBRA_EGRESS_WHOLE, "a file", libra_sym.generic_perform_write);
 }
 
 static ssize_t libra_guard_pipe_write(struct kiocb *iocb, struct iov_iter *i)
 {
-	return libra_guard_write(iocb, i, "a pipe", libra_sym.pipe_write);
+	return libra_guard_write(iocb, i, LIBRA_EGRESS_STREAM, "a pipe", libra_sym.pipe_write);
 }
 
 /* xfs and others on iomap: 3 arguments on 6.1, 4 from 6.6; the 4th is passed through */
@@ -286,7 +286,7 @@ static ssize_t libra_guard_iomap_file_buffered_write(struct kiocb *iocb, struct 
 	ssize_t ret = -EIO;
 
 	libra_handler_enter();
-	if (!libra_guard_iter(i, iov_iter_count(i), NULL, "a file"))
+	if (!libra_guard_iter(i, iov_iter_count(i), NULL, LIBRA_EGRESS_WHOLE, "a file"))
 		ret = libra_sym.iomap_file_buffered_write(iocb, i, ops, private);
 	libra_handler_leave();
 	return ret;

@@ -180,6 +180,7 @@ enum {
 	LIBRA_PROC_OPTED_IN,	/* an opt-in entry selected one of its sockets */
 	LIBRA_PROC_TLS_USER,	/* it sent TLS records built in user space */
 	LIBRA_PROC_TLS_KERNEL,	/* it sent on a kernel-TLS socket */
+	LIBRA_PROC_UNFRAMED,	/* it sent a token where libra does not follow the framing */
 };
 struct libra_proc {
 	struct hlist_node node;		/* libra_procs, RCU */
@@ -368,8 +369,19 @@ void libra_tx_exit(void);
  * tokens in them are written out as their regions' bytes, in the program's
  * memory, before the stock path copies it, or the call fails.
  */
+/*
+ * Where the bytes go, for the guard: somewhere programs send regions whole
+ * (files; a MSG_ZEROCOPY send; an HTTP stream older than the opt-in, whose
+ * message boundaries libra never saw), or a stream in a framing libra does
+ * not follow (AF_UNIX, a pipe, a TCP stream the parser stepped aside on),
+ * where a token demotes its process (egress.c).
+ */
+enum libra_egress {
+	LIBRA_EGRESS_WHOLE,
+	LIBRA_EGRESS_STREAM,
+};
 int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock *ls,
-		     const char *where);
+		     enum libra_egress kind, const char *where);
 int libra_materialize_at(struct libra_anchor *a, unsigned long uaddr, struct libra_sock *ls);
 void libra_refuse_count(struct libra_scope *scope, struct libra_sock *ls, const char *where,
 			const char *why);
@@ -377,8 +389,9 @@ void libra_refuse_count(struct libra_scope *scope, struct libra_sock *ls, const 
 /* tls.c: processes that speak TLS get no anchors */
 bool libra_tls_record_start(const u8 *b, u32 n, bool handshake);
 bool libra_quic_long_header(const u8 *b, u32 n);
+bool libra_h2_start(const u8 *b, u32 n);
 bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how);
-bool libra_tls_refuses(struct task_struct *task);
+bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why);
 bool libra_tls_proc_poisoned(struct task_struct *task);
 
 /* hooks.c: ftrace hooks on tcp_recvmsg, tcp_sendmsg (tcp_sendpage), tcp_shutdown,

@@ -356,6 +356,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	while (copied < len) {
 		struct tcp_sock *tp = tcp_sk(sk);
 		u32 cs = tp->copied_seq, queued, anchorable, copy_limit = 0;
+		enum libra_stat why;
 		u64 msg_id = 0;
 		size_t want = len - copied;
 
@@ -399,9 +400,9 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 				r = 0;
 			} else if (n < LIBRA_MIN_REGION) {
 				libra_sock_add(ls, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
-			} else if (libra_tls_refuses(current)) {
-				/* it speaks TLS: a token could leave encrypted, where no hook sees it */
-				libra_sock_add(ls, LIBRA_STAT_FALLBACK_TLS, 1);
+			} else if (libra_proc_refuses_anchors(current, &why)) {
+				/* it speaks TLS, or sends bodies where libra cannot follow them */
+				libra_sock_add(ls, why, 1);
 			} else {
 				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
 			}

@@ -3,7 +3,7 @@
  * TLS: a process that encrypts what it sends can carry a token into a TLS
  * record where no hook of libra's can see it (user-space TLS), so a process
  * seen speaking TLS gets no anchors from then on (rx.c asks
- * libra_tls_refuses()). Kernel TLS encrypts in the kernel, after the egress
+ * libra_proc_refuses_anchors()). Kernel TLS encrypts in the kernel, after the egress
  * guard has written out any token (egress.c), so its bytes are right; until
  * libra sends anchored pages through kernel TLS itself, a process using it
  * gets no anchors either.
@@ -30,6 +30,7 @@
  * anchors then: it was encrypted before libra saw it.
  */
 #include <linux/sched.h>
+#include <linux/string.h>
 
 #include "libra.h"
 
@@ -60,6 +61,23 @@ bool libra_quic_long_header(const u8 *b, u32 n)
 		return false;
 	version = (u32)b[1] << 24 | (u32)b[2] << 16 | (u32)b[3] << 8 | b[4];
 	return version == 1 || version == 0x6b3343cf || (version >> 8) == 0xff0000;
+}
+
+/*
+ * Whether @b (@n bytes, at least 9 needed) starts an HTTP/2 connection as
+ * its sender: the client preface, or a server's SETTINGS frame (length a
+ * multiple of 6, type 4, no flags, stream 0).
+ */
+bool libra_h2_start(const u8 *b, u32 n)
+{
+	u32 len;
+
+	if (n >= 9 && !memcmp(b, "PRI * HTT", 9))
+		return true;
+	if (n < 9 || b[3] != 0x04 || b[4] || b[5] || b[6] || b[7] || b[8])
+		return false;
+	len = (u32)b[0] << 16 | (u32)b[1] << 8 | b[2];
+	return len % 6 == 0 && len <= 16384;
 }
 
 #define LIBRA_TLS_BATCH 32
@@ -112,11 +130,29 @@ bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how)
 	return had;
 }
 
-/* Whether @task must get no anchors: it speaks TLS. */
-bool libra_tls_refuses(struct task_struct *task)
+/*
+ * Whether @task must get no anchors, and the counter that says why: it
+ * speaks TLS, or it sent a token where libra does not follow the framing
+ * (egress.c).
+ */
+bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why)
 {
-	return libra_proc_flagged(task, LIBRA_PROC_TLS_USER) ||
-	       libra_proc_flagged(task, LIBRA_PROC_TLS_KERNEL);
+	struct libra_proc *p;
+	unsigned long flags;
+
+	rcu_read_lock();
+	p = libra_proc_lookup(task_tgid(task));
+	flags = p ? READ_ONCE(p->flags) : 0;
+	rcu_read_unlock();
+	if (flags & (BIT(LIBRA_PROC_TLS_USER) | BIT(LIBRA_PROC_TLS_KERNEL))) {
+		*why = LIBRA_STAT_FALLBACK_TLS;
+		return true;
+	}
+	if (flags & BIT(LIBRA_PROC_UNFRAMED)) {
+		*why = LIBRA_STAT_FALLBACK_EGRESS;
+		return true;
+	}
+	return false;
 }
 
 /* Whether TLS records @task sends may carry a copy of a token (see above). */

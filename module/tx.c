@@ -203,6 +203,40 @@ bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a)
 	return true;
 }
 
+/*
+ * Whether nothing more can go out on @sk: reset by the peer, shut down for
+ * writing, closed. What libra was sending there never will be.
+ */
+static bool libra_tx_connection_over(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err) || (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	       sk->sk_state == TCP_CLOSE;
+}
+
+/*
+ * The connection can send no more: the messages whose bodies were going
+ * out on it are abandoned now (their anchors go, a response is never sent
+ * twice), not when the program gets round to closing the socket. Held
+ * bytes go with them: nothing can carry them.
+ */
+static void libra_tx_connection_lost(struct libra_sock *ls)
+{
+	int i;
+
+	if (ls->tx_cont) {
+		libra_anchor_put(ls->tx_cont);
+		ls->tx_cont = NULL;
+	}
+	for (i = 0; i < LIBRA_TX_MSGS; i++) {
+		if (ls->tx_msgs[i])
+			libra_anchor_abandon_msg(ls->tx_msgs[i]);
+		ls->tx_msgs[i] = 0;
+	}
+	ls->tx_owed_len = 0;
+	ls->tx_owed_state = LIBRA_OWED_NONE;
+	libra_tx_held_update(ls);
+}
+
 /* The region in progress is given up: its message ended, or its framing was lost. */
 static void libra_tx_cut_region(struct libra_sock *ls)
 {
@@ -271,7 +305,7 @@ static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 static int libra_tx_tls_check(struct libra_tx_call *call)
 {
 	struct libra_sock *ls = call->ls;
-	u8 b[5];
+	u8 b[9];
 	u32 n = min_t(size_t, sizeof(b), iov_iter_count(call->iter));
 	bool had;
 
@@ -281,6 +315,13 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 		if (libra_tls_record_start(b, n, true)) {
 			libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS);
 			libra_tls_mark(current, LIBRA_PROC_TLS_USER, "sent a TLS handshake");
+		} else if (libra_h2_start(b, n)) {
+			struct libra_proc *p = libra_proc_get(task_tgid(current));
+
+			/* HTTP/2 frames cut bodies where no hook can tell: no anchors for it */
+			if (p && libra_proc_flag(p, LIBRA_PROC_UNFRAMED))
+				pr_info("%s[%d] speaks HTTP/2: it gets no anchors from now on\n",
+					current->comm, task_tgid_nr(current));
 		}
 		return 0;
 	}
@@ -314,7 +355,9 @@ static int libra_tx_unframed(struct libra_tx_call *call)
 	}
 	if (!call->scan)
 		return 0;
+	/* a connection older than the opt-in is HTTP whose boundaries libra never saw */
 	return libra_guard_iter(call->iter, iov_iter_count(call->iter), ls,
+				ls->role == LIBRA_ROLE_PASS ? LIBRA_EGRESS_WHOLE : LIBRA_EGRESS_STREAM,
 				"a TCP stream libra does not frame") ? -ECONNRESET : 0;
 }
 
@@ -326,6 +369,8 @@ static int libra_tx_run(struct libra_tx_call *call)
 
 	if (ls->role == LIBRA_ROLE_UNKNOWN && iov_iter_count(call->iter))
 		libra_sock_set_role(ls, LIBRA_ROLE_CLIENT);
+	if (libra_tx_connection_over(call->sk))
+		libra_tx_connection_lost(ls);
 	libra_tx_check_sync(ls, call->sk);
 	call->buf = ls->tx_scan_buf;
 	err = libra_tx_tls_check(call);
@@ -399,7 +444,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 			plain = libra_tx_find_token(call, n, &a, &held, &refused);
 			libra_time_add(LIBRA_STAT_TIME_TOKEN_SCAN_NS, t0);
 		} else if (call->scan && libra_tx_framed(ls) &&
-			   libra_guard_iter(call->iter, n, ls, "HTTP metadata")) {
+			   libra_guard_iter(call->iter, n, ls, LIBRA_EGRESS_STREAM, "HTTP metadata")) {
 			/* a token among headers ($request_body in a header) that could not be written out */
 			err = -ECONNRESET;
 			break;
@@ -482,7 +527,8 @@ static int libra_tx_one_call(struct libra_tx_call *call, size_t size)
 	ret = libra_tx_tls_check(call);
 	if (ret)
 		goto out;
-	if (call->scan && libra_guard_iter(call->iter, size, ls, "a MSG_ZEROCOPY/MSG_OOB send")) {
+	if (call->scan && libra_guard_iter(call->iter, size, ls, LIBRA_EGRESS_WHOLE,
+					   "a MSG_ZEROCOPY/MSG_OOB send")) {
 		ret = -ECONNRESET;
 		goto out;
 	}
@@ -584,7 +630,7 @@ int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		if (ret)
 			return ret;
 		/* no state (a TFO connect, no memory): the guard still looks */
-		if (scan && libra_guard_iter(&msg->msg_iter, size, NULL, "a TCP send"))
+		if (scan && libra_guard_iter(&msg->msg_iter, size, NULL, LIBRA_EGRESS_WHOLE, "a TCP send"))
 			return -EIO;
 		return libra_sym.tcp_sendmsg(sk, msg, size);
 	}

@@ -461,14 +461,19 @@ void libra_tx_settle_at_release(struct sock *sk, struct libra_sock *ls)
 	WRITE_ONCE(sk->sk_shutdown, shut);
 }
 
-/* close(), before the stock tcp_close() runs: no send can be in progress on it. */
+/*
+ * close(), before the stock tcp_close() runs: no send can be in progress on
+ * it. On a connection already reset by its peer the bytes have nowhere to
+ * go and nothing is reset.
+ */
 void libra_tx_close(struct sock *sk)
 {
 	struct libra_sock *ls;
 
 	lock_sock(sk);
 	ls = libra_sock_lookup(sk);
-	if (ls && ls->tx_owed_len && libra_tx_flush_owed(sk, ls))
+	if (ls && ls->tx_owed_len && libra_tx_flush_owed(sk, ls) && !READ_ONCE(sk->sk_err) &&
+	    sk->sk_state != TCP_CLOSE)
 		libra_tx_abort(sk, ls, true);
 	release_sock(sk);
 }

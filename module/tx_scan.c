@@ -254,7 +254,8 @@ u32 libra_tx_find_token(struct libra_tx_call *call, u32 n, struct libra_anchor *
 				libra_anchor_put(*found);
 				*found = NULL;
 				iov_iter_advance(&at, base + i);
-				if (libra_guard_iter(&at, LIBRA_TOKEN_BYTES, call->ls, "a send")) {
+				if (libra_guard_iter(&at, LIBRA_TOKEN_BYTES, call->ls, LIBRA_EGRESS_WHOLE,
+						     "a send")) {
 					*refused = true;
 					return base + i;
 				}

@@ -72,11 +72,12 @@ nlohmann::json entry_reference(const libra_optin& entry)
     return {{"pid", entry.pid}};
 }
 
-constexpr uint32_t kTlsFlags = LIBRA_PROC_F_TLS_USER | LIBRA_PROC_F_TLS_KERNEL | LIBRA_PROC_F_TLS_RESETTING;
+constexpr uint32_t kRefusedFlags = LIBRA_PROC_F_TLS_USER | LIBRA_PROC_F_TLS_KERNEL |
+                                   LIBRA_PROC_F_TLS_RESETTING | LIBRA_PROC_F_UNFRAMED_EGRESS;
 
 bool process_accelerated(const libra_proc_info& process)
 {
-    return (process.flags & LIBRA_PROC_F_OPTED_IN) && !(process.flags & kTlsFlags);
+    return (process.flags & LIBRA_PROC_F_OPTED_IN) && !(process.flags & kRefusedFlags);
 }
 
 // The reasons a process's flags give, in acceleration_reasons() order.
@@ -90,6 +91,7 @@ std::vector<const AccelerationReason*> process_reasons(const libra_proc_info& pr
     add_if(process.flags & LIBRA_PROC_F_TLS_USER, "tls_user");
     add_if(process.flags & LIBRA_PROC_F_TLS_KERNEL, "tls_kernel");
     add_if(process.flags & LIBRA_PROC_F_TLS_RESETTING, "tls_resetting");
+    add_if(process.flags & LIBRA_PROC_F_UNFRAMED_EGRESS, "unframed_egress");
     add_if(!(process.flags & LIBRA_PROC_F_OPTED_IN), "not_opted_in");
     return reasons;
 }
@@ -117,6 +119,7 @@ nlohmann::json process_json(const libra_proc_info& process, const nlohmann::json
             {"accelerated", process_accelerated(process)},
             {"tls", tls},
             {"tls_resetting", (process.flags & LIBRA_PROC_F_TLS_RESETTING) != 0},
+            {"unframed_egress", (process.flags & LIBRA_PROC_F_UNFRAMED_EGRESS) != 0},
             {"tls_since_ns", process.tls_since_ns ? nlohmann::json(process.tls_since_ns) : nlohmann::json(nullptr)},
             {"anchors", process.anchors},
             {"anchored_bytes", process.anchored_bytes},
@@ -138,6 +141,10 @@ const std::vector<AccelerationReason>& acceleration_reasons()
          "sent TLS while tokens it received earlier were live: its TLS connections are reset until those "
          "tokens are sent or expire",
          "opt in only processes that serve plain HTTP; restarting it ends this at once", {}},
+        {"unframed_egress",
+         "sent a received body where Libra does not follow the framing (an AF_UNIX or FastCGI upstream, "
+         "HTTP/2, a pipe): it gets no anchors, its bodies are copied as stock Linux copies them",
+         "opt in only processes that forward bodies over HTTP/1.x TCP, or only their ports (--port)", {}},
         {"not_opted_in",
          "not opted in: it holds anchors it received while it was, and its sends are still checked for tokens",
          {}, {}},

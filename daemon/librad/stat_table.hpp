@@ -119,7 +119,8 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
     {LIBRA_STAT_OPTIN_EXPIRED, "optin_expired", StatKind::counter,
      "opt-in entries removed because every process they name has exited", {}},
     {LIBRA_STAT_SOCKETS_RESET, "sockets_reset", StatKind::counter,
-     "per-socket state discarded: the connection was disconnected and reused", {}},
+     "per-socket state discarded at tcp_disconnect(): connect(AF_UNSPEC), a close with SO_LINGER 0, "
+     "libra's own resets", {}},
     {LIBRA_STAT_FALLBACK_PIPELINE, "fallback_pipeline", StatKind::counter,
      "fallbacks: requests queued past the pipelining bound (that connection stops anchoring)", "pipeline"},
     {LIBRA_STAT_TIME_ZERO_FILL_NS, "time_zero_fill_ns", StatKind::counter,
@@ -129,6 +130,10 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
     {LIBRA_STAT_FALLBACK_TRANSFORMABLE, "fallback_transformable", StatKind::counter,
      "fallbacks: response body a proxy may compress (content coding accepted, none applied, textual)",
      "transformable"},
+    {LIBRA_STAT_FALLBACK_EGRESS, "fallback_egress", StatKind::counter,
+     "fallbacks: its process sent a token where libra does not follow the framing (AF_UNIX, HTTP/2, "
+     "a stream the parser stepped aside on, a pipe)",
+     "egress"},
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()

@@ -137,6 +137,7 @@ TEST_F(AccelerationTest, ProcsSayWhoIsAcceleratedAndWhyNot)
                                   {"accelerated", true},
                                   {"tls", nullptr},
                                   {"tls_resetting", false},
+                                  {"unframed_egress", false},
                                   {"tls_since_ns", nullptr},
                                   {"anchors", 2},
                                   {"anchored_bytes", 65536},
@@ -158,6 +159,19 @@ TEST_F(AccelerationTest, ProcsSayWhoIsAcceleratedAndWhyNot)
     // Not visible in librad's pid namespace: no entry can be told.
     EXPECT_EQ(processes[4]["entries"], json::array());
     EXPECT_EQ(processes[4]["accelerated"], true);
+}
+
+TEST_F(AccelerationTest, AProcessSendingBodiesWhereLibraCannotFollowIsNotAccelerated)
+{
+    auto list = listed({make_process(101, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_UNFRAMED_EGRESS)});
+    auto out = build_procs_json(list, {pid_entry(100)}, tree_);
+    const auto& process = out["processes"][0];
+    EXPECT_EQ(process["accelerated"], false);
+    EXPECT_EQ(process["unframed_egress"], true);
+    EXPECT_EQ(process["tls"], nullptr);
+    ASSERT_EQ(process["reasons"].size(), 1u);
+    EXPECT_EQ(process["reasons"][0]["reason"], "unframed_egress");
+    EXPECT_NE(process["reasons"][0]["remedy"], nullptr);
 }
 
 TEST_F(AccelerationTest, EachEntrySaysWhetherItsProcessesAreAccelerated)

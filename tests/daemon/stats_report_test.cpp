@@ -249,6 +249,7 @@ TEST(StatsReport, FailSafeCountersAreNamed)
         {LIBRA_STAT_TIME_ZERO_FILL_NS, "time_zero_fill_ns", ""},
         {LIBRA_STAT_TIME_MATERIALIZE_NS, "time_materialize_ns", ""},
         {LIBRA_STAT_FALLBACK_TRANSFORMABLE, "fallback_transformable", "transformable"},
+        {LIBRA_STAT_FALLBACK_EGRESS, "fallback_egress", "egress"},
     };
     uint64_t value = 500;
     for (const auto& counter : counters)

@@ -180,6 +180,13 @@ enum libra_stat {
 	 * textual (nginx's default gzip would compress the token)
 	 */
 	LIBRA_STAT_FALLBACK_TRANSFORMABLE,
+	/*
+	 * body regions copied, not anchored, because their process sent a token
+	 * where libra does not follow the framing (an AF_UNIX or other non-TCP
+	 * socket, a TCP stream it stepped aside on, a pipe): it would cut a
+	 * region there one day (HAProxy's ring buffer) where no hook could tell
+	 */
+	LIBRA_STAT_FALLBACK_EGRESS,
 	__LIBRA_STAT_MAX
 };
 
@@ -382,6 +389,9 @@ struct libra_socket_list {
 #define LIBRA_PROC_F_TLS_KERNEL		(1U << 2) /* it uses kernel TLS sockets */
 #define LIBRA_PROC_F_TLS_RESETTING	(1U << 3) /* TLS seen while tokens it got before were live:
 						   * its TLS data is refused until they are gone */
+#define LIBRA_PROC_F_UNFRAMED_EGRESS	(1U << 4) /* it sent a token where libra does not follow the
+						   * framing (AF_UNIX, a stream libra stepped aside
+						   * on, a pipe): it gets no more anchors */
 
 struct libra_proc_info {
 	__s32 tgid;			/* caller's pid namespace; 0 if not visible there */

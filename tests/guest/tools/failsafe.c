@@ -500,9 +500,8 @@ static void case_unix_socketpair(void)
 		die("socketpair: %s", strerror(errno));
 	if (fork() == 0) {
 		close(sv[0]);
-		/* in the pieces the recvs had: a region and the next one's start */
-		for (size_t off = 0; off < r.sent.len; off += 50000)
-			write_all(sv[1], r.buf + off, r.sent.len - off < 50000 ? r.sent.len - off : 50000);
+		/* the whole buffer, every region in it whole */
+		write_all(sv[1], r.buf, r.sent.len);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -511,6 +510,51 @@ static void case_unix_socketpair(void)
 	expect_equal("the AF_UNIX peer", got, glen, r.sent.p, r.sent.len);
 	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == before)
 		die("nothing was materialized");
+}
+
+/*
+ * The same buffer written in pieces that cut its regions: a region goes on
+ * past the buffer the write was given, where libra may not write, so the
+ * write fails (EIO) and the peer gets a correct prefix, never a token.
+ */
+static void case_unix_cut(void)
+{
+	struct received r = receive_response(300 * KiB + 7, 17);
+	uint64_t before = stat_now(LIBRA_STAT_TOKENS_REFUSED);
+	int sv[2], err, st;
+	size_t glen;
+	uint8_t *got;
+	pid_t w;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		die("socketpair: %s", strerror(errno));
+	w = fork();
+	if (w == 0) {
+		close(sv[0]);
+		for (size_t off = 0; off < r.sent.len; off += 50000) {
+			size_t n = r.sent.len - off < 50000 ? r.sent.len - off : 50000;
+			ssize_t k = write(sv[1], r.buf + off, n);
+
+			if (k < 0)
+				_exit(errno == EIO ? 3 : 2);
+			if ((size_t)k != n)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	got = read_to_end(sv[0], &glen, &err);
+	waitpid(w, &st, 0);
+	if (!on) {
+		expect_equal("the AF_UNIX peer", got, glen, r.sent.p, r.sent.len);
+		return;
+	}
+	if (WEXITSTATUS(st) != 3)
+		die("a write cutting a region did not fail with EIO (writer exit %d)", WEXITSTATUS(st));
+	if (has_magic(got, glen) || glen >= r.sent.len || memcmp(got, r.sent.p, glen))
+		die("the peer got %zu bytes: a token, the whole stream or wrong bytes", glen);
+	if (stat_now(LIBRA_STAT_TOKENS_REFUSED) == before)
+		die("tokens_refused did not count the refusal");
 }
 
 static void case_pipe(void)
@@ -625,7 +669,10 @@ static uint8_t *concat(const void *a, size_t alen, const void *b, size_t blen, c
 	return p;
 }
 
-/* C2: a custom method makes libra step aside on the stream; a region must not run over foreign bytes. */
+/*
+ * C2: a custom method makes libra step aside on the stream; a region must
+ * not run over the foreign bytes the program puts inside it.
+ */
 static void case_unframed_interleave(void)
 {
 	static const char foo[] = "FOO / HTTP/1.1\r\nHost: failsafe\r\n\r\n";
@@ -633,7 +680,7 @@ static void case_unframed_interleave(void)
 	struct sink s;
 	size_t glen, n1 = r.sent.hdr + 100;
 	uint8_t *got, *want, *tmp;
-	int err;
+	int err, e;
 	uint16_t port;
 	int lfd = listen_on(&port);
 
@@ -651,14 +698,30 @@ static void case_unframed_interleave(void)
 		_exit(0);
 	}
 	s.fd = connect_to(port);
-	if (send_all(s.fd, foo, strlen(foo), 0) ||
-	    send_all(s.fd, r.buf, n1, 0) || send_all(s.fd, "XYZ", 3, 0) ||
-	    send_all(s.fd, r.buf + n1, r.sent.len - n1, 0))
-		die("sending");
+	e = send_all(s.fd, foo, strlen(foo), 0);
+	if (!e)
+		e = send_all(s.fd, r.buf, n1, 0);
+	if (!e)
+		e = send_all(s.fd, "XYZ", 3, 0);
+	if (!e)
+		e = send_all(s.fd, r.buf + n1, r.sent.len - n1, 0);
 	got = finish_sink(&s, &glen, &err);
 	tmp = concat(foo, strlen(foo), r.sent.p, n1, "XYZ", 3);
 	want = concat(tmp, strlen(foo) + n1 + 3, r.sent.p + n1, r.sent.len - n1, "", 0);
-	expect_equal("the peer of an unframed stream", got, glen, want, strlen(foo) + r.sent.len + 3);
+	if (!on) {
+		if (e)
+			die("sending: %s", strerror(-e));
+		expect_equal("the peer of an unframed stream", got, glen, want, strlen(foo) + r.sent.len + 3);
+		return;
+	}
+	/* the region goes on past the send it starts in: that send fails, nothing wrong goes out */
+	say("the send holding the token: %s; the peer got %zu bytes", e ? strerror(-e) : "ok", glen);
+	if (!e)
+		die("a region cut by the program's own send went out on a stream libra does not frame");
+	if (has_magic(got, glen) || memcmp(got, want, glen))
+		die("the peer got a token or wrong bytes");
+	if (!(proc_flags() & LIBRA_PROC_F_UNFRAMED_EGRESS))
+		die("the process was not told apart as sending where libra cannot follow");
 }
 
 /* M1: a body shorter than its region, then another response on the connection. */
@@ -1048,6 +1111,7 @@ struct fs_case {
 
 static const struct fs_case cases[] = {
 	{ "unix-socketpair", case_unix_socketpair },
+	{ "unix-cut", case_unix_cut },
 	{ "pipe", case_pipe },
 	{ "file", case_file },
 	{ "unframed-interleave", case_unframed_interleave },
