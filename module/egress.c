@@ -326,15 +326,19 @@ int libra_guard_iter(const struct iov_iter *iter, size_t len, struct libra_sock 
 		return 0;	/* kernel memory of a kernel caller */
 	iov = libra_iter_iov(iter);
 	for (k = 0; len && k < iter->nr_segs && !err; k++, iov++) {
+		unsigned long end = (unsigned long)iov->iov_base + iov->iov_len;
+		unsigned long j;
 		size_t n;
 
 		if (skip >= iov->iov_len) {
 			skip -= iov->iov_len;
 			continue;
 		}
+		/* buffers that follow each other in memory are one buffer the call was given */
+		for (j = k + 1; j < iter->nr_segs && (unsigned long)iov[j - k].iov_base == end; j++)
+			end += iov[j - k].iov_len;
 		n = min(len, iov->iov_len - skip);
-		err = libra_guard_user((unsigned long)iov->iov_base + skip, n,
-				       (unsigned long)iov->iov_base + iov->iov_len, ls, kind, where);
+		err = libra_guard_user((unsigned long)iov->iov_base + skip, n, end, ls, kind, where);
 		len -= n;
 		skip = 0;
 	}

@@ -11,7 +11,7 @@
 # length where it arrives (the client for GETs, the backend for uploads),
 # first with Libra off (the module loaded and the parser attached, the
 # proxies not opted in), then with fresh proxies opted in. About 4 minutes
-# of guest time for 90-second passes.
+# of guest time for 60-second passes (SOAK_SECONDS).
 #
 # With Libra on: no body differs, no request fails, Libra engaged
 # (anchored and sent zero-copy), no token rejected or refused,
@@ -29,7 +29,7 @@
 source "$LIBRA_SRC/tests/guest/lib.sh"
 source "$LIBRA_SRC/tests/guest/soak.inc.sh"
 
-SOAK_SECONDS=${SOAK_SECONDS:-90}
+SOAK_SECONDS=${SOAK_SECONDS:-60}
 SOAK_NETEM=${SOAK_NETEM:-delay 1ms 1ms loss 1% duplicate 1% reorder 5% 50%}
 BACKEND=8083
 K=1024 M=1048576
