@@ -420,11 +420,12 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		if (queued && !copy_limit && runs <= 0 && !ls->rx.passthrough) {
 			/*
 			 * The parser's runs for this call are spent with bytes
-			 * still queued: return what was read, or go on with a
-			 * fresh allowance; never wait for bytes that are here.
+			 * still queued and room in the buffer: go on with a fresh
+			 * allowance. Never return short while bytes are here
+			 * (an edge-triggered reader, nginx, takes a short read for
+			 * a drained socket and waits for an edge that never comes),
+			 * never wait for them either: the call's length bounds it.
 			 */
-			if (copied >= target)
-				break;
 			runs = LIBRA_RX_PARSE_RUNS;
 			continue;
 		}
