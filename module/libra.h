@@ -370,11 +370,12 @@ void libra_tx_exit(void);
  * memory, before the stock path copies it, or the call fails.
  */
 /*
- * Where the bytes go, for the guard: somewhere programs send regions whole
- * (files; a MSG_ZEROCOPY send; an HTTP stream older than the opt-in, whose
- * message boundaries libra never saw), or a stream in a framing libra does
- * not follow (AF_UNIX, a pipe, a TCP stream the parser stepped aside on),
- * where a token demotes its process (egress.c).
+ * Where the bytes go, for the guard: somewhere a token does not demote its
+ * process (files, where programs write regions whole; a MSG_ZEROCOPY send;
+ * a TCP stream libra stepped aside on, which a remote peer may have caused),
+ * or a stream the process itself chose to speak a framing libra does not
+ * follow on (AF_UNIX, a pipe; headers carrying a body), where a token
+ * demotes it (egress.c).
  */
 enum libra_egress {
 	LIBRA_EGRESS_WHOLE,

@@ -355,9 +355,13 @@ static int libra_tx_unframed(struct libra_tx_call *call)
 	}
 	if (!call->scan)
 		return 0;
-	/* a connection older than the opt-in is HTTP whose boundaries libra never saw */
-	return libra_guard_iter(call->iter, iov_iter_count(call->iter), ls,
-				ls->role == LIBRA_ROLE_PASS ? LIBRA_EGRESS_WHOLE : LIBRA_EGRESS_STREAM,
+	/*
+	 * No demotion here: what made libra step aside on a TCP stream may be a
+	 * remote peer's doing (a request the proxy forwarded as it came), and
+	 * nothing a peer sends may switch libra off for other connections. A
+	 * region cut by the call fails this connection only.
+	 */
+	return libra_guard_iter(call->iter, iov_iter_count(call->iter), ls, LIBRA_EGRESS_WHOLE,
 				"a TCP stream libra does not frame") ? -ECONNRESET : 0;
 }
 
