@@ -19,7 +19,11 @@
  *
  * Policy: accept only what is unambiguous under RFC 9112 and what common
  * parsers (libhttp-parser, the differential test's reference) agree on;
- * anything else is STEP_ASIDE, never a guess. See docs/http-support.md.
+ * anything else is STEP_ASIDE, never a guess. See docs/http-support.md. One
+ * documented exception: any token is a method (libra_on_method()), where
+ * libhttp-parser knows a list; RFC 9112 frames a body alike whatever the
+ * method, and a remote client must not be able to make Libra step aside on
+ * a connection a proxy may reuse for others.
  *
  * Besides framing, three facts about content codings are reported on each
  * MESSAGE_START unit (LIBRA_PARSE_F_ACCEPTS_CODING, _CONTENT_CODED,
@@ -182,13 +186,13 @@ enum libra_word {
 
 #define LIBRA_CONTENT_LENGTH_DIGITS_MAX	18	/* < 10^18 < 2^60 */
 #define LIBRA_CHUNK_SIZE_DIGITS_MAX	15	/* < 16^15 = 2^60 */
-#define LIBRA_METHOD_CHARS_MAX		7	/* OPTIONS, CONNECT */
+#define LIBRA_METHOD_CHARS_MAX		32	/* bytes of a method token; longer steps aside */
 #define LIBRA_KEEP_ALIVE_FAILED		0xff
 
 struct libra_http_state {
 	__u64 number;		/* Content-Length or chunk-size digits so far */
 	__u64 content_length;	/* of the current message */
-	__u64 method_chars;	/* request method letters, packed big-endian */
+	__u64 method_chars;	/* request method: its last 8 bytes, packed big-endian */
 	__u32 unit_bytes;	/* bytes of the current metadata unit so far */
 	__u16 msg;		/* LIBRA_MSG_* */
 	__u16 status;		/* response status code */
@@ -282,6 +286,13 @@ static const __u64 libra_word_columns[LIBRA_WORD_MAX + 1] = {
 #define LIBRA_PACK6(a, b, c, d, e, f) ((LIBRA_PACK5(a, b, c, d, e) << 8) | (__u64)(f))
 #define LIBRA_PACK7(a, b, c, d, e, f, g) ((LIBRA_PACK6(a, b, c, d, e, f) << 8) | (__u64)(g))
 
+/*
+ * The method whose bytes @chars holds (libra_on_method()), case-sensitively:
+ * "get" is another method than GET. Every other token is
+ * LIBRA_HTTP_METHOD_OTHER. A token of eight bytes or more leaves no zero byte
+ * in @chars (tchars are not NUL), so it matches none of these seven-byte-or-
+ * shorter names.
+ */
 LIBRA_CORE_INLINE __u8 libra_method_from_chars(__u64 chars)
 {
 	switch (chars) {
@@ -295,7 +306,7 @@ LIBRA_CORE_INLINE __u8 libra_method_from_chars(__u64 chars)
 	case LIBRA_PACK5('T', 'R', 'A', 'C', 'E'): return LIBRA_HTTP_METHOD_TRACE;
 	case LIBRA_PACK5('P', 'A', 'T', 'C', 'H'): return LIBRA_HTTP_METHOD_PATCH;
 	}
-	return LIBRA_HTTP_METHOD_UNKNOWN;
+	return LIBRA_HTTP_METHOD_OTHER;
 }
 
 /* "HTTP/1." - the version is then one digit, 0 or 1. */
@@ -523,9 +534,12 @@ LIBRA_CORE_INLINE int libra_response_framing(struct libra_parse_ctx *ctx,
 	int chunked = (msg & LIBRA_MSG_CHUNKED) != 0;
 
 	/* Without the request's method the framing is unknowable; a response
-	 * to CONNECT (2xx: tunnel) and 101 switch protocols. */
+	 * to CONNECT (2xx: tunnel) and 101 switch protocols. Any other method,
+	 * LIBRA_HTTP_METHOD_OTHER too, leaves the framing to the status and the
+	 * header fields (RFC 9112 6.3); of the methods only HEAD is special
+	 * below. A value past OTHER is no method this parser knows. */
 	if (request_method == LIBRA_HTTP_METHOD_UNKNOWN ||
-	    request_method > LIBRA_HTTP_METHOD_PATCH ||
+	    request_method > LIBRA_HTTP_METHOD_OTHER ||
 	    request_method == LIBRA_HTTP_METHOD_CONNECT || status == 101)
 		return libra_step_aside(ctx, st, offset);
 	if (chunked && (has_cl || (msg & LIBRA_MSG_HTTP10)))
@@ -581,23 +595,30 @@ LIBRA_CORE_INLINE int libra_on_message_start(struct libra_parse_ctx *ctx,
 	return 0;
 }
 
+/*
+ * method = token (RFC 9110 9.1), 1 to LIBRA_METHOD_CHARS_MAX tchars, then
+ * one SP. A request's body framing does not depend on its method (RFC 9112
+ * 6.3), so any token is framed alike; the ones the ABI names are reported as
+ * such, every other one as LIBRA_HTTP_METHOD_OTHER. Only CONNECT (a tunnel)
+ * steps aside.
+ */
 LIBRA_CORE_INLINE int libra_on_method(struct libra_parse_ctx *ctx, struct libra_http_state *st,
 				      __u8 c, __u32 offset)
 {
-	if (c == ' ') {
+	if (c == ' ' && st->pos > 0) {
 		__u8 method = libra_method_from_chars(st->method_chars);
 
-		/* unknown methods may have unknown framing; CONNECT tunnels */
-		if (method == LIBRA_HTTP_METHOD_UNKNOWN || method == LIBRA_HTTP_METHOD_CONNECT)
+		if (method == LIBRA_HTTP_METHOD_CONNECT)
 			return libra_step_aside(ctx, st, offset);
 		st->method = method;
 		st->phase = LIBRA_PH_TARGET;
 		st->pos = 0;
 		return 0;
 	}
-	/* also rejects a CRLF before the request line and the HTTP/2 preface
-	 * ("PRI" is no method) */
-	if (c < 'A' || c > 'Z' || st->pos >= LIBRA_METHOD_CHARS_MAX)
+	/* an empty method (SP first), a byte no token has (a CRLF before the
+	 * request line, TLS, "HTTP/1.1" in the wrong direction), or a token
+	 * too long to be a method anyone uses */
+	if (!libra_is_tchar(c) || st->pos >= LIBRA_METHOD_CHARS_MAX)
 		return libra_step_aside(ctx, st, offset);
 	st->method_chars = (st->method_chars << 8) | c;
 	st->pos++;

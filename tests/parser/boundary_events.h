@@ -27,6 +27,10 @@ struct ReferenceResult {
     uint64_t error_offset = 0;
     bool upgraded = false;     // stopped: the rest is another protocol
     uint64_t upgrade_offset = 0;
+    // Requests whose method is a token libhttp-parser does not know (it
+    // rejects every method outside its list): stream offsets of those
+    // methods, each parsed as GET instead (reference_parser.h).
+    std::vector<uint64_t> substituted_methods;
 };
 
 // Events implied by a Libra trace over @stream, body ranges cut at the end

@@ -318,19 +318,19 @@ void add_request_step_asides(std::vector<CorpusCase>& cases)
                             {meta(kChunkedPost + "1\r\n", chunk(1), S), body("x"),
                              aside("\r\n0\r\nX-T: a\r\n b\r\n\r\n")}));
     aside_case("http09-request", "GET /\r\n");
-    aside_case("http2-preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    // "PRI" is a token like any method: the version decides
+    cases.push_back(request("http2-preface",
+                            {aside_at("PRI * HTTP/", "2.0\r\n\r\nSM\r\n\r\n")}));
     aside_case("version-2-0", "GET / HTTP/2.0\r\n\r\n");
     aside_case("version-1-2", "GET / HTTP/1.2\r\n\r\n");
     aside_case("version-0-9", "GET / HTTP/0.9\r\n\r\n");
     aside_case("version-lowercase", "GET / http/1.1\r\n\r\n");
     aside_case("version-trailing-space", "GET / HTTP/1.1 \r\n\r\n");
     aside_case("version-two-digits", "GET / HTTP/1.10\r\n\r\n");
-    aside_case("method-lowercase", "get / HTTP/1.1\r\n\r\n");
-    aside_case("method-unknown", "FOO / HTTP/1.1\r\n\r\n");
-    aside_case("method-webdav", "PROPFIND / HTTP/1.1\r\n\r\n");
-    aside_case("method-get-with-suffix", "GETX / HTTP/1.1\r\n\r\n");
-    aside_case("method-too-long", "OPTIONSX * HTTP/1.1\r\n\r\n");
-    aside_case("connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    // at the SP after the method (methods that are no token: add_method_cases())
+    cases.push_back(request("connect",
+                            {aside_at("CONNECT", " example.com:443 HTTP/1.1\r\n"
+                                                 "Host: example.com:443\r\n\r\n")}));
     aside_case("upgrade-websocket",
                "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
@@ -509,6 +509,8 @@ void add_response_step_asides(std::vector<CorpusCase>& cases)
     aside_case("response-to-connect", {CONNECT}, "HTTP/1.1 200 Connection Established\r\n\r\n");
     aside_case("request-method-unknown", {}, kOk + "Content-Length: 0\r\n\r\n");
     aside_case("request-method-out-of-range", {200}, kOk + "Content-Length: 0\r\n\r\n");
+    aside_case("request-method-one-past-other", {LIBRA_HTTP_METHOD_OTHER + 1},
+               kOk + "Content-Length: 0\r\n\r\n");
     aside_case("204-with-content-length", {GET}, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n");
     aside_case("204-with-chunked", {GET},
                "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
@@ -921,6 +923,218 @@ void add_content_coding_cases(std::vector<CorpusCase>& cases)
          body("{}")}));
 }
 
+// Methods (docs/http-support.md, "Methods"): any token of 1 to 32 bytes is a
+// method, framed like any other request (RFC 9112 6.3); the ABI's names are
+// matched case-sensitively, every other token is OTHER (expected_trace_of()
+// takes the method from the request line, method_facts.h). A response to
+// OTHER is framed like a response to GET. A method that is no token makes
+// the parser step aside at the byte that shows it.
+void add_method_cases(std::vector<CorpusCase>& cases)
+{
+    // WebDAV (RFC 4918), with and without bodies
+    cases.push_back(request("method-webdav",
+                            {meta("PROPFIND / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request(
+        "method-webdav-propfind-content-length",
+        {coded(meta("PROPFIND /dav/ HTTP/1.1\r\nHost: h\r\nDepth: 1\r\n"
+                    "Content-Type: application/xml\r\nContent-Length: 20\r\n\r\n",
+                    cl(20), S | E),
+               K),  // (Content-Type says nothing in a request)
+         body("<propfind xmlns=\"\"/>")}));
+    cases.push_back(request("method-webdav-mkcol",
+                            {meta("MKCOL /dav/new/ HTTP/1.1\r\nHost: h\r\n\r\n", none(), S | E)}));
+    cases.push_back(request(
+        "method-webdav-proppatch-chunked",
+        {meta("PROPPATCH /dav/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;n=v\r\n", chunk(4),
+              S),
+         body("<a/>"), meta("\r\n0\r\n\r\n", none(), E)}));
+    for (const char* method : {"COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH", "M-SEARCH",
+                               "PURGE", "QUERY"})
+        cases.push_back(request(std::string("method-other-") + method,
+                                {meta(std::string(method) + " /r HTTP/1.1\r\nHost: h\r\n"
+                                                            "Content-Length: 3\r\n\r\n",
+                                      cl(3), S | E),
+                                 body("abc"), meta(kGet, none(), S | E)}));
+    // custom methods, and tokens that only look like the ABI's names
+    cases.push_back(request("method-unknown", {meta("FOO / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-foo-content-length",
+                            {meta("FOO /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n", cl(5), S | E),
+                             body("hello")}));
+    cases.push_back(request("method-foo-chunked",
+                            {meta("FOO /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\"b\"\r\n",
+                                  chunk(3), S),
+                             body("abc"), meta("\r\n0\r\nX-T: 1\r\n\r\n", none(), E)}));
+    cases.push_back(request("method-foo-asterisk",
+                            {meta("FOO * HTTP/1.1\r\nHost: h\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-foo-http10",
+                            {meta("FOO / HTTP/1.0\r\nContent-Length: 2\r\n\r\n", cl(2), S | E | L),
+                             body("ok")}));
+    cases.push_back(request("method-get-with-suffix",
+                            {meta("GETX / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-get-with-prefix",
+                            {meta("XGET / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-prefix-of-options",
+                            {meta("OPTION / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-prefix-of-connect",
+                            {meta("CONNEC / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-too-long",
+                            {meta("OPTIONSX * HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-one-char", {meta("X / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-all-tchars",
+                            {meta("!#$%&'*+-.^_`|~09azAZ / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    {
+        const std::string longest(32, 'M');  // LIBRA_METHOD_CHARS_MAX
+        cases.push_back(request("method-32-bytes",
+                                {meta(longest + " / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", cl(1),
+                                      S | E),
+                                 body("z")}));
+        cases.push_back(request("method-33-bytes", {aside_at(longest, "M / HTTP/1.1\r\n\r\n")}));
+        cases.push_back(request("method-33-bytes-after-a-request",
+                                {meta(kGet, none(), S | E),
+                                 aside_at(longest, "x / HTTP/1.1\r\n\r\n")}));
+    }
+    // case-sensitive: lower case is another method
+    cases.push_back(request("method-lowercase", {meta("get / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-lowercase-post-content-length",
+                            {meta("post /u HTTP/1.1\r\nContent-Length: 3\r\n\r\n", cl(3), S | E),
+                             body("abc")}));
+    cases.push_back(request("method-mixed-case",
+                            {meta("Get / HTTP/1.1\r\n\r\n", none(), S | E),
+                             meta("gET / HTTP/1.1\r\n\r\n", none(), S | E),
+                             meta("Head / HTTP/1.1\r\n\r\n", none(), S | E),
+                             meta("HEAD / HTTP/1.1\r\n\r\n", none(), S | E)}));
+    // "connect" is not CONNECT; a tunnel's authority-form target still steps aside
+    cases.push_back(request("method-lowercase-connect",
+                            {meta("connect /x HTTP/1.1\r\n\r\n", none(), S | E)}));
+    cases.push_back(request("method-lowercase-connect-authority-form",
+                            {aside_at("connect ", "example.com:443 HTTP/1.1\r\n\r\n")}));
+    cases.push_back(request(
+        "method-other-pipelined",
+        {meta("PROPFIND /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n", cl(2), S | E), body("ab"),
+         meta("get /b HTTP/1.1\r\n\r\n", none(), S | E),
+         meta("BREW /pot HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n", chunk(1), S),
+         body("c"), meta("\r\n0\r\n\r\n", none(), E), meta(kGet, none(), S | E),
+         meta("X-Y_Z /c HTTP/1.1\r\nConnection: close\r\n\r\n", none(), S | E | L)}));
+    cases.push_back(request(
+        "method-other-coding-flags",
+        {coded(meta("FOO / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n", none(), S | E), K | A)}));
+
+    // the rest of the request line stays as strict as for any method
+    cases.push_back(request("method-other-absolute-form",
+                            {aside_at("FOO ", "http://example.com/ HTTP/1.1\r\n\r\n")}));
+    cases.push_back(request("method-other-authority-form",
+                            {aside_at("MKCOL ", "example.com:80 HTTP/1.1\r\n\r\n")}));
+    cases.push_back(request("method-other-http09", {aside_at("FOO /", "\r\n")}));
+    cases.push_back(request("method-other-two-spaces", {aside_at("FOO ", " / HTTP/1.1\r\n\r\n")}));
+    cases.push_back(request("method-other-version-2",
+                            {aside_at("FOO / HTTP/", "2.0\r\n\r\n")}));
+    cases.push_back(request("method-other-upgrade",
+                            {aside("FOO / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")}));
+    cases.push_back(request("method-other-content-length-and-chunked",
+                            {aside("PROPFIND / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: "
+                                   "chunked\r\n\r\n0\r\n\r\n")}));
+    cases.push_back(request("method-other-duplicate-content-length",
+                            {aside("FOO / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"
+                                   "abc")}));
+    cases.push_back(request("method-other-after-connection-close",
+                            {meta("FOO / HTTP/1.1\r\nConnection: close\r\n\r\n", none(), S | E | L),
+                             aside_at("", "BAR / HTTP/1.1\r\n\r\n")}));
+
+    // methods that are no token: {name, the bytes before the deciding one, it and the rest}
+    struct Rejected {
+        std::string name, before, deciding;
+    };
+    const std::vector<Rejected> rejected = {
+        {"empty", "", " / HTTP/1.1\r\n\r\n"},
+        {"empty-two-spaces", "", "  / HTTP/1.1\r\n\r\n"},
+        {"slash", "GET", "/ / HTTP/1.1\r\n\r\n"},
+        {"colon", "GET", ": / HTTP/1.1\r\n\r\n"},
+        {"paren", "M", "(X) / HTTP/1.1\r\n\r\n"},
+        {"brackets", "", "[GET] / HTTP/1.1\r\n\r\n"},
+        {"braces", "GE", "{T} / HTTP/1.1\r\n\r\n"},
+        {"dquote", "", "\"GET\" / HTTP/1.1\r\n\r\n"},
+        {"comma", "GET", ",POST / HTTP/1.1\r\n\r\n"},
+        {"semicolon", "GET", ";x / HTTP/1.1\r\n\r\n"},
+        {"equals", "A", "=B / HTTP/1.1\r\n\r\n"},
+        {"at-sign", "GET", "@ / HTTP/1.1\r\n\r\n"},
+        {"question-mark", "GET", "? / HTTP/1.1\r\n\r\n"},
+        {"backslash", "GE", "\\T / HTTP/1.1\r\n\r\n"},
+        {"obs-text", "G", "\xc3\xa9T / HTTP/1.1\r\n\r\n"},
+        {"x80", "", "\x80 / HTTP/1.1\r\n\r\n"},
+        {"xff", "PROPFIND", "\xff / HTTP/1.1\r\n\r\n"},
+        {"nul", "GE", std::string("\0T / HTTP/1.1\r\n\r\n", 17)},
+        {"control", "GE", "\x01T / HTTP/1.1\r\n\r\n"},
+        {"del", "GET", "\x7f / HTTP/1.1\r\n\r\n"},
+        {"htab-after", "GET", "\t/ HTTP/1.1\r\n\r\n"},
+        {"htab-first", "", "\tGET / HTTP/1.1\r\n\r\n"},
+        {"cr", "FOO", "\r\n\r\n"},
+        {"lf", "FOO", "\n/ HTTP/1.1\r\n\r\n"},
+        {"status-line", "HTTP", "/1.1 200 OK\r\n\r\n"},
+    };
+    for (const Rejected& r : rejected) {
+        cases.push_back(request("method-rejects-" + r.name, {aside_at(r.before, r.deciding)}));
+        cases.push_back(request("method-rejects-" + r.name + "-after-other",
+                                {meta("FOO / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", cl(1), S | E),
+                                 body("x"), aside_at(r.before, r.deciding)}));
+    }
+
+    // responses to OTHER: framed by their header, like responses to GET
+    constexpr uint8_t OTHER = LIBRA_HTTP_METHOD_OTHER;
+    cases.push_back(response("response-to-other-content-length", {OTHER},
+                             {meta(kOk + "Content-Length: 5\r\n\r\n", cl(5), S | E), body("hello")}));
+    cases.push_back(response("response-to-other-207-multi-status", {OTHER},
+                             {coded(meta("HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml"
+                                         "\r\nContent-Length: 13\r\n\r\n",
+                                         cl(13), S | E),
+                                    K | T),
+                              body("<multistatus>")}));
+    cases.push_back(response("response-to-other-chunked", {OTHER},
+                             {meta(kChunkedOk + "5\r\n", chunk(5), S), body("hello"),
+                              meta("\r\n6;a=b\r\n", chunk(6), 0), body(" world"),
+                              meta("\r\n0\r\nX-T: 1\r\n\r\n", none(), E)}));
+    cases.push_back(response("response-to-other-close-delimited", {OTHER},
+                             {meta(kOk + "\r\n", close_delimited(), S | E | L),
+                              body("the rest\r\n\r\nHTTP/1.1 200 OK\r\n\r\n")}));
+    // not a tunnel: a 200 without framing fields is close-delimited
+    cases.push_back(response("response-to-other-2xx-is-no-tunnel", {OTHER},
+                             {meta("HTTP/1.1 200 Connection Established\r\n\r\n", close_delimited(),
+                                   S | E | L),
+                              body("\x16\x03\x01")}));
+    cases.push_back(response("response-to-other-content-length-zero", {OTHER, OTHER},
+                             {meta(kOk + "Content-Length: 0\r\n\r\n", none(), S | E),
+                              meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("x")}));
+    cases.push_back(response("response-to-other-bodiless-statuses", {OTHER, OTHER, OTHER},
+                             {meta("HTTP/1.1 100 Continue\r\n\r\n", none(), S | E | I),
+                              meta("HTTP/1.1 102 Processing\r\n\r\n", none(), S | E | I),
+                              meta("HTTP/1.1 204 No Content\r\n\r\n", none(), S | E),
+                              meta("HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+                                   none(), S | E),
+                              meta("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n", cl(2),
+                                   S | E),
+                              body("ok")}));
+    // a response to "head" (another method than HEAD) has its body
+    cases.push_back(response("response-to-other-and-head", {OTHER, HEAD, OTHER, GET},
+                             {meta(kOk + "Content-Length: 3\r\n\r\n", cl(3), S | E), body("abc"),
+                              meta(kOk + "Content-Length: 3\r\n\r\n", none(), S | E),
+                              meta(kChunkedOk + "2\r\n", chunk(2), S), body("de"),
+                              meta("\r\n0\r\n\r\n", none(), E),
+                              meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("f")}));
+    cases.push_back(response("response-to-other-http10", {OTHER},
+                             {meta("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", cl(2), S | E | L),
+                              body("ok")}));
+    cases.push_back(response("response-to-other-101", {OTHER},
+                             {aside("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                    "Connection: Upgrade\r\n\r\n")}));
+    cases.push_back(response("response-to-other-204-with-content-length", {OTHER},
+                             {aside("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")}));
+    cases.push_back(response("response-to-other-content-length-and-chunked", {OTHER},
+                             {aside(kOk + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")}));
+    // the next request unknown: UNKNOWN still steps aside
+    cases.push_back(response("response-to-other-then-unknown", {OTHER},
+                             {meta(kOk + "Content-Length: 1\r\n\r\n", cl(1), S | E), body("x"),
+                              aside(kOk + "Content-Length: 0\r\n\r\n")}));
+}
+
 }  // namespace
 
 std::vector<CorpusCase> corpus_cases()
@@ -933,6 +1147,7 @@ std::vector<CorpusCase> corpus_cases()
     add_plain_run_cases(cases);
     add_chunk_extension_cases(cases);
     add_content_coding_cases(cases);
+    add_method_cases(cases);
     return cases;
 }
 

@@ -4,6 +4,7 @@
 
 #include "chunk_ext_grammar.h"
 #include "libra_http.h"
+#include "method_facts.h"
 
 namespace libra::parser_test {
 
@@ -21,8 +22,8 @@ enum class MessageGenerator::Damage {
     BadVersion,
     Http09,
     Http2Preface,
-    LowercaseMethod,
-    UnknownMethod,
+    MethodNotAToken,  // empty, or a byte outside tchar
+    MethodTooLong,    // a token longer than kMethodMax
     Upgrade,
     Connect,
     SwitchingProtocols,
@@ -59,6 +60,21 @@ const std::vector<MethodName> kRequestMethods = {
     {"PUT", LIBRA_HTTP_METHOD_PUT},         {"DELETE", LIBRA_HTTP_METHOD_DELETE},
     {"OPTIONS", LIBRA_HTTP_METHOD_OPTIONS}, {"TRACE", LIBRA_HTTP_METHOD_TRACE},
     {"PATCH", LIBRA_HTTP_METHOD_PATCH},
+};
+// LIBRA_HTTP_METHOD_OTHER: methods libhttp-parser knows (WebDAV, UPnP ...)
+// and tokens it does not (custom, lower case), which the reference parses as
+// GET (reference_parser.h)
+const std::vector<std::string> kOtherMethods = {
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
+    "M-SEARCH", "PURGE", "MKCALENDAR", "SOURCE", "FOO", "BREW", "QUERY", "get", "Get", "head",
+    "post", "connect", "GETS", "OPTIONSX", "PRI", "X", "~", "X-Custom_Method.1!",
+};
+// Methods that are no token, each followed by the request line's SP: never a
+// SP inside (that would end the method)
+const std::vector<std::string> kBadMethods = {
+    "", "GET/", "GET:", "G(T", "[GET]", "GE\"T", "G,ET", "GET@", "GE;T", "G=T", "GE{T}",
+    "GE\\T", "GE?T", "GE\x01T", "GET\x7f", "G\xc3\xa9T", "GET\t", "\x80", std::string("GE\0T", 4),
+    "GET\r\n", "GE\nT",
 };
 
 const std::vector<int> kFinalStatuses = {200, 200, 200, 201, 204, 206, 301, 302,
@@ -289,21 +305,36 @@ std::string MessageGenerator::chunked_body(bool response, Damage damage)
     return body;
 }
 
+// A request's method and what Libra reports it as: mostly the ones the ABI
+// names, now and then any other token (LIBRA_HTTP_METHOD_OTHER), never CONNECT.
+std::pair<std::string, uint8_t> MessageGenerator::random_method()
+{
+    if (coin(0.85)) {
+        const MethodName& method = pick(kRequestMethods);
+        return {method.name, method.method};
+    }
+    std::string name = coin(0.6) ? pick(kOtherMethods) : random_token(1, kMethodMax);
+    if (method_code(name) == LIBRA_HTTP_METHOD_CONNECT)
+        name = "FOO";  // (a random token will not be CONNECT, but a tunnel is its own damage)
+    return {name, method_code(name)};
+}
+
 std::string MessageGenerator::request(bool last, Damage damage, uint8_t& method_out)
 {
-    MethodName method = pick(kRequestMethods);
-    std::string method_text = method.name;
-    if (damage == Damage::LowercaseMethod)
-        for (char& c : method_text)
-            c = static_cast<char>(c - 'A' + 'a');
-    if (damage == Damage::UnknownMethod)
-        method_text = pick(std::vector<std::string>{"FOO", "PROPFIND", "GETS", "PRI", "OPTIONSX", "M-SEARCH"});
+    auto [method_text, method] = random_method();
+    bad_method_at_.reset();
+    if (damage == Damage::MethodNotAToken)
+        method_text = pick(kBadMethods);
+    if (damage == Damage::MethodTooLong)
+        method_text = random_token(kMethodMax + 1, kMethodMax + 8);
+    if (damage == Damage::MethodNotAToken || damage == Damage::MethodTooLong)
+        bad_method_at_ = method_deciding_byte(method_text + " ");
     if (damage == Damage::Connect)
         method_text = "CONNECT";
-    method_out = method.method;
+    method_out = method;
 
     std::string target = "/";
-    if (method.method == LIBRA_HTTP_METHOD_OPTIONS && coin(0.3))
+    if ((method == LIBRA_HTTP_METHOD_OPTIONS || method == LIBRA_HTTP_METHOD_OTHER) && coin(0.3))
         target = "*";
     else
         for (size_t n = uniform(0, 30); n > 0; n--)
@@ -571,9 +602,14 @@ GeneratedStream MessageGenerator::next()
         const Damage here = i == damaged_message ? damage : Damage::None;
         if (out.direction == LIBRA_PARSE_REQUEST) {
             uint8_t method = 0;
+            const size_t start = out.bytes.size();
             out.bytes += request(last, here, method);
+            if (bad_method_at_) {
+                out.method_aside_offset = start + *bad_method_at_;
+                out.damage += ": method \"" + out.bytes.substr(start, *bad_method_at_ + 1) + "\"";
+            }
         } else {
-            uint8_t method = pick(kRequestMethods).method;
+            uint8_t method = random_method().second;
             if (here == Damage::Connect)
                 method = LIBRA_HTTP_METHOD_CONNECT;
             bool interim = false;

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace libra::parser_test {
@@ -24,6 +26,10 @@ struct GeneratedStream {
     // the parser must step aside at. Empty category: none.
     std::string chunk_ext_leniency;
     uint64_t chunk_ext_aside_offset = 0;
+    // A request whose method is no token (empty, a byte outside tchar, longer
+    // than kMethodMax), the stream's one damage: the stream offset of the
+    // byte the parser must step aside at.
+    std::optional<uint64_t> method_aside_offset;
 };
 
 class MessageGenerator {
@@ -35,6 +41,7 @@ public:
     enum class Damage;
 
 private:
+    std::pair<std::string, uint8_t> random_method();
     std::string request(bool last, Damage damage, uint8_t& method_out);
     std::string response(bool last, Damage damage, uint8_t method, bool& interim_prefix);
     std::string chunked_body(bool response, Damage damage);
@@ -59,6 +66,8 @@ private:
     std::string bad_ext_category_;
     std::string bad_ext_text_;
     size_t bad_ext_from_end_ = 0;  // deciding byte, counted back from the body's end
+    // set by request() when it wrote a method that is no token
+    std::optional<size_t> bad_method_at_;  // deciding byte, in the message
 };
 
 }  // namespace libra::parser_test

@@ -495,8 +495,11 @@ struct libra_proc_list {
  *                 treat like STEP_ASIDE.
  *     The program also returns the verdict as its return value.
  *   - A response parser needs the method of the request it answers:
- *     request_method. A request parser reports each request's method in
- *     message_method on its MESSAGE_START unit, so the module can queue it.
+ *     request_method (UNKNOWN if the module does not know it: the parser
+ *     steps aside). A request parser reports each request's method in
+ *     message_method on its MESSAGE_START unit, so the module can queue it:
+ *     one of enum libra_http_method, never UNKNOWN (a request line whose
+ *     method is no token makes it step aside).
  *     An INTERIM (1xx) response does not consume the queued method; any other
  *     MESSAGE_END does.
  */
@@ -510,7 +513,9 @@ enum libra_parse_direction {
 };
 
 enum libra_http_method {
-	LIBRA_HTTP_METHOD_UNKNOWN = 0,	/* response: makes the parser step aside */
+	LIBRA_HTTP_METHOD_UNKNOWN = 0,	/* response: the module does not know which
+					 * request it answers: makes the parser
+					 * step aside */
 	LIBRA_HTTP_METHOD_GET,
 	LIBRA_HTTP_METHOD_HEAD,
 	LIBRA_HTTP_METHOD_POST,
@@ -520,6 +525,16 @@ enum libra_http_method {
 	LIBRA_HTTP_METHOD_OPTIONS,
 	LIBRA_HTTP_METHOD_TRACE,
 	LIBRA_HTTP_METHOD_PATCH,
+	/*
+	 * Any other method: a token (RFC 9110 tchar, 1 to 32 bytes) that is
+	 * none of the above, which are matched case-sensitively (WebDAV's
+	 * PROPFIND and MKCOL, "FOO", and "get", which is not GET). Its body is
+	 * framed like any request's (RFC 9112 6.3: Transfer-Encoding,
+	 * Content-Length or none), and a response to it like a response to
+	 * GET: only HEAD and CONNECT are special. A parser that predates this
+	 * value steps aside on such a request, and on a response to it.
+	 */
+	LIBRA_HTTP_METHOD_OTHER,
 };
 
 enum libra_parse_verdict {

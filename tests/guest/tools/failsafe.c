@@ -670,8 +670,9 @@ static uint8_t *concat(const void *a, size_t alen, const void *b, size_t blen, c
 }
 
 /*
- * C2: a custom method makes libra step aside on the stream; a region must
- * not run over the foreign bytes the program puts inside it.
+ * C2: a stream libra steps aside on (here a request, then bytes that are no
+ * request); a region must not run over the foreign bytes the program puts
+ * inside it.
  */
 static void case_unframed_interleave(void)
 {
