@@ -174,22 +174,15 @@ static void libra_tx_note_msg(struct libra_sock *ls, const struct libra_anchor *
 	ls->tx_msgs_next = (ls->tx_msgs_next + 1) % LIBRA_TX_MSGS;
 }
 
-/* The outgoing message whose body holds stream position @pos; 0 if none known. */
-static u64 libra_tx_body_msg(const struct libra_sock *ls, u32 pos)
-{
-	const struct libra_extent *e = libra_tx_extent_at(&ls->tx, pos);
-
-	if (e)
-		return e->msg_id;
-	return ls->tx.to_close && !before(pos, ls->tx.next_seq) ? ls->tx.msg_id : 0;
-}
-
 /*
- * A live token stands at tx_pos: its anchor's bytes go out from here, in
- * this outgoing message. Takes over the caller's reference. False where
- * the framing is unknown: nowhere to continue a region (the caller refuses).
+ * A live token stood in the body of outgoing message @msg_id (where the
+ * token starts, not where the call stands: a held start is decided with a
+ * later call, whose data may begin with framing): its anchor's bytes go out
+ * from here, in that message. Takes over the caller's reference. False
+ * where the framing is unknown: nowhere to continue a region (the caller
+ * refuses).
  */
-bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a)
+bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a, u64 msg_id)
 {
 	struct libra_sock *ls = call->ls;
 
@@ -197,7 +190,7 @@ bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a)
 		return false;
 	ls->tx_cont = a;
 	ls->tx_cont_off = 0;
-	ls->tx_cont_msg = libra_tx_body_msg(ls, ls->tx_pos);
+	ls->tx_cont_msg = msg_id;
 	libra_tx_note_msg(ls, a);
 	libra_anchor_touch(a);
 	return true;
@@ -485,7 +478,7 @@ static int libra_tx_run(struct libra_tx_call *call)
 				break;
 			continue;
 		}
-		if (a && !libra_tx_start_region(call, a)) {
+		if (a && !libra_tx_start_region(call, a, libra_tx_body_msg(ls, ls->tx_pos))) {
 			libra_anchor_put(a);
 			libra_tx_refuse(call, NULL, LIBRA_TOKEN_LIVE, "a send libra does not frame");
 			err = -ECONNRESET;

@@ -45,7 +45,7 @@ bool libra_tx_framed(const struct libra_sock *ls);
 void libra_tx_consume(struct libra_tx_call *call, u32 n);
 int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n, int flags,
 			 bool more);
-bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a);
+bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a, u64 msg_id);
 void libra_tx_refuse(struct libra_tx_call *call, const struct libra_token *tok,
 		     enum libra_token_verdict why, const char *where);
 void libra_tx_abort(struct sock *sk, struct libra_sock *ls, bool closing);
@@ -57,6 +57,7 @@ u32 libra_tx_kind(const struct libra_sock *ls, u32 pos, bool *body);
 u32 libra_tx_span(struct libra_sock *ls, u32 pos, bool *body);
 u32 libra_tx_read_body(struct libra_tx_call *call, u32 pos, u8 *dst, u32 len);
 const struct libra_extent *libra_tx_extent_at(const struct libra_dir *d, u32 pos);
+u64 libra_tx_body_msg(const struct libra_sock *ls, u32 pos);
 enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos);
 u32 libra_tx_find_token(struct libra_tx_call *call, u32 n, struct libra_anchor **found,
 			enum libra_tx_hold *held, bool *refused);

@@ -188,7 +188,7 @@ int libra_tx_settle_owed(struct libra_tx_call *call)
 				libra_anchor_put(a);
 				libra_tx_refuse(call, &tok, why, "a held token start");
 				return -ECONNRESET;
-			} else if (a && libra_tx_start_region(call, a)) {
+			} else if (a && libra_tx_start_region(call, a, ls->tx_owed_msg_id)) {
 				ls->tx_owed_state = LIBRA_OWED_ANCHOR;
 			} else if (a) {
 				/* a region of a stream libra does not frame: nowhere to continue it */
@@ -216,11 +216,11 @@ int libra_tx_settle_owed(struct libra_tx_call *call)
 u32 libra_tx_owe(struct libra_tx_call *call, u32 k)
 {
 	struct libra_sock *ls = call->ls;
-	const struct libra_extent *e = libra_tx_framed(ls) ? libra_tx_extent_at(&ls->tx, ls->tx_pos) : NULL;
 
 	if (k >= LIBRA_TOKEN_BYTES || !libra_tx_peek(call, 0, ls->tx_owed, k))
 		return 0;
-	ls->tx_owed_msg_id = e ? e->msg_id : 0;
+	/* the message the token starts in: its region continues there */
+	ls->tx_owed_msg_id = libra_tx_framed(ls) ? libra_tx_body_msg(ls, ls->tx_pos) : 0;
 	libra_tx_consume(call, k);
 	ls->tx_owed_len = k;
 	ls->tx_owed_framing = 0;

@@ -157,6 +157,16 @@ const struct libra_extent *libra_tx_extent_at(const struct libra_dir *d, u32 pos
 	return NULL;
 }
 
+/* The outgoing message whose body holds stream position @pos; 0 if none known. */
+u64 libra_tx_body_msg(const struct libra_sock *ls, u32 pos)
+{
+	const struct libra_extent *e = libra_tx_extent_at(&ls->tx, pos);
+
+	if (e)
+		return e->msg_id;
+	return ls->tx.to_close && !before(pos, ls->tx.next_seq) ? ls->tx.msg_id : 0;
+}
+
 /*
  * Whether @got bytes at body position @pos, a token's start cut off by the
  * end of the caller's data, may be held back until the next call, and for

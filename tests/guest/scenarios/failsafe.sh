@@ -2,6 +2,7 @@
 # received buffer written to an AF_UNIX socket, a pipe, a file; a region
 # sent over a stream whose framing libra does not follow, with foreign bytes
 # inside it; a body shorter than its region followed by another response;
+# a body re-chunked with its tokens cut by the chunks, HAProxy's way;
 # an RST after partial data under MSG_WAITALL and SO_RCVLOWAT; urgent data
 # inside a body; two threads sending on one socket; connect(AF_UNSPEC) and a
 # reconnect; a spent token sent again; a fork child sending its parent's

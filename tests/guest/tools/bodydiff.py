@@ -41,6 +41,15 @@ def main():
         where = f" (offset {start % chunk} in chunk {start // chunk} of {chunk} bytes)" if chunk else ""
         print(f"bodydiff:   [{start}, {end}) {end - start} bytes{where};"
               f" {got.count(MAGIC, start, end)} token magics in it")
+        # what stands there instead: zeros (a region's fill went out), or
+        # bytes of the original from elsewhere (pages sent at the wrong place)
+        seg = got[start:end]
+        probe = seg[:32]
+        elsewhere = want.find(probe) if len(probe) == 32 and probe.count(0) < 32 else -1
+        print(f"bodydiff:     received there: {seg.count(0)} zero bytes; first bytes {seg[:16].hex()}"
+              f" (original {want[start:start + 16].hex()}); "
+              + (f"its first 32 bytes stand in the original at {elsewhere} ({elsewhere - start:+})"
+                 if elsewhere >= 0 else "its first 32 bytes are nowhere in the original"))
         # the tokens that chain from the range's start, each where the
         # region before it ends: the regions the proxy received there
         k, chain = got.find(MAGIC, max(0, start - 32), end), []

@@ -213,6 +213,23 @@ static int send_all(int fd, const void *p, size_t n, int flags)
 	return 0;
 }
 
+/* Sends @a and @b with one sendmsg() as far as it takes them, then the rest; 0 or -errno. */
+static int send_two(int fd, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t w;
+
+	do
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w < alen)
+		return send_all(fd, (const uint8_t *)a + w, alen - w, 0) ?: send_all(fd, b, blen, 0);
+	return send_all(fd, (const uint8_t *)b + (w - alen), blen - (w - alen), 0);
+}
+
 /* Reads until EOF or error into a growing buffer; *err gets -errno of an error. */
 static uint8_t *read_to_end(int fd, size_t *len, int *err)
 {
@@ -750,6 +767,86 @@ static void case_short_body_then_next(void)
 	expect_equal("the client", got, glen, want, strlen(h1) + strlen(h2) + 2 * 8192);
 }
 
+/*
+ * A proxy re-chunking a chunked body as HAProxy does: each outgoing chunk
+ * ends anywhere, inside a token too, and the send after such a cut begins
+ * with the chunk's CRLF and the next chunk-size line. The held token start
+ * is decided with that send: its region belongs to the message the token
+ * started in, not to framing, and must go on over the next chunk's data
+ * (a region taken for another message's was dropped there, and its zero
+ * fill went out in place of the body).
+ */
+static void case_rechunk_split_token(void)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+	static const size_t cuts[] = { 1, 3, 8, 10, 31, 32, 100 };
+	enum { NCHUNK = 7, CHUNK = 64 * KiB };
+	struct msg m = { .hdr = strlen(hdr) };
+	uint8_t *body = make_body((size_t)NCHUNK * CHUNK, 8), *buf, *got, *want;
+	size_t wlen = 0, glen, at;
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), cut = stat_now(LIBRA_STAT_REGIONS_CUT);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	struct sink s;
+	char line[64];
+	int fd, err;
+
+	/* upstream: 64 KiB chunks, each its own anchored region */
+	m.p = malloc(m.hdr + NCHUNK * (CHUNK + 16) + 8);
+	memcpy(m.p, hdr, m.hdr);
+	m.len = m.hdr;
+	for (int i = 0; i < NCHUNK; i++) {
+		m.len += sprintf((char *)m.p + m.len, "%x\r\n", CHUNK);
+		memcpy(m.p + m.len, body + (size_t)i * CHUNK, CHUNK);
+		m.len += CHUNK;
+		memcpy(m.p + m.len, "\r\n", 2);
+		m.len += 2;
+	}
+	memcpy(m.p + m.len, "0\r\n\r\n", 5);
+	m.len += 5;
+	fd = upstream(start_backend(&b));
+	buf = recv_stream(fd, m.len, m.len);
+	check_received(buf, m.p, m.len);
+	expect_anchored(before);
+
+	s = start_sink("GET / HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	read_headers(s.fd);
+	want = malloc(m.hdr + NCHUNK * (CHUNK + 40) + 8);
+	memcpy(want, hdr, m.hdr);
+	wlen = m.hdr;
+	if (send_all(s.fd, hdr, m.hdr, 0))
+		die("sending the headers");
+	at = m.hdr;
+	for (int i = 0; i < NCHUNK; i++) {
+		const uint8_t *d = buf + at + strlen("10000\r\n");
+		size_t k = cuts[i % (sizeof(cuts) / sizeof(cuts[0]))];
+		int n;
+
+		/* "k\r\n" and the chunk's first k bytes; then "\r\n<rest>\r\n" and the rest in one call */
+		n = sprintf(line, "%zx\r\n", k);
+		memcpy(want + wlen, line, n);
+		memcpy(want + wlen + n, body + (size_t)i * CHUNK, k);
+		wlen += n + k;
+		if (send_all(s.fd, line, n, MSG_MORE) || send_all(s.fd, d, k, 0))
+			die("sending chunk %d's start: %s", i, strerror(errno));
+		n = sprintf(line, "\r\n%zx\r\n", CHUNK - k);
+		memcpy(want + wlen, line, n);
+		memcpy(want + wlen + n, body + (size_t)i * CHUNK + k, CHUNK - k);
+		memcpy(want + wlen + n + CHUNK - k, "\r\n", 2);
+		wlen += n + CHUNK - k + 2;
+		if (send_two(s.fd, line, n, d + k, CHUNK - k) || send_all(s.fd, "\r\n", 2, 0))
+			die("sending chunk %d's rest: %s", i, strerror(errno));
+		at += strlen("10000\r\n") + CHUNK + 2;
+	}
+	memcpy(want + wlen, "0\r\n\r\n", 5);
+	wlen += 5;
+	if (send_all(s.fd, "0\r\n\r\n", 5, 0))
+		die("sending the last chunk");
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, want, wlen);
+	if (on && stat_now(LIBRA_STAT_REGIONS_CUT) != cut)
+		die("a region was cut on a body that went out whole");
+}
+
 /* M6: an RST after part of a body, under MSG_WAITALL or SO_RCVLOWAT. */
 static void rst_case(bool lowat)
 {
@@ -1118,6 +1215,7 @@ static const struct fs_case cases[] = {
 	{ "file", case_file },
 	{ "unframed-interleave", case_unframed_interleave },
 	{ "short-body-then-next", case_short_body_then_next },
+	{ "rechunk-split-token", case_rechunk_split_token },
 	{ "rst-waitall", case_rst_waitall },
 	{ "rst-lowat", case_rst_lowat },
 	{ "urgent", case_urgent },
