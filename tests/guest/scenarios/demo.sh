@@ -11,7 +11,7 @@ make_bodies $size
 start_backend 8081
 libra_load
 libra_attach_parser
-buffers="proxy_buffer_size 64k; proxy_buffers 8 64k;"
+buffers="proxy_buffer_size 64k; proxy_buffers 8 64k; proxy_max_temp_file_size 0;"
 start_nginx_proxy 8080 8081 nginx-stock "$buffers"
 start_nginx_proxy 8082 8081 nginx-libra "$buffers"
 "$DEVCTL" enable "$PROXY_PID" desc

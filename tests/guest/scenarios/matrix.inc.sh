@@ -268,16 +268,28 @@ run_traffic() {
 # must be at least 90% of the body bytes and bytes_metadata_copied (every
 # byte an opted-in receive copied) of header size: 2 KiB per response, plus
 # 16 bytes per chunk-size line.
+#
+# An nginx that may buffer a response in a temp file (proxy_max_temp_file_size
+# not 0: it does when the client is slower than the upstream and its buffers
+# are full) writes the regions out there (the egress guard, bytes_materialized)
+# and sends the file: that path counts with the zero-copy one. With the
+# README's settings (matrix-nginx-large-buffers) it never does, and only
+# bytes_zero_copy_sent counts.
 check_big_phase() {
-	local zc meta allowed=$(($5 * 2048 + $6 * 16))
+	local zc meta mat allowed=$(($5 * 2048 + $6 * 16)) out what=bytes_zero_copy_sent
 	zc=$(delta bytes_zero_copy_sent "$2" "$3")
+	mat=$(delta bytes_materialized "$2" "$3")
 	meta=$(delta bytes_metadata_copied "$2" "$3")
+	out=$zc
+	if [[ $PROXY == nginx && ${NGINX_EXTRA:-} != *"proxy_max_temp_file_size 0"* ]]; then
+		out=$((zc + mat)) what="bytes_zero_copy_sent + bytes_materialized (temp files)"
+	fi
 	say "[$MODE] $1, >= 64 KiB: $4 body bytes in $5 responses; anchored $(delta bytes_anchored "$2" "$3")," \
-		"sent zero-copy $zc ($((zc * 100 / $4))%), copied $meta ($((meta / $5)) per response; allowed $allowed)," \
+		"sent zero-copy $zc ($((zc * 100 / $4))%), written out $mat, copied $meta ($((meta / $5)) per response; allowed $allowed)," \
 		"of which fallback $(delta bytes_fallback_copied "$2" "$3") (small-body fallbacks $(delta fallback_small_body "$2" "$3"));" \
 		"tokens rejected $(delta tokens_rejected "$2" "$3")"
 	[[ $MODE == on ]] || return 0
-	((zc * 10 >= $4 * 9)) || problem "Libra on, $1 >= 64 KiB: bytes_zero_copy_sent $zc is below 90% of the $4 body bytes forwarded"
+	((out * 10 >= $4 * 9)) || problem "Libra on, $1 >= 64 KiB: $what $out is below 90% of the $4 body bytes forwarded"
 	(($(delta tokens_refused "$2" "$3") == 0)) || problem "Libra on, $1: tokens were refused on honest traffic"
 	((meta <= allowed)) || problem "Libra on, $1 >= 64 KiB: bytes_metadata_copied $meta is more than headers" \
 		"(2 KiB for each of $5 responses plus 16 bytes for each of $6 chunk-size lines: $allowed)"
