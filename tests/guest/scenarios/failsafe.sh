@@ -6,7 +6,8 @@
 # an RST after partial data under MSG_WAITALL and SO_RCVLOWAT; urgent data
 # inside a body; two threads sending on one socket; connect(AF_UNSPEC) and a
 # reconnect; a spent token sent again; a fork child sending its parent's
-# tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; expired
+# tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; io_uring's
+# SEND_ZC; expired
 # anchors. Each Libra off, then on: byte-exact at the far end, or the
 # connection fails and no token's bytes reach a peer.
 source "$LIBRA_SRC/tests/guest/lib.sh"

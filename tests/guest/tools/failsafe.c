@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/errqueue.h>
+#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -46,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1167,6 +1169,119 @@ static void case_zerocopy(void)
 	expect_equal("the client", got, glen, r.sent.p, r.sent.len);
 }
 
+/*
+ * io_uring, raw (no liburing): one ring, one SQE at a time. Enough to send
+ * with IORING_OP_SEND_ZC as a program would.
+ */
+struct uring {
+	int fd;
+	struct io_uring_params p;
+	uint8_t *sq, *cq;
+	struct io_uring_sqe *sqes;
+	size_t sq_len, cq_len, sqes_len;
+};
+
+static void uring_setup(struct uring *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = syscall(__NR_io_uring_setup, 8, &u->p);
+	if (u->fd < 0)
+		die("io_uring_setup: %s", strerror(errno));
+	u->sq_len = u->p.sq_off.array + u->p.sq_entries * sizeof(uint32_t);
+	u->cq_len = u->p.cq_off.cqes + u->p.cq_entries * sizeof(struct io_uring_cqe);
+	u->sqes_len = u->p.sq_entries * sizeof(struct io_uring_sqe);
+	u->sq = mmap(NULL, u->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		     IORING_OFF_SQ_RING);
+	u->cq = mmap(NULL, u->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		     IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, u->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		       IORING_OFF_SQES);
+	if (u->sq == MAP_FAILED || u->cq == MAP_FAILED || u->sqes == (void *)MAP_FAILED)
+		die("mapping the io_uring: %s", strerror(errno));
+}
+
+static void uring_close(struct uring *u)
+{
+	munmap(u->sq, u->sq_len);
+	munmap(u->cq, u->cq_len);
+	munmap(u->sqes, u->sqes_len);
+	close(u->fd);
+}
+
+/* Submits @sqe (if any) and waits for a completion; returns its res, *flags its flags. */
+static int32_t uring_run(struct uring *u, const struct io_uring_sqe *sqe, uint32_t *flags)
+{
+	uint32_t *tail = (uint32_t *)(u->sq + u->p.sq_off.tail);
+	uint32_t mask = *(uint32_t *)(u->sq + u->p.sq_off.ring_mask);
+	uint32_t t = *tail, idx = t & mask;
+
+	if (sqe) {
+		u->sqes[idx] = *sqe;
+		((uint32_t *)(u->sq + u->p.sq_off.array))[idx] = idx;
+		__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	}
+	for (;;) {
+		uint32_t *head = (uint32_t *)(u->cq + u->p.cq_off.head);
+		uint32_t ctail = __atomic_load_n((uint32_t *)(u->cq + u->p.cq_off.tail), __ATOMIC_ACQUIRE);
+
+		if (*head != ctail) {
+			uint32_t cmask = *(uint32_t *)(u->cq + u->p.cq_off.ring_mask);
+			const struct io_uring_cqe *c = (const struct io_uring_cqe *)(u->cq + u->p.cq_off.cqes) +
+							(*head & cmask);
+			int32_t res = c->res;
+
+			*flags = c->flags;
+			__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+			return res;
+		}
+		if (syscall(__NR_io_uring_enter, u->fd, sqe ? 1 : 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0 &&
+		    errno != EINTR)
+			die("io_uring_enter: %s", strerror(errno));
+		sqe = NULL;
+	}
+}
+
+/*
+ * io_uring's SEND_ZC (the pages pinned, not copied, as MSG_ZEROCOPY's): the
+ * buffer with its tokens goes out through the ring; the tokens must be
+ * written out first, the far end gets the body.
+ */
+static void case_uring_send_zc(void)
+{
+	struct received r = receive_response(200 * KiB, 17);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
+	struct uring u;
+	uint8_t *got;
+	size_t glen, off = 0;
+	int err, pending = 0;
+
+	read_headers(s.fd);
+	uring_setup(&u);
+	while (off < r.sent.len || pending) {
+		struct io_uring_sqe sqe = { .opcode = IORING_OP_SEND_ZC, .fd = s.fd,
+					    .addr = (uintptr_t)(r.buf + off), .len = r.sent.len - off,
+					    .msg_flags = MSG_NOSIGNAL };
+		uint32_t flags;
+		int32_t res = uring_run(&u, off < r.sent.len && !pending ? &sqe : NULL, &flags);
+
+		if (flags & IORING_CQE_F_NOTIF) {
+			pending--;	/* the kernel is done with the pages */
+			continue;
+		}
+		if (res < 0)
+			die("IORING_OP_SEND_ZC: %s", strerror(-res));
+		if (flags & IORING_CQE_F_MORE)
+			pending++;
+		off += res;
+	}
+	uring_close(&u);
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == before)
+		die("nothing was written out: the tokens did not pass the egress guard");
+}
+
 /* Anchors no region of which went out for anchor_unsent_ms: released, and their tokens refused. */
 static void case_expired(void)
 {
@@ -1225,6 +1340,7 @@ static const struct fs_case cases[] = {
 	{ "fork-child", case_fork_child },
 	{ "tls-upload", case_tls_upload },
 	{ "zerocopy", case_zerocopy },
+	{ "uring-send-zc", case_uring_send_zc },
 	{ "expired", case_expired },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
