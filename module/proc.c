@@ -105,16 +105,7 @@ struct libra_proc *libra_proc_get_gfp(struct pid *tgid, gfp_t gfp)
 /* The hooks ask on every TCP send, socket send, file write and pipe write in the system. */
 bool notrace libra_proc_guarded(struct task_struct *task)
 {
-	struct libra_proc *p;
-	bool found;
-
-	if (!atomic_read(&libra_proc_tokens))
-		return false;
-	rcu_read_lock();
-	p = libra_proc_find(task_tgid(task));
-	found = p && test_bit(LIBRA_PROC_TOKENS, &p->flags);
-	rcu_read_unlock();
-	return found;
+	return atomic_read(&libra_proc_tokens) && libra_proc_flagged(task, LIBRA_PROC_TOKENS);
 }
 
 /*
@@ -148,7 +139,7 @@ int libra_proc_init(void)
 	return err;
 }
 
-bool libra_proc_flagged(struct task_struct *task, unsigned int bit)
+bool notrace libra_proc_flagged(struct task_struct *task, unsigned int bit)
 {
 	struct libra_proc *p;
 	bool set;

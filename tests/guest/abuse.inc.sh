@@ -196,36 +196,6 @@ CONF
 	PROXY_PID=$(cat "$dir/nginx.pid") PROXY_DIR=$dir
 }
 
-# abuse_haproxy NAME PORT SERVER [DEFAULTS_EXTRA] [FRONTEND_EXTRA] [SECTIONS]:
-# HAProxy in mode http (lib.sh's settings) on 127.0.0.1:PORT, default backend
-# "be" with the server SERVER (an address: 127.0.0.1:8083, unix@/path);
-# SECTIONS: more backends. Sets PROXY_PID and PROXY_DIR.
-abuse_haproxy() {
-	local name=$1 port=$2 server=$3 defaults=${4:-} frontend=${5:-} sections=${6:-} dir=$WORK/$1
-	mkdir -p "$dir"
-	cat > "$dir/haproxy.cfg" <<CONF
-global
-	nbthread 2
-	httpclient.ssl.verify none
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-${defaults:+$(sed 's/^/\t/' <<< "$defaults")
-}frontend fe
-	bind 127.0.0.1:$port
-${frontend:+$(sed 's/^/\t/' <<< "$frontend")
-}	default_backend be
-backend be
-	server s1 $server
-$sections
-CONF
-	haproxy -q -D -p "$dir/haproxy.pid" -f "$dir/haproxy.cfg" || fail "haproxy $name did not start ($dir/haproxy.cfg)"
-	wait_port "$port"
-	PROXY_PID=$(head -n 1 "$dir/haproxy.pid") PROXY_DIR=$dir
-}
-
 # stop_pid PID WHAT: SIGTERM, and wait until it is gone.
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || return 0

@@ -13,7 +13,7 @@
 #   DEPLOY_HTTP_VERSION=1.1         # what every transfer must have used (2: HTTP/2)
 #   traffic() {                     # once per pass, $MODE off then on
 #       deploy_begin nginx-tls      # a deployment: counters, log, budget
-#       deploy_nginx ...            # a fresh proxy for this pass (or deploy_haproxy)
+#       deploy_nginx ...            # a fresh proxy for this pass (or lib.sh's run_haproxy)
 #       deploy_opt_in nginx         # Libra on: opts $PROXY_PID in (and remembers it)
 #       deploy_get "$url" --http1.1 -- get.cl.65536=65536 ...
 #       deploy_upload "$url" --http1.1 -- post.cl.65536=cl:65536 ...
@@ -143,35 +143,6 @@ CONF
 		|| fail "nginx $name did not start: $(cat "$dir/start.log" "$dir/logs/error.log")"
 	wait_port "$port"
 	PROXY_PID=$(cat "$dir/nginx.pid") PROXY_DIR=$dir
-}
-
-# deploy_haproxy NAME PORT BIND_PARAMS UPSTREAM_PORT [SERVER_PARAMS]
-# HAProxy in mode http (two threads, Debian's defaults otherwise) on
-# 127.0.0.1:PORT with BIND_PARAMS (e.g. "ssl crt $TLS_DIR/combined.pem") in
-# front of 127.0.0.1:UPSTREAM_PORT. Sets PROXY_PID, PROXY_DIR.
-deploy_haproxy() {
-	local name=$1 port=$2 bind=$3 upstream=$4 server=${5:-} dir=$WORK/$1
-	mkdir -p "$dir"
-	cat > "$dir/haproxy.cfg" <<CONF
-global
-	nbthread 2
-	# no CA store for the internal HTTP client (unused): loading it costs seconds here
-	httpclient.ssl.verify none
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-frontend fe
-	bind 127.0.0.1:$port${bind:+ $bind}
-	default_backend be
-backend be
-	server s1 127.0.0.1:$upstream${server:+ $server}
-CONF
-	haproxy -q -D -p "$dir/haproxy.pid" -f "$dir/haproxy.cfg" 2> "$dir/start.log" \
-		|| fail "haproxy $name did not start: $(cat "$dir/start.log")"
-	wait_port "$port"
-	PROXY_PID=$(head -n 1 "$dir/haproxy.pid") PROXY_DIR=$dir
 }
 
 # deploy_stop PID: SIGTERM, then waits until PID has exited (nginx's master

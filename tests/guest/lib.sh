@@ -121,35 +121,49 @@ CONF
 	PROXY_PID=$(cat "$dir/nginx.pid")
 }
 
-# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2 (instance
-# name $3, default haproxy; $4: extra lines for the defaults section, e.g.
-# "option splice-response"; $5: extra lines for the global section, e.g.
-# "tune.bufsize 65536"). Sets PROXY_PID and PROXY_CONF.
-start_haproxy_proxy() {
-	local port=$1 upstream=$2 dir=$WORK/${3:-haproxy} extra=${4:-} global_extra=${5:-}
+# run_haproxy NAME PORT SERVER: HAProxy in mode http (two threads, Debian's
+# defaults otherwise) on 127.0.0.1:PORT, its default backend "be" the one
+# server SERVER (an address, 127.0.0.1:8083 or unix@/path, and any server
+# parameters), its files under $WORK/NAME. More, as variables for the call:
+# HAPROXY_BIND (bind parameters, e.g. "ssl crt FILE"), HAPROXY_GLOBAL,
+# HAPROXY_DEFAULTS and HAPROXY_FRONTEND (lines added to those sections),
+# HAPROXY_SECTIONS (more sections, e.g. backends), HAPROXY_TIMEOUT (client
+# and server timeout, default 30s). Sets PROXY_PID, PROXY_DIR and PROXY_CONF.
+run_haproxy() {
+	local name=$1 port=$2 server=$3 dir=$WORK/$1
 	mkdir -p "$dir"
-	PROXY_CONF=$dir/haproxy.cfg
 	cat > "$dir/haproxy.cfg" <<CONF
 global
 	nbthread 2
 	# no CA store for the internal HTTP client (unused): loading it costs seconds here
 	httpclient.ssl.verify none
-${global_extra:+$(sed 's/^/\t/' <<< "$global_extra")
+${HAPROXY_GLOBAL:+$(sed 's/^/\t/' <<< "$HAPROXY_GLOBAL")
 }defaults
 	mode http
 	timeout connect 5s
-	timeout client 10s
-	timeout server 10s
-${extra:+$(sed 's/^/\t/' <<< "$extra")
+	timeout client ${HAPROXY_TIMEOUT:-30s}
+	timeout server ${HAPROXY_TIMEOUT:-30s}
+${HAPROXY_DEFAULTS:+$(sed 's/^/\t/' <<< "$HAPROXY_DEFAULTS")
 }frontend fe
-	bind 127.0.0.1:$port
-	default_backend be
+	bind 127.0.0.1:$port${HAPROXY_BIND:+ $HAPROXY_BIND}
+${HAPROXY_FRONTEND:+$(sed 's/^/\t/' <<< "$HAPROXY_FRONTEND")
+}	default_backend be
 backend be
-	server s1 127.0.0.1:$upstream
+	server s1 $server
+${HAPROXY_SECTIONS:-}
 CONF
-	haproxy -q -D -p "$dir/haproxy.pid" -f "$dir/haproxy.cfg" || fail "haproxy did not start"
+	haproxy -q -D -p "$dir/haproxy.pid" -f "$dir/haproxy.cfg" 2> "$dir/start.log" \
+		|| fail "haproxy $name did not start: $(cat "$dir/start.log")"
 	wait_port "$port"
-	PROXY_PID=$(head -n 1 "$dir/haproxy.pid")
+	PROXY_PID=$(head -n 1 "$dir/haproxy.pid") PROXY_DIR=$dir PROXY_CONF=$dir/haproxy.cfg
+}
+
+# HAProxy in mode http on 127.0.0.1:$1 in front of 127.0.0.1:$2 (instance
+# name $3, default haproxy; $4: extra lines for the defaults section, e.g.
+# "option splice-response"; $5: extra lines for the global section, e.g.
+# "tune.bufsize 65536"), 10 s timeouts. Sets PROXY_PID and PROXY_CONF.
+start_haproxy_proxy() {
+	HAPROXY_DEFAULTS=${4:-} HAPROXY_GLOBAL=${5:-} HAPROXY_TIMEOUT=10s run_haproxy "${3:-haproxy}" "$1" "127.0.0.1:$2"
 }
 
 wait_port() {

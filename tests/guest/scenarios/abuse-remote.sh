@@ -92,12 +92,13 @@ nginx_proxy() {
 
 # HAProxy on $1 (instance $2), the same three routes; http-reuse always.
 haproxy_proxy() {
-	abuse_haproxy "$2" "$1" 127.0.0.1:8083 'http-reuse always' \
-		'http-request return status 200 content-type text/plain lf-string "%[path]\n" if { path_beg /t/ }
+	HAPROXY_DEFAULTS='http-reuse always' \
+	HAPROXY_FRONTEND='http-request return status 200 content-type text/plain lf-string "%[path]\n" if { path_beg /t/ }
 use_backend static if { path_beg /static/ }' \
-		'backend static
+	HAPROXY_SECTIONS='backend static
 	http-request replace-path /static/(.*) /\1
-	server s2 127.0.0.1:8081'
+	server s2 127.0.0.1:8081' \
+		run_haproxy "$2" "$1" 127.0.0.1:8083
 	opted_in "$PROXY_PID" "haproxy $2"
 }
 

@@ -41,7 +41,7 @@ deploy_cert
 BACKEND=8083
 start_special_backend $BACKEND "$WORK/www"
 # the TLS upstream of nginx-https-upstream: HAProxy, never opted in
-deploy_haproxy tls-upstream 8444 "ssl crt $TLS_DIR/combined.pem" $BACKEND
+HAPROXY_BIND="ssl crt $TLS_DIR/combined.pem" run_haproxy tls-upstream 8444 127.0.0.1:$BACKEND
 TLS_UPSTREAM_PID=$PROXY_PID
 DEPLOY_HTTP_VERSION=1.1
 
@@ -114,7 +114,7 @@ traffic() {
 
 	deploy_begin haproxy-tls
 	port=$(pass_port 8543)
-	deploy_haproxy "haproxy-tls-$MODE" "$port" "ssl crt $TLS_DIR/combined.pem" $BACKEND
+	HAPROXY_BIND="ssl crt $TLS_DIR/combined.pem" run_haproxy "haproxy-tls-$MODE" "$port" 127.0.0.1:$BACKEND
 	deploy_opt_in haproxy
 	gets_all "https://127.0.0.1:$port"
 	uploads_few "https://127.0.0.1:$port"

@@ -103,7 +103,7 @@ unix_upstreams() {
 	stop_pid "$PROXY_PID" nginx
 
 	PORT=$(pass_port 8081)
-	abuse_haproxy "haproxy-unix-$MODE" "$PORT" "unix@$SOCK"
+	run_haproxy "haproxy-unix-$MODE" "$PORT" "unix@$SOCK"
 	opted_in "$PROXY_PID" haproxy
 	through haproxy
 	stop_pid "$PROXY_PID" haproxy

@@ -507,26 +507,37 @@ static struct received receive_response(size_t body, uint64_t seed)
 	return r;
 }
 
+/*
+ * A child writes the whole received buffer, every region in it whole, into
+ * @fds[1]; the far end @fds[0] must read the bytes the backend sent.
+ */
+static void write_through(int fds[2], const struct received *r, const char *who)
+{
+	size_t glen;
+	uint8_t *got;
+	int err;
+
+	if (fork() == 0) {
+		close(fds[0]);
+		write_all(fds[1], r->buf, r->sent.len);
+		_exit(0);
+	}
+	close(fds[1]);
+	got = read_to_end(fds[0], &glen, &err);
+	wait(NULL);
+	expect_equal(who, got, glen, r->sent.p, r->sent.len);
+	free(got);
+}
+
 static void case_unix_socketpair(void)
 {
 	struct received r = receive_response(300 * KiB + 7, 1);
 	uint64_t before = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
-	int sv[2], err;
-	size_t glen;
-	uint8_t *got;
+	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		die("socketpair: %s", strerror(errno));
-	if (fork() == 0) {
-		close(sv[0]);
-		/* the whole buffer, every region in it whole */
-		write_all(sv[1], r.buf, r.sent.len);
-		_exit(0);
-	}
-	close(sv[1]);
-	got = read_to_end(sv[0], &glen, &err);
-	wait(NULL);
-	expect_equal("the AF_UNIX peer", got, glen, r.sent.p, r.sent.len);
+	write_through(sv, &r, "the AF_UNIX peer");
 	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == before)
 		die("nothing was materialized");
 }
@@ -579,21 +590,11 @@ static void case_unix_cut(void)
 static void case_pipe(void)
 {
 	struct received r = receive_response(200 * KiB, 2);
-	int p[2], err;
-	size_t glen;
-	uint8_t *got;
+	int p[2];
 
 	if (pipe(p))
 		die("pipe: %s", strerror(errno));
-	if (fork() == 0) {
-		close(p[0]);
-		write_all(p[1], r.buf, r.sent.len);
-		_exit(0);
-	}
-	close(p[1]);
-	got = read_to_end(p[0], &glen, &err);
-	wait(NULL);
-	expect_equal("the pipe's reader", got, glen, r.sent.p, r.sent.len);
+	write_through(p, &r, "the pipe's reader");
 }
 
 static void case_file(void)
