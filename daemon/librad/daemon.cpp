@@ -7,8 +7,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <string>
 
 #include <fmt/format.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/byte_size.hpp"
 #include "common/version.hpp"
@@ -16,7 +19,6 @@
 #include "librad/exit_codes.hpp"
 #include "librad/logging.hpp"
 #include "librad/process_info.hpp"
-#include "librad/sd_notify.hpp"
 #include "librad/stats_report.hpp"
 
 namespace libra {
@@ -30,6 +32,13 @@ sigset_t handled_signals()
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     return set;
+}
+
+// Tells systemd (Type=notify) how librad stands; nothing without $NOTIFY_SOCKET.
+void notify_systemd(const std::string& state)
+{
+    if (int r = sd_notify(0, state.c_str()); r < 0)
+        logger("librad")->warn("sd_notify: {}", std::strerror(-r));
 }
 }  // namespace
 
@@ -201,7 +210,7 @@ void Daemon::reload()
 {
     auto now = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now().time_since_epoch());
-    sd_notify_state(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", now.count()));
+    notify_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", now.count()));
     auto fresh = load_config(command_line_);
     if (!fresh) {
         logger("config")->error("reload failed, keeping the running settings: {}", fresh.error().message);
@@ -229,14 +238,14 @@ void Daemon::reload()
         config_ = std::move(next);
         logger("config")->info("configuration reloaded from {}", config_.config_path);
     }
-    sd_notify_state("READY=1");
+    notify_systemd("READY=1");
 }
 
 int Daemon::run()
 {
     if (int status = start(); status != librad_exit::ok)
         return status;
-    sd_notify_state(fmt::format("READY=1\nSTATUS=serving {}\nMAINPID={}", config_.socket_path, ::getpid()));
+    notify_systemd(fmt::format("READY=1\nSTATUS=serving {}\nMAINPID={}", config_.socket_path, ::getpid()));
     logger("librad")->info("librad {} ready", kProjectVersion);
     while (!loop_->stopping()) {
         if (auto ran = loop_->run_once(-1); !ran) {
@@ -244,7 +253,7 @@ int Daemon::run()
             return librad_exit::runtime_failure;
         }
     }
-    sd_notify_state("STOPPING=1");
+    notify_systemd("STOPPING=1");
     return librad_exit::ok;
 }
 

@@ -6,6 +6,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "librad/journal_sink.hpp"
+
 namespace libra {
 
 namespace {
@@ -18,23 +20,15 @@ class SdPriorityFlag final : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override
     {
-        char digit = '6';  // LOG_INFO
-        switch (msg.level) {
-        case spdlog::level::trace:
-        case spdlog::level::debug: digit = '7'; break;  // LOG_DEBUG
-        case spdlog::level::info: digit = '6'; break;
-        case spdlog::level::warn: digit = '4'; break;      // LOG_WARNING
-        case spdlog::level::err: digit = '3'; break;       // LOG_ERR
-        case spdlog::level::critical: digit = '2'; break;  // LOG_CRIT
-        default: break;
-        }
-        dest.push_back(digit);
+        dest.push_back(static_cast<char>('0' + syslog_priority(msg.level)));
     }
     std::unique_ptr<custom_flag_formatter> clone() const override
     {
         return std::make_unique<SdPriorityFlag>();
     }
 };
+
+thread_local pid_t current_subject = 0;
 
 }  // namespace
 
@@ -50,26 +44,50 @@ std::shared_ptr<spdlog::logger> logger(std::string_view name)
     return created;
 }
 
-bool running_under_systemd()
+LogTarget detect_log_target()
 {
-    return std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr;
+    if (stderr_is_journal(std::getenv("JOURNAL_STREAM")))
+        return LogTarget::journal;
+    if (std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr)
+        return LogTarget::systemd_stderr;
+    return LogTarget::terminal;
 }
 
-void setup_logging(bool journald_format)
+void setup_logging(LogTarget target)
 {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    if (journald_format)
-        formatter->add_flag<SdPriorityFlag>('*').set_pattern("<%*>%n: %v");
-    else
-        formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %n %^%l%$: %v");
-    sink->set_formatter(std::move(formatter));
+    spdlog::sink_ptr sink;
+    if (target == LogTarget::journal) {
+        sink = std::make_shared<JournalSink>();
+    } else {
+        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        auto formatter = std::make_unique<spdlog::pattern_formatter>();
+        if (target == LogTarget::systemd_stderr)
+            formatter->add_flag<SdPriorityFlag>('*').set_pattern("<%*>%n: %v");
+        else
+            formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %n %^%l%$: %v");
+        sink->set_formatter(std::move(formatter));
+    }
     for (const char* name : kLoggerNames) {
         spdlog::drop(name);
         auto created = std::make_shared<spdlog::logger>(name, sink);
         created->flush_on(spdlog::level::trace);  // stderr is unbuffered anyway; journald wants whole lines now
         spdlog::register_logger(created);
     }
+}
+
+LogSubject::LogSubject(pid_t pid) : previous_(current_subject)
+{
+    current_subject = pid;
+}
+
+LogSubject::~LogSubject()
+{
+    current_subject = previous_;
+}
+
+pid_t log_subject_pid()
+{
+    return current_subject;
 }
 
 void set_log_level(const std::string& level)

@@ -31,7 +31,7 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "librad: %s\n", config.error().message.c_str());
             return librad_exit::usage;
         }
-        setup_logging(running_under_systemd());
+        setup_logging(detect_log_target());
         set_log_level(config->log_level);
         Daemon daemon(std::move(command_line.value()), std::move(config.value()));
         return daemon.run();

@@ -192,6 +192,7 @@ Result<nlohmann::json> RequestHandler::enable(const nlohmann::json& request, con
         return allowed.error();
     if (auto added = module_.add_optin(entry.value()); !added)
         return added.error();
+    LogSubject subject(is_cgroup ? 0 : entry->pid);
     logger("control")->info("opt-in added by uid {} (pid {}): {}", peer.uid, peer.pid,
                             optin_to_json(entry.value()).dump());
     return nlohmann::json{{"enabled", optin_to_json(entry.value())}};
@@ -221,6 +222,7 @@ Result<nlohmann::json> RequestHandler::disable(const nlohmann::json& request, co
     }
     auto target = is_cgroup ? nlohmann::json{{"cgroup_id", entry->cgroup_id}}
                             : nlohmann::json{{"pid", entry->pid}};
+    LogSubject subject(is_cgroup ? 0 : entry->pid);
     logger("control")->info("opt-in removed by uid {} (pid {}): {}", peer.uid, peer.pid, target.dump());
     return nlohmann::json{{"disabled", target}};
 }
