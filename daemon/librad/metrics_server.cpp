@@ -3,7 +3,10 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -14,7 +17,8 @@
 namespace libra {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(const TcpEndpoint& endpoint, EventLoop& loop,
-                                                             std::function<Result<std::string>()> render)
+                                                             std::function<Result<std::string>()> render,
+                                                             std::chrono::milliseconds client_deadline)
 {
     UniqueFd fd(::socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd)
@@ -25,18 +29,24 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(const TcpEndpoint& 
         return Error::from_errno(ErrorCode::io_error, "bind " + endpoint.text, errno);
     if (::listen(fd.get(), 16) != 0)
         return Error::from_errno(ErrorCode::io_error, "listen " + endpoint.text, errno);
-    int raw_fd = fd.get();
-    std::unique_ptr<MetricsServer> server(
-        new MetricsServer(loop, std::move(render), std::move(fd), endpoint.text));
+    UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!timer)
+        return Error::from_errno(ErrorCode::io_error, "timerfd_create", errno);
+    int raw_fd = fd.get(), raw_timer = timer.get();
+    std::unique_ptr<MetricsServer> server(new MetricsServer(loop, std::move(render), std::move(fd),
+                                                            std::move(timer), endpoint.text, client_deadline));
     if (auto added = loop.add(raw_fd, EPOLLIN, [s = server.get()](uint32_t) { s->on_accept(); }); !added)
+        return added.error();
+    if (auto added = loop.add(raw_timer, EPOLLIN, [s = server.get()](uint32_t) { s->on_timer(); }); !added)
         return added.error();
     return server;
 }
 
 MetricsServer::MetricsServer(EventLoop& loop, std::function<Result<std::string>()> render,
-                             UniqueFd listener, std::string endpoint_text)
-    : loop_(loop), render_(std::move(render)), listener_(std::move(listener)),
-      endpoint_text_(std::move(endpoint_text))
+                             UniqueFd listener, UniqueFd timer, std::string endpoint_text,
+                             std::chrono::milliseconds client_deadline)
+    : loop_(loop), render_(std::move(render)), listener_(std::move(listener)), timer_(std::move(timer)),
+      endpoint_text_(std::move(endpoint_text)), client_deadline_(client_deadline)
 {
 }
 
@@ -45,6 +55,42 @@ MetricsServer::~MetricsServer()
     for (auto& [fd, client] : clients_)
         loop_.remove(fd);
     loop_.remove(listener_.get());
+    loop_.remove(timer_.get());
+}
+
+void MetricsServer::drop(int fd)
+{
+    loop_.remove(fd);
+    clients_.erase(fd);
+}
+
+void MetricsServer::arm_timer()
+{
+    itimerspec spec{};
+    if (!clients_.empty()) {
+        auto next = std::min_element(clients_.begin(), clients_.end(), [](const auto& a, const auto& b) {
+                        return a.second.deadline < b.second.deadline;
+                    })->second.deadline;
+        auto wait = std::max(std::chrono::duration_cast<std::chrono::nanoseconds>(next - Clock::now()),
+                             std::chrono::nanoseconds(1));
+        spec.it_value.tv_sec = static_cast<time_t>(wait.count() / 1000000000);
+        spec.it_value.tv_nsec = static_cast<long>(wait.count() % 1000000000);
+    }
+    (void)::timerfd_settime(timer_.get(), 0, &spec, nullptr);
+}
+
+void MetricsServer::on_timer()
+{
+    uint64_t expirations;
+    (void)::read(timer_.get(), &expirations, sizeof(expirations));
+    auto now = Clock::now();
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        auto next = std::next(it);
+        if (it->second.deadline <= now)
+            drop(it->first);
+        it = next;
+    }
+    arm_timer();
 }
 
 void MetricsServer::on_accept()
@@ -58,7 +104,11 @@ void MetricsServer::on_accept()
         int fd = client.get();
         if (!loop_.add(fd, EPOLLIN, [this, fd](uint32_t events) { on_client_event(fd, events); }))
             continue;
+        bool first = clients_.empty();
         clients_[fd].fd = std::move(client);
+        clients_[fd].deadline = Clock::now() + client_deadline_;
+        if (first)
+            arm_timer();
     }
 }
 
@@ -87,8 +137,10 @@ void MetricsServer::on_client_event(int fd, uint32_t events)
     bool close_now = (events & EPOLLERR) != 0;
     if (!client.replying && (events & (EPOLLIN | EPOLLHUP))) {
         std::array<char, 2048> buffer{};
-        ssize_t n;
-        while ((n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0)
+        ssize_t n = -1;
+        // no further than the limit: a client sending without end must not keep the loop here
+        while (client.request.size() <= kMaxRequestBytes &&
+               (n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0)
             client.request.append(buffer.data(), static_cast<size_t>(n));
         bool complete = client.request.find("\r\n\r\n") != std::string::npos ||
                         client.request.find("\n\n") != std::string::npos;
@@ -110,10 +162,8 @@ void MetricsServer::on_client_event(int fd, uint32_t events)
         if (client.reply.empty())
             close_now = true;
     }
-    if (close_now) {
-        loop_.remove(fd);
-        clients_.erase(fd);
-    }
+    if (close_now)
+        drop(fd);
 }
 
 }  // namespace libra
