@@ -1,6 +1,7 @@
 #include "libractl/cli.hpp"
 
 #include <ctime>
+#include <set>
 #include <sstream>
 
 #include "common/version.hpp"
@@ -18,6 +19,7 @@ po::options_description global_options()
     options.add_options()
         ("help,h", "print this help and exit")
         ("version,V", "print libractl's version and exit")
+        ("bash-completion", "print a bash completion script for libractl and exit")
         ("socket", po::value<std::string>()->value_name("PATH")->default_value(kDefaultSocketPath),
          "librad's control socket");
     return options;
@@ -151,6 +153,65 @@ std::string command_help(const Command& command)
     return help.str();
 }
 
+namespace {
+
+// "--name" of every option of @options, space-separated; those that take a
+// value are added to *with_value.
+std::string long_options(const po::options_description& options, std::set<std::string>& with_value)
+{
+    std::string words;
+    for (const auto& option : options.options()) {
+        auto name = "--" + option->long_name();
+        words += (words.empty() ? "" : " ") + name;
+        if (option->semantic()->max_tokens() > 0)
+            with_value.insert(name);
+    }
+    return words;
+}
+
+}  // namespace
+
+std::string bash_completion()
+{
+    std::string commands, cases, valued_words;
+    std::set<std::string> valued;
+    for (const auto& command : command_table()) {
+        commands += (commands.empty() ? "" : " ") + std::string(command.name);
+        cases += "\t" + std::string(command.name) + ") words=\"" +
+                 long_options(command_options(command), valued) + "\" ;;\n";
+    }
+    std::string globals = long_options(global_options(), valued);
+    valued.erase("--socket");  // completes file names
+    for (const auto& word : valued)
+        valued_words += (valued_words.empty() ? "" : "|") + word;
+    std::ostringstream script;
+    script << "# bash completion for libractl " << kProjectVersion
+           << ", generated from its command table by 'libractl --bash-completion'.\n"
+              "_libractl() {\n"
+              "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cmd= i words\n"
+              "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
+              "\t\tcase ${COMP_WORDS[i]} in\n"
+              "\t\t--socket) ((i++)) ;;\n"
+              "\t\t-*) ;;\n"
+              "\t\t*) cmd=${COMP_WORDS[i]}; break ;;\n"
+              "\t\tesac\n"
+              "\tdone\n"
+              "\tcase $prev in\n"
+              "\t--socket) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
+           << "\t" << valued_words << ") COMPREPLY=(); return ;;\n"
+           << "\tesac\n"
+              "\tcase $cmd in\n"
+              "\t'') words=\""
+           << globals << " help " << commands << "\" ;;\n"
+           << "\thelp) words=\"" << commands << "\" ;;\n"
+           << cases << "\t*) words= ;;\n"
+           << "\tesac\n"
+              "\tCOMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+              "}\n"
+              "complete -F _libractl libractl\n";
+    return script.str();
+}
+
 int run_cli(int argc, const char* const* argv, CliEnvironment& env)
 {
     int command_index = find_command_index(argc, argv);
@@ -167,6 +228,10 @@ int run_cli(int argc, const char* const* argv, CliEnvironment& env)
     }
     if (vm.count("version")) {
         env.out << "libractl " << kProjectVersion << " (protocol 1)\n";
+        return libractl_exit::ok;
+    }
+    if (vm.count("bash-completion")) {
+        env.out << bash_completion();
         return libractl_exit::ok;
     }
     if (command_index >= argc)

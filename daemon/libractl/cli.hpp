@@ -24,4 +24,8 @@ int run_cli(int argc, const char* const* argv, CliEnvironment& env);
 std::string general_help();
 std::string command_help(const Command& command);
 
+// A bash completion script for libractl, from the command table: commands,
+// each command's options, the global options (`libractl --bash-completion`).
+std::string bash_completion();
+
 }  // namespace libra

@@ -76,7 +76,7 @@ std::optional<gid_t> Daemon::resolve_control_group(const DaemonConfig& config)
     auto gid = lookup_group(config.group);
     if (!gid)
         logger("control")->warn("group '{}' does not exist: the control socket is root-only "
-                                "(create it with: groupadd --system {})",
+                                "(create it with: systemd-sysusers libra.conf, or groupadd --system {})",
                                 config.group, config.group);
     return gid;
 }

@@ -27,8 +27,12 @@ want_version=$(cat "$LIBRA_BUILD/libra-version")
 say "DKMS module: $modpath (version $want_version, srcversion $(modinfo -F srcversion libra))"
 ! grep -q '^libra ' /proc/modules || fail "libra is loaded before the unit ran"
 
-groupadd --system libra || fail "groupadd libra"
 libra_install_userspace
+# the group, as the installed sysusers.d file makes it
+sysusers=$(grep -m1 '/sysusers.d/libra.conf$' "$LIBRA_BUILD/install_manifest.txt") || fail "no sysusers.d file installed"
+systemd-sysusers "$sysusers" || fail "systemd-sysusers $sysusers"
+getent group libra > /dev/null || fail "systemd-sysusers $sysusers made no libra group"
+say "group libra made by $sysusers: $(getent group libra)"
 systemd-analyze verify --man=no "$LIBRA_UNIT" > "$WORK/verify.out" 2>&1 || { cat "$WORK/verify.out"; fail "systemd-analyze verify $LIBRA_UNIT"; }
 if grep "libra.service:" "$WORK/verify.out"; then fail "systemd-analyze verify finds fault with the installed unit"; fi
 say "systemd-analyze verify: the installed $LIBRA_UNIT is clean"
