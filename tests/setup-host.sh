@@ -14,6 +14,8 @@ packages=(
 	libsystemd-dev libhttp-parser-dev libclang-rt-14-dev nlohmann-json3-dev
 	# kernel module
 	dkms kmod linux-image-amd64 linux-headers-amd64
+	# the Debian packages (debian/, tests/packaging)
+	debhelper dh-dkms lintian
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	# guest test bed
 	qemu-system-x86 busybox-static cpio xz-utils zstd
