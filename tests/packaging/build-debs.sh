@@ -8,7 +8,8 @@ set -euo pipefail
 src=$1 out=$2
 rm -rf "$out"
 mkdir -p "$out/tree"
-tar -C "$src" --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . | tar -C "$out/tree" -xf -
+tar -C "$src" --exclude=./build --exclude='./build-*' --exclude=./.git --exclude='./obj-*' \
+	--exclude=./debian/.debhelper --exclude=./debian/libra --exclude=./debian/libra-dkms -cf - . | tar -C "$out/tree" -xf -
 version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 cmake_version=$(sed -n 's/^project(libra VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 dkms_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$src/dkms.conf")
