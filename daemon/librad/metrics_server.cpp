@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "librad/logging.hpp"
+#include "librad/metrics_request.hpp"
 
 namespace libra {
 
@@ -119,9 +120,12 @@ std::string MetricsServer::reply_for(const std::string& request)
                            "Connection: close\r\n\r\n{}",
                            status, type, body.size(), body);
     };
-    bool metrics = request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0;
-    if (!metrics)
+    switch (classify_metrics_request(request)) {
+    case MetricsRequest::metrics: break;
+    case MetricsRequest::not_found:
         return status_line("404 Not Found", "text/plain", "only GET /metrics is served here\n");
+    default: return "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n";
+    }
     auto body = render_();
     if (!body)
         return status_line("503 Service Unavailable", "text/plain", body.error().message + "\n");
@@ -142,11 +146,9 @@ void MetricsServer::on_client_event(int fd, uint32_t events)
         while (client.request.size() <= kMaxRequestBytes &&
                (n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0)
             client.request.append(buffer.data(), static_cast<size_t>(n));
-        bool complete = client.request.find("\r\n\r\n") != std::string::npos ||
-                        client.request.find("\n\n") != std::string::npos;
-        if (complete || client.request.size() > kMaxRequestBytes || n == 0) {
-            client.reply = complete ? reply_for(client.request)
-                                    : "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n";
+        // a client that closed before its request was complete gets the 400 too
+        if (classify_metrics_request(client.request) != MetricsRequest::incomplete || n == 0) {
+            client.reply = reply_for(client.request);
             client.replying = true;
             (void)loop_.modify(fd, EPOLLOUT);
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {

@@ -16,6 +16,7 @@
 
 #include "common/unique_fd.hpp"
 #include "librad/event_loop.hpp"
+#include "librad/metrics_request.hpp"
 #include "librad/tcp_endpoint.hpp"
 
 namespace libra {
@@ -23,7 +24,7 @@ namespace libra {
 class MetricsServer {
 public:
     static constexpr size_t kMaxClients = 16;
-    static constexpr size_t kMaxRequestBytes = 8192;
+    static constexpr size_t kMaxRequestBytes = kMetricsRequestMax;
     static constexpr std::chrono::milliseconds kClientDeadline{5000};
 
     // @render produces the body of /metrics (or an error text on failure).
