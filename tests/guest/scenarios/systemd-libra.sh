@@ -118,7 +118,23 @@ for dir in /usr /etc /var/lib; do
 done
 nsenter -t "$NEW_PID" -m -- sh -c 'touch /run/libra/probe && rm /run/libra/probe' \
 	|| fail "librad cannot write its own /run/libra"
-say "sandbox: seccomp filter, no new privileges, CapBnd $capbnd, /usr /etc /var/lib read-only for librad"
+# A forbidden syscall refused: ptrace(PTRACE_TRACEME) needs no privilege, so
+# only the system call filter (@system-service has no @debug) can refuse it.
+# Run under the unit's own [Service] sandbox as a transient service.
+props=()
+while IFS= read -r line; do
+	case $line in
+	'' | '#'* | '['* | Type=* | NotifyAccess=* | Exec* | Restart* | RuntimeDirectory*) continue ;;
+	esac
+	props+=(-p "$line")
+done < <(sed -n '/^\[Service\]/,/^\[Install\]/p' /lib/systemd/system/libra.service)
+traceme='import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); r = libc.ptrace(0, 0, None, None); print(r, os.strerror(ctypes.get_errno()) if r else "ok")'
+[[ $(python3 -c "$traceme") == "0 ok" ]] || fail "ptrace(PTRACE_TRACEME) fails even without the sandbox"
+sandboxed=$(systemd-run --wait --pipe --quiet "${props[@]}" /usr/bin/python3 -c "$traceme" 2>&1) || true
+[[ $sandboxed == "-1 Operation not permitted" ]] \
+	|| fail "under libra.service's sandbox ptrace(PTRACE_TRACEME) gave: $sandboxed"
+say "sandbox: seccomp filter, no new privileges, CapBnd $capbnd, /usr /etc /var/lib read-only for librad;" \
+	"ptrace refused under the unit's sandbox (${#props[@]} properties): $sandboxed"
 
 libractl disable --pid "$NGINX_PID" || fail "libractl disable"
 systemctl stop nginx
