@@ -92,6 +92,37 @@ static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32
 #endif
 
 /*
+ * Anchored pages into a kernel-TLS socket (ktls.c): its own sendpage
+ * (tls_sw_sendpage, tls_device_sendpage) where sendpage exists, else its
+ * sendmsg with MSG_SPLICE_PAGES. Both take the TLS socket's tx_lock and
+ * socket lock themselves: the caller holds neither. Pages are referenced,
+ * not copied, until the record is encrypted.
+ */
+#ifdef LIBRA_HAVE_SENDPAGE
+static inline int libra_compat_ktls_send_page(struct socket *sock, struct page *page, u32 off,
+					      u32 len, int flags, bool more)
+{
+	struct sock *sk = sock->sk;
+
+	if (more)
+		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+	return READ_ONCE(sk->sk_prot)->sendpage(sk, page, off, len, flags);
+}
+#else
+static inline int libra_compat_ktls_send_page(struct socket *sock, struct page *page, u32 off,
+					      u32 len, int flags, bool more)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES | (more ? MSG_MORE : 0) };
+	struct sock *sk = sock->sk;
+	struct bio_vec bv;
+
+	bvec_set_page(&bv, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	return READ_ONCE(sk->sk_prot)->sendmsg(sk, &msg, len);
+}
+#endif
+
+/*
  * Since 6.12 an skb may carry device memory that the CPU cannot read
  * (devmem TCP); such frags are never anchored by reference.
  */

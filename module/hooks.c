@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The hooks on tcp_recvmsg and tcp_sendmsg (and tcp_sendpage where it
- * exists), and on tcp_shutdown and tcp_close while some socket holds bytes a
- * send took but libra has not sent yet (tx.c).
+ * exists), and on tcp_shutdown, tcp_close and inet_release while some
+ * socket holds bytes a send took but libra has not sent yet (tx_owed.c;
+ * inet_release: a kernel-TLS socket's, sent before its TLS is taken down),
+ * and on sock_common_setsockopt at the level SOL_TLS while a TLS handshake
+ * is open (tls.c: kernel TLS set up for sending ends it).
  *
  * An ftrace callback runs at the entry of every call. It counts the call and,
  * when the calling process is opted in, redirects the call to libra's handler
@@ -18,8 +21,9 @@
  * handler writes out the tokens the call carries (egress.c), then calls the
  * stock function. A family's sendmsg is where every send on its sockets
  * passes (sendmsg, write, io_uring): plain TCP is left to the tcp_sendmsg
- * hook, every other socket (AF_UNIX, kernel TLS, UDP, MPTCP) is guarded
- * there. Sockets of other families are not looked at.
+ * hook, a kernel-TLS socket set up for sending goes to ktls.c, every other
+ * socket (AF_UNIX, UDP, MPTCP) is guarded there. Sockets of other families
+ * are not looked at.
  *
  * Kernel sockets (CIFS, NFS), which send in their caller's context, are
  * never redirected.
@@ -35,6 +39,8 @@
 #include <linux/ftrace.h>
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/tls.h>
+#include <net/inet_common.h>
 #include <net/inet_connection_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -174,22 +180,52 @@ static void libra_tcp_close(struct sock *sk, long timeout)
 	libra_handler_leave();
 }
 
+/* close() of an inet socket: a kernel-TLS one sends what it holds while its TLS is up. */
+static int libra_inet_release(struct socket *sock)
+{
+	int ret;
+
+	libra_handler_enter();
+	if (sock->sk && libra_ktls_tx(sock->sk))
+		libra_ktls_release(sock->sk);
+	ret = inet_release(sock);
+	libra_handler_leave();
+	return ret;
+}
+
+/*
+ * setsockopt(SOL_TLS, ...) while TLS handshakes are open: TLS_TX set up
+ * ends the one on that socket (tls.c).
+ */
+static int libra_sock_common_setsockopt(struct socket *sock, int level, int optname,
+					sockptr_t optval, unsigned int optlen)
+{
+	int ret;
+
+	libra_handler_enter();
+	ret = sock_common_setsockopt(sock, level, optname, optval, optlen);
+	if (!ret && optname == TLS_TX && sock->sk)
+		libra_tls_tx_set_up(sock->sk);
+	libra_handler_leave();
+	return ret;
+}
+
+static void notrace libra_ftrace_setsockopt(unsigned long ip, unsigned long parent_ip,
+					    struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE) || !libra_tls_handshakes_open() ||
+	    regs_get_kernel_argument(ftrace_get_regs(fregs), 1) != SOL_TLS)
+		return;
+	if (try_module_get(THIS_MODULE))
+		libra_ftrace_set_ip(fregs, (unsigned long)libra_sock_common_setsockopt);
+}
+
 /* Plain TCP, whose sends the tcp_sendmsg hook handles itself. */
 static inline bool libra_tcp_handles(const struct sock *sk)
 {
 	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP &&
 	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
 	       READ_ONCE(sk->sk_prot)->sendmsg == libra_sym.tcp_sendmsg;
-}
-
-static inline bool libra_ktls(const struct sock *sk)
-{
-	const struct tcp_ulp_ops *ulp;
-
-	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
-		return false;
-	ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
-	return ulp && !strcmp(ulp->name, "tls");
 }
 
 static const char *libra_sock_kind(const struct sock *sk)
@@ -199,7 +235,7 @@ static const char *libra_sock_kind(const struct sock *sk)
 		return "an AF_UNIX socket";
 	case AF_INET:
 	case AF_INET6:
-		if (libra_ktls(sk))
+		if (libra_ktls_tx(sk))
 			return "a kernel-TLS socket";
 		return sk->sk_protocol == IPPROTO_TCP ? "a TCP socket libra does not handle" :
 		       "an IP socket";
@@ -218,13 +254,14 @@ static void libra_quic_check(const struct sock *sk, const struct msghdr *msg)
 	    copy_from_iter(b, sizeof(b), &it) != sizeof(b))
 		return;
 	if (libra_quic_long_header(b, sizeof(b)))
-		libra_tls_mark(current, LIBRA_PROC_TLS_USER, "sent QUIC (HTTP/3)");
+		libra_tls_mark(current, "sent QUIC (HTTP/3)");
 }
 
 /*
  * A socket send libra's tcp_sendmsg handler does not see (the callback
- * leaves plain TCP alone): a kernel-TLS socket marks the process, a QUIC
- * handshake too, and the guard writes out the tokens the call carries.
+ * leaves plain TCP alone): a kernel-TLS socket set up for sending is
+ * ktls.c's, a QUIC handshake marks the process, and elsewhere the guard
+ * writes out the tokens the call carries.
  */
 static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			       int (*stock)(struct socket *, struct msghdr *, size_t))
@@ -233,14 +270,17 @@ static int libra_guard_sendmsg(struct socket *sock, struct msghdr *msg, size_t s
 	int ret = 0;
 
 	libra_handler_enter();
-	if (libra_ktls(sk))
-		libra_tls_mark(current, LIBRA_PROC_TLS_KERNEL, "sends on a kernel-TLS socket");
+	if (libra_ktls_tx(sk)) {
+		ret = libra_ktls_sendmsg(sock, msg, size, stock);
+		goto out;
+	}
 	libra_quic_check(sk, msg);
 	if (libra_proc_guarded(current) &&
 	    libra_guard_iter(&msg->msg_iter, size, NULL, LIBRA_EGRESS_STREAM, libra_sock_kind(sk)))
 		ret = -EIO;
 	if (!ret)
 		ret = stock(sock, msg, size);
+out:
 	libra_handler_leave();
 	return ret;
 }
@@ -306,9 +346,9 @@ struct libra_hook {
 };
 
 /*
- * tcp_shutdown and tcp_close: they must first send what a send took and
- * held back, so they are redirected while some socket holds such bytes;
- * the socket's owner may be any process.
+ * tcp_shutdown, tcp_close and inet_release: they must first send what a
+ * send took and held back, so they are redirected while some socket holds
+ * such bytes; the socket's owner may be any process.
  */
 static void notrace libra_ftrace_settle(unsigned long ip, unsigned long parent_ip,
 					struct ftrace_ops *ops, struct ftrace_regs *fregs)
@@ -332,6 +372,9 @@ static struct libra_hook libra_hooks[] = {
 	  .settle = libra_tcp_shutdown },
 	{ .name = "tcp_close", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
 	  .settle = libra_tcp_close },
+	{ .name = "inet_release", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
+	  .settle = libra_inet_release },
+	{ .name = "sock_common_setsockopt", .ops = { .func = libra_ftrace_setsockopt, .flags = LIBRA_HOOK_FLAGS } },
 #define LIBRA_GUARD_HOOK(fn, cb) \
 	{ .name = #fn, .ops = { .func = cb, .flags = LIBRA_HOOK_FLAGS }, \
 	  .settle = libra_guard_##fn }

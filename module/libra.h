@@ -179,7 +179,7 @@ enum {
 	LIBRA_PROC_TOKENS,	/* it received tokens, or was forked from one that did */
 	LIBRA_PROC_OPTED_IN,	/* an opt-in entry selected one of its sockets */
 	LIBRA_PROC_TLS_USER,	/* it sent TLS records built in user space */
-	LIBRA_PROC_TLS_KERNEL,	/* it sent on a kernel-TLS socket */
+	LIBRA_PROC_TLS_KERNEL,	/* it set up kernel TLS for sending (informational: no refusal) */
 	LIBRA_PROC_UNFRAMED,	/* it sent a token where libra does not follow the framing */
 };
 struct libra_proc {
@@ -187,7 +187,8 @@ struct libra_proc {
 	struct rcu_head rcu;
 	struct pid *tgid;
 	unsigned long flags;		/* LIBRA_PROC_*, atomic bit operations */
-	u64 tls_since_ns;		/* CLOCK_BOOTTIME of its first TLS mark */
+	u64 tls_since_ns;		/* CLOCK_BOOTTIME of its first TLS seen */
+	atomic_t tls_handshakes;	/* its sockets whose TLS handshake is open (tls.c) */
 	/* under libra_anchor_lock (anchor.c) */
 	struct list_head anchors;	/* its live anchors, oldest first */
 	u32 nr_anchors;
@@ -286,7 +287,21 @@ struct libra_sock {
 	u64 stats[__LIBRA_SOCKET_STAT_MAX];	/* enum libra_socket_stat, via libra_sock_add() */
 	enum libra_sock_role role;
 	u32 min_body;
-	u8 flags;			/* LIBRA_SOCKET_F_TLS, LIBRA_SOCKET_F_KTLS */
+	u8 flags;			/* LIBRA_SOCKET_F_TLS, _KTLS, _TLS_HANDSHAKE */
+	/*
+	 * The process whose TLS handshake is open on this socket (tls.c): set
+	 * under the socket lock, taken (xchg) by whoever ends the handshake,
+	 * in any context.
+	 */
+	struct pid *tls_tgid;
+	/*
+	 * Kernel TLS (ktls.c), under the send claim: a region whose bytes go on
+	 * in the program's next send, from @ktls_cont_off; the plaintext bytes
+	 * sent so far.
+	 */
+	struct libra_anchor *ktls_cont;
+	u32 ktls_cont_off;
+	u64 ktls_pos;
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
 	u64 id;				/* unique for the module's lifetime */
@@ -328,6 +343,7 @@ struct libra_sock {
 	u8 *tx_scan_buf;		/* scratch for token scans, allocated at adoption */
 };
 struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task);
+void libra_sock_count_own(struct libra_sock *ls, enum libra_stat stat, u64 delta);
 void libra_sock_put(struct libra_sock *ls);
 struct libra_sock *libra_sock_lookup(struct sock *sk);
 void libra_sock_set_role(struct libra_sock *ls, enum libra_sock_role role);
@@ -361,6 +377,10 @@ bool libra_tx_any_held(void);
 void libra_tx_held_forget(struct libra_sock *ls);
 void libra_tx_shutdown(struct sock *sk, int how);
 void libra_tx_close(struct sock *sk);
+int libra_anchor_send(struct libra_anchor *a, u32 off, u32 n, bool more,
+		      int (*send)(void *to, struct page *page, u32 off, u32 len, bool more), void *to);
+struct libra_sock *libra_tx_enter(struct sock *sk, int flags, int *err);
+void libra_tx_leave(struct sock *sk, struct libra_sock *ls);
 void libra_tx_exit(void);
 
 /*
@@ -391,7 +411,18 @@ void libra_refuse_count(struct libra_scope *scope, struct libra_sock *ls, const 
 bool libra_tls_record_start(const u8 *b, u32 n, bool handshake);
 bool libra_quic_long_header(const u8 *b, u32 n);
 bool libra_h2_start(const u8 *b, u32 n);
-bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how);
+bool libra_tls_mark(struct task_struct *task, const char *how);
+void libra_tls_handshake_begin(struct libra_sock *ls);
+void libra_tls_handshake_end(struct libra_sock *ls, bool ktls);
+bool libra_tls_handshakes_open(void);
+void libra_tls_tx_set_up(struct sock *sk);
+
+/* ktls.c: sends on kernel-TLS sockets */
+bool libra_ktls_tx(const struct sock *sk);
+int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
+		       int (*stock)(struct socket *, struct msghdr *, size_t));
+int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls);
+void libra_ktls_release(struct sock *sk);
 bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why);
 bool libra_tls_proc_poisoned(struct task_struct *task);
 

@@ -227,6 +227,8 @@ static void libra_proc_fill(const struct libra_proc *p, struct libra_proc_info *
 		o->flags |= LIBRA_PROC_F_TLS_RESETTING;
 	if (test_bit(LIBRA_PROC_UNFRAMED, &p->flags))
 		o->flags |= LIBRA_PROC_F_UNFRAMED_EGRESS;
+	if (atomic_read(&p->tls_handshakes))
+		o->flags |= LIBRA_PROC_F_TLS_HANDSHAKE;
 	o->anchors = READ_ONCE(p->nr_anchors);
 	o->anchored_bytes = READ_ONCE(p->anchored_bytes);
 	o->tls_since_ns = READ_ONCE(p->tls_since_ns);

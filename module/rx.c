@@ -340,6 +340,11 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		release_sock(sk);
 		return libra_stock_recvmsg(sk, msg, len, flags, addr_len);
 	}
+	if (unlikely(ls->tls_tgid) && libra_ktls_tx(sk)) {
+		/* set up after the handshake's last flight, before the process sent on it */
+		libra_sock_set_flag(ls, LIBRA_SOCKET_F_KTLS);
+		libra_tls_handshake_end(ls, true);
+	}
 	if (ls->role == LIBRA_ROLE_PASS)
 		goto stock_unlocked;
 	if (!libra_parser_attached()) {

@@ -86,6 +86,20 @@ void notrace libra_sock_add(struct libra_sock *ls, enum libra_stat stat, u64 del
 		WRITE_ONCE(ls->stats[slot - 1], ls->stats[slot - 1] + delta);
 }
 
+/*
+ * Counts @delta of @stat for the socket alone, where the system and the
+ * scope counted it already (ktls.c counts with each anchor). Caller holds
+ * the socket lock.
+ */
+void libra_sock_count_own(struct libra_sock *ls, enum libra_stat stat, u64 delta)
+{
+	u8 slot = libra_sock_stat_slot[stat];
+
+	sock_owned_by_me(ls->sk);
+	if (slot && delta)
+		WRITE_ONCE(ls->stats[slot - 1], ls->stats[slot - 1] + delta);
+}
+
 static struct libra_sock *libra_sock_find(const struct sock *sk)
 {
 	struct libra_sock *ls;
@@ -198,10 +212,15 @@ static void libra_sock_drop_state(struct libra_sock *ls)
 	int i;
 
 	libra_scope_socket(ls->scope, -1);
+	libra_tls_handshake_end(ls, false);
 	libra_tx_held_forget(ls);
 	if (ls->tx_cont) {
 		libra_anchor_put(ls->tx_cont);
 		ls->tx_cont = NULL;
+	}
+	if (ls->ktls_cont) {
+		libra_anchor_put(ls->ktls_cont);
+		ls->ktls_cont = NULL;
 	}
 	/* a response cut off with its connection is never sent again */
 	for (i = 0; i < LIBRA_TX_MSGS; i++)
@@ -430,7 +449,8 @@ static void libra_sock_fill(const struct libra_sock *ls, struct libra_socket_inf
 		o->flags |= LIBRA_SOCKET_F_TX_ASIDE;
 	if (!READ_ONCE(ls->min_body))
 		o->flags |= LIBRA_SOCKET_F_NOT_OPTED_IN;
-	o->flags |= READ_ONCE(ls->flags) & (LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS);
+	o->flags |= READ_ONCE(ls->flags) &
+		    (LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS | LIBRA_SOCKET_F_TLS_HANDSHAKE);
 	o->rx_aside = READ_ONCE(ls->rx.aside_reason);
 	o->tx_aside = READ_ONCE(ls->tx.aside_reason);
 	for (i = 0; i < __LIBRA_SOCKET_STAT_MAX; i++)

@@ -1,36 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TLS: a process that encrypts what it sends can carry a token into a TLS
- * record where no hook of libra's can see it (user-space TLS), so a process
- * seen speaking TLS gets no anchors from then on (rx.c asks
- * libra_proc_refuses_anchors()). Kernel TLS encrypts in the kernel, after the egress
- * guard has written out any token (egress.c), so its bytes are right; until
- * libra sends anchored pages through kernel TLS itself, a process using it
- * gets no anchors either.
+ * record where no hook of libra's can see it (user-space TLS). Kernel TLS
+ * encrypts in the kernel, after libra has seen the plaintext: its sends go
+ * through ktls.c, which sends whole regions from the anchored pages.
  *
- * What marks a process, by its own sends only (what a remote peer sends
- * cannot switch libra off for anyone): a TLS handshake record at the very
- * start of what it sends on a TCP connection (a ServerHello, or a
- * ClientHello to an upstream), a TLS record at the start of a send on a
- * connection libra first saw mid-stream (one that predates the opt-in), a
- * send on a kernel-TLS socket, or a QUIC long-header packet (HTTP/3) sent
- * over UDP.
+ * Either way a TLS connection starts with a handshake built in user space
+ * (OpenSSL sets up kernel TLS once the keys are known), and libra cannot
+ * tell from its records whether application data will follow in user space
+ * or through the kernel (TLS 1.3 encrypts its handshake too). So a
+ * handshake record at the very start of what a process sends on a TCP
+ * connection (a ServerHello, a ClientHello to an upstream) opens a
+ * handshake on that socket: while any of its handshakes is open the
+ * process gets no anchors (rx.c asks libra_proc_refuses_anchors()), and
+ * the regions it holds are written out at the opening (below), so no
+ * record it builds in the meantime can carry a token. The handshake ends
+ * when kernel TLS is set up for sending on the socket (the process goes on
+ * getting anchors), or when the connection ends without it: then the
+ * process, unless it has set up kernel TLS before (a client that gave up
+ * a handshake must not switch libra off for it), terminates TLS in user
+ * space and is marked for good.
  *
- * Tokens it received before the mark may still be in its memory. At the
- * mark, every region still anchored for it is written out where its token
- * was received (egress.c's check first: token and untouched zero fill), so
- * a TLS record built later from that memory carries the real bytes: an
- * upload read from a plain client and then proxied to a TLS upstream is
- * right from the first byte. A region that cannot be written out there
- * (the program moved or copied it, as HAProxy copies what it receives)
- * poisons the process until it is gone: meanwhile any TLS record the
- * process sends on a TLS connection resets that connection (counted,
- * logged), since it might carry a copy. So does the very record that marks
- * the process on a connection that predates the opt-in, if the process held
- * anchors then: it was encrypted before libra saw it.
+ * What else marks a process for good, by its own sends only (what a
+ * remote peer sends cannot switch libra off for anyone): a TLS record at
+ * the start of a send on a connection libra first saw mid-stream (one that
+ * predates the opt-in), or a QUIC long-header packet (HTTP/3) sent over
+ * UDP.
+ *
+ * Tokens it received before may still be in its memory. At a mark or an
+ * opening, every region still anchored for it is written out where its
+ * token was received (egress.c's check first: token and untouched zero
+ * fill), so a TLS record built later from that memory carries the real
+ * bytes: an upload read from a plain client and then proxied to a TLS
+ * upstream is right from the first byte. A region that cannot be written
+ * out there (the program moved or copied it, as HAProxy copies what it
+ * receives) poisons the process until it is gone: meanwhile any TLS
+ * application data record the process sends in user space resets that
+ * connection (counted, logged), since it might carry a copy. So does the
+ * very record that marks the process on a connection that predates the
+ * opt-in, if the process held anchors then: it was encrypted before libra
+ * saw it.
  */
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <net/sock.h>
 
 #include "libra.h"
 
@@ -106,33 +119,113 @@ static void libra_tls_materialize_all(struct libra_proc *p)
 }
 
 /*
- * @task (current) speaks TLS, as @bit says. Returns whether it held anchors
- * when it was first marked (never for a mark it already had).
+ * @task (current) terminates TLS in user space: it gets no anchors from now
+ * on. Returns whether it held anchors when it was first marked (never for
+ * a mark it already had).
  */
-bool libra_tls_mark(struct task_struct *task, unsigned int bit, const char *how)
+bool libra_tls_mark(struct task_struct *task, const char *how)
 {
 	struct libra_proc *p = libra_proc_get(task_tgid(task));
-	bool first, had;
+	bool had;
 
-	if (!p)
-		return false;
-	first = !test_bit(LIBRA_PROC_TLS_USER, &p->flags) &&
-		!test_bit(LIBRA_PROC_TLS_KERNEL, &p->flags);
-	if (!libra_proc_flag(p, bit) || !first)
+	if (!p || !libra_proc_flag(p, LIBRA_PROC_TLS_USER))
 		return false;
 	libra_stat_inc(LIBRA_STAT_TLS_PROCESSES);
 	had = READ_ONCE(p->nr_anchors);
-	pr_info("%s[%d] %s: it gets no anchors from now on%s\n", task->comm, task_tgid_nr(task), how,
-		bit == LIBRA_PROC_TLS_USER ?
-		" (kernel TLS would let libra stand aside less: nginx 'ssl_conf_command Options KTLS;')" : "");
+	pr_info("%s[%d] %s: it gets no anchors from now on (kernel TLS would let libra go on: nginx 'ssl_conf_command Options KTLS;')\n",
+		task->comm, task_tgid_nr(task), how);
 	if (had)
 		libra_tls_materialize_all(p);
 	return had;
 }
 
+/* Handshakes open system-wide: the setsockopt hook looks only while there are. */
+static atomic_t libra_tls_open = ATOMIC_INIT(0);
+
+bool libra_tls_handshakes_open(void)
+{
+	return atomic_read(&libra_tls_open);
+}
+
+/*
+ * Current sent the first record of a TLS handshake on @ls: no anchors for
+ * it until the handshake ends. Caller holds the socket lock.
+ */
+void libra_tls_handshake_begin(struct libra_sock *ls)
+{
+	struct libra_proc *p = libra_proc_get(task_tgid(current));
+
+	sock_owned_by_me(ls->sk);
+	libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS);
+	if (!p || ls->tls_tgid)
+		return;
+	libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS_HANDSHAKE);
+	atomic_inc(&libra_tls_open);
+	atomic_inc(&p->tls_handshakes);
+	ls->tls_tgid = get_pid(task_tgid(current));
+	if (!cmpxchg64(&p->tls_since_ns, 0, ktime_get_boottime_ns()))
+		pr_info("%s[%d] sent a TLS handshake: no anchors while one is open; kernel TLS set up after it lets libra go on\n",
+			current->comm, task_tgid_nr(current));
+	if (READ_ONCE(p->nr_anchors))
+		libra_tls_materialize_all(p);
+}
+
+/*
+ * The handshake open on @ls ends: with kernel TLS set up for sending on
+ * it (@ktls; the socket lock held), or with the connection (any context:
+ * nothing here sleeps or touches user memory).
+ */
+void libra_tls_handshake_end(struct libra_sock *ls, bool ktls)
+{
+	struct pid *tgid = xchg(&ls->tls_tgid, NULL);
+	struct libra_proc *p;
+
+	if (!tgid)
+		return;
+	if (ktls)
+		WRITE_ONCE(ls->flags, ls->flags & ~LIBRA_SOCKET_F_TLS_HANDSHAKE);
+	rcu_read_lock();
+	p = libra_proc_lookup(tgid);
+	if (p) {
+		/* marked before the count drops: no window where anchors are given */
+		if (ktls)
+			libra_proc_flag(p, LIBRA_PROC_TLS_KERNEL);
+		else if (!test_bit(LIBRA_PROC_TLS_KERNEL, &p->flags) &&
+			 libra_proc_flag(p, LIBRA_PROC_TLS_USER)) {
+			libra_stat_inc(LIBRA_STAT_TLS_PROCESSES);
+			pr_info("pid %d ended a TLS connection that never set up kernel TLS: it terminates TLS in user space and gets no anchors from now on (nginx: 'ssl_conf_command Options KTLS;')\n",
+				pid_nr(tgid));
+		}
+		smp_mb__before_atomic();
+		atomic_dec(&p->tls_handshakes);
+	}
+	rcu_read_unlock();
+	atomic_dec(&libra_tls_open);
+	put_pid(tgid);
+}
+
+/*
+ * setsockopt(SOL_TLS, TLS_TX) succeeded on @sk: kernel TLS takes over the
+ * sends the handshake led to (OpenSSL sets it up as soon as the keys are
+ * known), so the handshake open there ends now, before the process reads
+ * the request whose response it will send that way.
+ */
+void libra_tls_tx_set_up(struct sock *sk)
+{
+	struct libra_sock *ls;
+
+	lock_sock(sk);
+	ls = libra_sock_lookup(sk);
+	if (ls && ls->tls_tgid && libra_ktls_tx(sk)) {
+		libra_sock_set_flag(ls, LIBRA_SOCKET_F_KTLS);
+		libra_tls_handshake_end(ls, true);
+	}
+	release_sock(sk);
+}
+
 /*
  * Whether @task must get no anchors, and the counter that says why: it
- * speaks TLS, or it sent a token where libra does not follow the framing
+ * terminates TLS in user space or has a handshake open, or it sent a token where libra does not follow the framing
  * (egress.c).
  */
 bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why)
@@ -140,11 +233,14 @@ bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why)
 	struct libra_proc *p;
 	unsigned long flags;
 
+	bool handshakes;
+
 	rcu_read_lock();
 	p = libra_proc_lookup(task_tgid(task));
 	flags = p ? READ_ONCE(p->flags) : 0;
+	handshakes = p && atomic_read(&p->tls_handshakes);
 	rcu_read_unlock();
-	if (flags & (BIT(LIBRA_PROC_TLS_USER) | BIT(LIBRA_PROC_TLS_KERNEL))) {
+	if ((flags & BIT(LIBRA_PROC_TLS_USER)) || handshakes) {
 		*why = LIBRA_STAT_FALLBACK_TLS;
 		return true;
 	}

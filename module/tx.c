@@ -91,8 +91,13 @@ static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
 		call->ls->tx_pos += ret;
 	return ret;
 }
-int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n,
-				int flags, bool more)
+/*
+ * @n bytes of @a's region from @off, its pieces handed to @send one by one
+ * (MSG_MORE on all but the last unless @more). Returns the bytes sent, or a
+ * negative errno when none were.
+ */
+int libra_anchor_send(struct libra_anchor *a, u32 off, u32 n, bool more,
+		      int (*send)(void *to, struct page *page, u32 off, u32 len, bool more), void *to)
 {
 	u64 t0 = libra_clock();
 	u32 i, sent = 0;
@@ -108,8 +113,7 @@ int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n
 			continue;
 		}
 		take = min(bv->bv_len - off, n - sent);
-		ret = libra_compat_send_page(sk, bv->bv_page, bv->bv_offset + off, take, flags,
-					     more || sent + take < n);
+		ret = send(to, bv->bv_page, bv->bv_offset + off, take, more || sent + take < n);
 		if (ret <= 0) {
 			err = ret ?: -EAGAIN;
 			break;
@@ -121,6 +125,26 @@ int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n
 	}
 	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
 	return sent ?: err;
+}
+
+struct libra_tcp_dest {
+	struct sock *sk;
+	int flags;
+};
+
+static int libra_tx_send_page(void *to, struct page *page, u32 off, u32 len, bool more)
+{
+	struct libra_tcp_dest *d = to;
+
+	return libra_compat_send_page(d->sk, page, off, len, d->flags, more);
+}
+
+int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n,
+			 int flags, bool more)
+{
+	struct libra_tcp_dest d = { .sk = sk, .flags = flags };
+
+	return libra_anchor_send(a, off, n, more, libra_tx_send_page, &d);
 }
 
 /*
@@ -289,9 +313,11 @@ static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 
 /*
  * TLS in what the program sends (tls.c). The first bytes of a connection a
- * TLS handshake: the process speaks TLS. A TLS record on a connection libra
- * first saw mid-stream, or on one already known to carry TLS: likewise,
- * and if the process held anchors when this record was built (it was
+ * TLS handshake: a handshake opens on the socket. While it is open, only
+ * poisoned regions can be in the process's memory: an application data
+ * record may carry a copy of one, and resets the connection. A TLS record
+ * on a connection libra first saw mid-stream: the process terminates TLS
+ * in user space, and if it held anchors when this record was built (it was
  * encrypted before libra saw it) or holds poisoned ones, an application
  * data record may carry a token's copy: the connection is reset.
  */
@@ -306,8 +332,7 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 		return 0;
 	if (ls->tx_pos == 0 && !ls->tx_synced && ls->role != LIBRA_ROLE_PASS) {
 		if (libra_tls_record_start(b, n, true)) {
-			libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS);
-			libra_tls_mark(current, LIBRA_PROC_TLS_USER, "sent a TLS handshake");
+			libra_tls_handshake_begin(ls);
 		} else if (libra_h2_start(b, n)) {
 			struct libra_proc *p = libra_proc_get(task_tgid(current));
 
@@ -322,8 +347,12 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 		return 0;
 	if (!libra_tls_record_start(b, n, false))
 		return 0;
-	libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS);
-	had = libra_tls_mark(current, LIBRA_PROC_TLS_USER, "sent TLS records");
+	if (ls->tls_tgid) {
+		had = false;
+	} else {
+		libra_sock_set_flag(ls, LIBRA_SOCKET_F_TLS);
+		had = libra_tls_mark(current, "sent TLS records");
+	}
 	if (b[0] != 0x17 || (!had && !libra_tls_proc_poisoned(current)))
 		return 0;
 	libra_sock_add(ls, LIBRA_STAT_TLS_RESETS, 1);
@@ -583,8 +612,11 @@ static void libra_tx_unclaim(struct sock *sk, struct libra_sock *ls)
 	wake_up_all(&ls->tx_wait);
 }
 
-/* The entry of @sk with the send claim, or NULL (stock path); *err if the claim failed. */
-static struct libra_sock *libra_tx_enter(struct sock *sk, int flags, int *err)
+/*
+ * The entry of @sk with the send claim, or NULL (stock path); *err if the
+ * claim failed. Caller holds the socket lock (dropped while it waits).
+ */
+struct libra_sock *libra_tx_enter(struct sock *sk, int flags, int *err)
 {
 	struct libra_sock *ls;
 
@@ -605,7 +637,7 @@ static struct libra_sock *libra_tx_enter(struct sock *sk, int flags, int *err)
 	return ls;
 }
 
-static void libra_tx_leave(struct sock *sk, struct libra_sock *ls)
+void libra_tx_leave(struct sock *sk, struct libra_sock *ls)
 {
 	libra_tx_unclaim(sk, ls);
 	libra_sock_put(ls);

@@ -322,6 +322,11 @@ static int libra_tx_flush_owed(struct sock *sk, struct libra_sock *ls)
 	int sndbuf = sk->sk_sndbuf, err;
 
 	sock_owned_by_me(sk);
+	if (READ_ONCE(ls->flags) & LIBRA_SOCKET_F_KTLS) {
+		err = libra_ktls_flush_held(sk, ls);
+		libra_tx_held_update(ls);
+		return err;
+	}
 	if (ls->tx_owed_state == LIBRA_OWED_CANDIDATE) {
 		u8 start[LIBRA_TOKEN_BYTES];
 

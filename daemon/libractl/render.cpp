@@ -279,9 +279,11 @@ std::string socket_state(const nlohmann::json& socket)
     if (!socket.value("opted_in", true))
         add("not opted in (holds anchors)");
     if (socket.value("ktls", false))
-        add("kernel TLS (its process gets no anchors)");
+        add("kernel TLS (regions sent from anchored pages, encrypted by the kernel)");
+    else if (socket.value("tls_handshake", false))
+        add("TLS handshake open (its process gets no anchors until it ends)");
     else if (socket.value("tls", false))
-        add("TLS (its process gets no anchors)");
+        add("TLS in user space (its process gets no anchors)");
     for (const char* direction : {"rx", "tx"}) {
         auto side = socket.value(direction, nlohmann::json::object());
         if (!side.is_object() || !side.value("stepped_aside", false))

@@ -72,12 +72,21 @@ nlohmann::json entry_reference(const libra_optin& entry)
     return {{"pid", entry.pid}};
 }
 
-constexpr uint32_t kRefusedFlags = LIBRA_PROC_F_TLS_USER | LIBRA_PROC_F_TLS_KERNEL |
-                                   LIBRA_PROC_F_TLS_RESETTING | LIBRA_PROC_F_UNFRAMED_EGRESS;
+constexpr uint32_t kRefusedFlags =
+    LIBRA_PROC_F_TLS_USER | LIBRA_PROC_F_TLS_RESETTING | LIBRA_PROC_F_UNFRAMED_EGRESS;
+
+// A handshake open is a moment in a kernel-TLS process's life (each
+// connection has one before its kernel TLS is set up), but it is all there
+// is to see of a process that has never set up kernel TLS.
+bool handshake_refuses(const libra_proc_info& process)
+{
+    return (process.flags & LIBRA_PROC_F_TLS_HANDSHAKE) && !(process.flags & LIBRA_PROC_F_TLS_KERNEL);
+}
 
 bool process_accelerated(const libra_proc_info& process)
 {
-    return (process.flags & LIBRA_PROC_F_OPTED_IN) && !(process.flags & kRefusedFlags);
+    return (process.flags & LIBRA_PROC_F_OPTED_IN) && !(process.flags & kRefusedFlags) &&
+           !handshake_refuses(process);
 }
 
 // The reasons a process's flags give, in acceleration_reasons() order.
@@ -89,7 +98,7 @@ std::vector<const AccelerationReason*> process_reasons(const libra_proc_info& pr
             reasons.push_back(find_acceleration_reason(code));
     };
     add_if(process.flags & LIBRA_PROC_F_TLS_USER, "tls_user");
-    add_if(process.flags & LIBRA_PROC_F_TLS_KERNEL, "tls_kernel");
+    add_if(handshake_refuses(process), "tls_handshake");
     add_if(process.flags & LIBRA_PROC_F_TLS_RESETTING, "tls_resetting");
     add_if(process.flags & LIBRA_PROC_F_UNFRAMED_EGRESS, "unframed_egress");
     add_if(!(process.flags & LIBRA_PROC_F_OPTED_IN), "not_opted_in");
@@ -113,6 +122,8 @@ nlohmann::json process_json(const libra_proc_info& process, const nlohmann::json
         tls = "user";
     else if (process.flags & LIBRA_PROC_F_TLS_KERNEL)
         tls = "kernel";
+    else if (process.flags & LIBRA_PROC_F_TLS_HANDSHAKE)
+        tls = "handshake";
     return {{"pid", process.tgid},
             {"opted_in", (process.flags & LIBRA_PROC_F_OPTED_IN) != 0},
             {"entries", entries},
@@ -134,9 +145,15 @@ const std::vector<AccelerationReason>& acceleration_reasons()
 {
     static const std::vector<AccelerationReason> reasons = {
         {"tls_user", "terminates TLS in user space: Libra cannot stand in for bodies it encrypts",
-         "use kernel TLS (nginx: ssl_conf_command Options KTLS;)", {}},
-        {"tls_kernel", "uses kernel TLS: until Libra supports kernel TLS, it gets no anchors",
-         "none yet: its bodies are copied as stock Linux copies them", {}},
+         "switch it to kernel TLS, which Libra accelerates: for nginx, add 'ssl_conf_command Options KTLS;' "
+         "next to its ssl_certificate (nginx 1.21.4 or later with OpenSSL 3), load the kernel's tls module "
+         "(modprobe tls) and keep to ciphers the kernel has (AES-GCM, ChaCha20-Poly1305); /proc/net/tls_stat "
+         "counts TlsTxSw when it works. Restart it afterwards: the mark lasts for the process's life",
+         {}},
+        {"tls_handshake",
+         "has a TLS handshake open and has never set up kernel TLS: no anchors until the handshake ends in "
+         "kernel TLS (a connection that ends without it marks the process as terminating TLS in user space)",
+         "switch it to kernel TLS (nginx: ssl_conf_command Options KTLS;)", {}},
         {"tls_resetting",
          "sent TLS while tokens it received earlier were live: its TLS connections are reset until those "
          "tokens are sent or expire",

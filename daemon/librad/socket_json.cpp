@@ -63,6 +63,7 @@ nlohmann::json socket_to_json(const libra_socket_info& socket, uint32_t stat_cou
     out["opted_in"] = (socket.flags & LIBRA_SOCKET_F_NOT_OPTED_IN) == 0;
     out["tls"] = (socket.flags & LIBRA_SOCKET_F_TLS) != 0;
     out["ktls"] = (socket.flags & LIBRA_SOCKET_F_KTLS) != 0;
+    out["tls_handshake"] = (socket.flags & LIBRA_SOCKET_F_TLS_HANDSHAKE) != 0;
     out["rx"] = direction(socket, LIBRA_SOCKET_F_RX_ASIDE, socket.rx_aside);
     out["tx"] = direction(socket, LIBRA_SOCKET_F_TX_ASIDE, socket.tx_aside);
     for (const auto& counter : kSocketStatTable)

@@ -104,9 +104,9 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
     {LIBRA_STAT_TOKENS_REFUSED, "tokens_refused", StatKind::counter,
      "tokens libra could not stand in for: the call failed (TCP reset or EIO), never sent as bytes", {}},
     {LIBRA_STAT_TLS_PROCESSES, "tls_processes", StatKind::counter,
-     "processes seen terminating TLS (user space or kernel): they get no anchors", {}},
+     "processes seen terminating TLS in user space: they get no anchors (kernel TLS does not count)", {}},
     {LIBRA_STAT_FALLBACK_TLS, "fallback_tls", StatKind::counter,
-     "fallbacks: body region of a process that terminates TLS", "tls"},
+     "fallbacks: body region of a process that terminates TLS in user space or has a TLS handshake open", "tls"},
     {LIBRA_STAT_TLS_RESETS, "tls_resets", StatKind::counter,
      "TLS connections reset: TLS data sent while tokens it might carry were live", {}},
     {LIBRA_STAT_FALLBACK_URGENT, "fallback_urgent", StatKind::counter,
@@ -134,6 +134,8 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "fallbacks: its process sent a token where libra does not follow the framing (AF_UNIX, HTTP/2, "
      "a stream the parser stepped aside on, a pipe)",
      "egress"},
+    {LIBRA_STAT_BYTES_KTLS_SENT, "bytes_ktls_sent", StatKind::counter,
+     "of bytes_zero_copy_sent, those encrypted by kernel TLS straight from anchored pages", {}},
 }};
 
 constexpr bool stat_table_is_indexed_by_enum()

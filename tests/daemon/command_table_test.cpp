@@ -349,7 +349,7 @@ TEST_F(CliTest, SocketsShowTlsAndTheFailSafeCounters)
     EXPECT_NE(text.find("MATERIALIZED"), std::string::npos) << text;
     auto tls = table_row(text, "1");
     EXPECT_EQ(std::vector<std::string>(tls.begin() + 13, tls.end()),
-              (std::vector<std::string>{"TLS", "(its", "process", "gets", "no", "anchors)"}))
+              (std::vector<std::string>{"TLS", "in", "user", "space", "(its", "process", "gets", "no", "anchors)"}))
         << text;
     auto ktls = table_row(text, "2");
     EXPECT_EQ(std::vector<std::string>(ktls.begin() + 13, ktls.begin() + 15),
@@ -396,7 +396,7 @@ protected:
         holder.anchored_bytes = 65536;
         holder.materialized_bytes = 4096;
         holder.tokens_refused = 1;
-        module_.procs = {tls, plain, testing::make_process(200, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_KERNEL),
+        module_.procs = {tls, plain, testing::make_process(200, LIBRA_PROC_F_OPTED_IN | LIBRA_PROC_F_TLS_HANDSHAKE),
                          holder};
         auto nginx = testing::pid_entry(100);
         auto haproxy = testing::cgroup_entry(7);
@@ -432,7 +432,7 @@ TEST_F(CliAccelerationTest, ProcsShowsEachProcessAndWhyItIsNotAccelerated)
                                                                  "0", "-"}))
         << text;
     EXPECT_EQ(table_row(text, "200"), (std::vector<std::string>{"200", "cgroup", "7", "no", "0", "0", "0", "0",
-                                                                 "tls_kernel"}))
+                                                                 "tls_handshake"}))
         << text;
     EXPECT_EQ(table_row(text, "300"), (std::vector<std::string>{"300", "-", "no", "1", "65536", "4096", "1",
                                                                  "not_opted_in"}))
@@ -440,10 +440,11 @@ TEST_F(CliAccelerationTest, ProcsShowsEachProcessAndWhyItIsNotAccelerated)
     EXPECT_NE(text.find("4 processes"), std::string::npos) << text;
     // Each reason explained once, with its remedy.
     EXPECT_NE(text.find("tls_user: terminates TLS in user space: Libra cannot stand in for bodies it encrypts\n"
-                        "  remedy: use kernel TLS (nginx: ssl_conf_command Options KTLS;)\n"),
+                        "  remedy: switch it to kernel TLS, which Libra accelerates: for nginx, add "
+                        "'ssl_conf_command Options KTLS;'"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("tls_kernel: uses kernel TLS"), std::string::npos) << text;
+    EXPECT_NE(text.find("tls_handshake: has a TLS handshake open"), std::string::npos) << text;
     EXPECT_NE(text.find("not_opted_in: not opted in"), std::string::npos) << text;
 
     module_.procs.clear();
@@ -458,7 +459,11 @@ TEST_F(CliAccelerationTest, StatusSaysWhetherEachEntryIsAccelerated)
     EXPECT_NE(text.find("  pid 100 (and descendants) ports all min-body 16384\n"
                         "    partly accelerated (processes 101, 102)\n"
                         "    - pid 101: terminates TLS in user space: Libra cannot stand in for bodies it encrypts\n"
-                        "        remedy: use kernel TLS (nginx: ssl_conf_command Options KTLS;)\n"
+                        "        remedy: switch it to kernel TLS, which Libra accelerates: for nginx, add "
+                        "'ssl_conf_command Options KTLS;' next to its ssl_certificate (nginx 1.21.4 or later with "
+                        "OpenSSL 3), load the kernel's tls module (modprobe tls) and keep to ciphers the kernel has "
+                        "(AES-GCM, ChaCha20-Poly1305); /proc/net/tls_stat counts TlsTxSw when it works. Restart it "
+                        "afterwards: the mark lasts for the process's life\n"
                         "    - fallback_budget 37 (since the entry was added): the anchored-memory limit was "
                         "reached: bodies were copied instead\n"
                         "        remedy: raise anchor_limit"),
@@ -466,7 +471,7 @@ TEST_F(CliAccelerationTest, StatusSaysWhetherEachEntryIsAccelerated)
         << text;
     EXPECT_NE(text.find("  cgroup 7 ports all min-body 16384\n"
                         "    not accelerated (process 200)\n"
-                        "    - pid 200: uses kernel TLS"),
+                        "    - pid 200: has a TLS handshake open and has never set up kernel TLS"),
               std::string::npos)
         << text;
     // The next look says whether the limit is still being reached.

@@ -270,7 +270,7 @@ TEST_F(RequestHandlerTest, StatusSaysWhyAnEntryIsNotAcceleratedAndWhatToDo)
     EXPECT_EQ(optin["processes"], json({kNoSuchPid - 1}));
     ASSERT_EQ(optin["reasons"].size(), 2u) << optin.dump();
     EXPECT_EQ(optin["reasons"][0]["reason"], "tls_user");
-    EXPECT_EQ(optin["reasons"][0]["remedy"], "use kernel TLS (nginx: ssl_conf_command Options KTLS;)");
+    EXPECT_NE(std::string(optin["reasons"][0]["remedy"]).find("ssl_conf_command Options KTLS;"), std::string::npos);
     EXPECT_EQ(optin["reasons"][1]["reason"], "budget");
     EXPECT_TRUE(optin["reasons"][1]["growth"].is_null());
     // librad remembers what it saw: the next status says how much it grew.

@@ -60,8 +60,11 @@ TEST(SocketJson, TlsFlagsAndTheFailSafeCounters)
     auto out = socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX);
     EXPECT_EQ(out["tls"], false);
     EXPECT_EQ(out["ktls"], false);
+    EXPECT_EQ(out["tls_handshake"], false);
     socket.flags = LIBRA_SOCKET_F_TLS;
     EXPECT_EQ(socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX)["tls"], true);
+    socket.flags = LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_TLS_HANDSHAKE;
+    EXPECT_EQ(socket_to_json(socket, __LIBRA_SOCKET_STAT_MAX)["tls_handshake"], true);
     socket.flags = LIBRA_SOCKET_F_TLS | LIBRA_SOCKET_F_KTLS;
     socket.values[LIBRA_SOCKET_STAT_BYTES_MATERIALIZED] = 8192;
     socket.values[LIBRA_SOCKET_STAT_TOKENS_REFUSED] = 3;

@@ -9,7 +9,7 @@
 #   source "$LIBRA_SRC/tests/guest/lib.sh"
 #   source "$LIBRA_SRC/tests/guest/deploy.inc.sh"
 #   libra_load; libra_attach_parser
-#   deploy_files 0 1 65536 ...; deploy_cert; start_special_backend 8083 "$WORK/www"
+#   deploy_files 0 1 65536 ...; tls_cert; start_special_backend 8083 "$WORK/www"
 #   DEPLOY_HTTP_VERSION=1.1         # what every transfer must have used (2: HTTP/2)
 #   traffic() {                     # once per pass, $MODE off then on
 #       deploy_begin nginx-tls      # a deployment: counters, log, budget
@@ -50,7 +50,6 @@ DEPLOY_STALL_S=${DEPLOY_STALL_S:-10}
 DEPLOY_MAX_S=${DEPLOY_MAX_S:-120}
 DEPLOY_STALL_BUDGET=${DEPLOY_STALL_BUDGET:-3}
 DEPLOY_RELEASE_S=${DEPLOY_RELEASE_S:-10}
-TLS_DIR=$WORK/tls
 declare -A SUM
 deploy_problems=()
 
@@ -85,19 +84,6 @@ deploy_chunk() {
 	if (($1 < 65536)); then echo 5000; return; fi
 	while (($1 % c && $1 % c < 16384)); do c=$((c - 4096)); done
 	echo "$c"
-}
-
-# deploy_cert: a self-signed ECDSA certificate for 127.0.0.1 and localhost,
-# made in the guest: $TLS_DIR/cert.pem, key.pem, and both in combined.pem
-# (HAProxy's crt).
-deploy_cert() {
-	mkdir -p "$TLS_DIR"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-		-keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2> "$WORK/openssl.log" \
-		|| fail "openssl could not make a certificate: $(cat "$WORK/openssl.log")"
-	cat "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" > "$TLS_DIR/combined.pem"
-	say "self-signed certificate made: $(openssl x509 -noout -subject -in "$TLS_DIR/cert.pem")"
 }
 
 # deploy_nginx NAME PORT LISTEN_PARAMS UPSTREAM_SCHEME UPSTREAM_PORT [SERVER_EXTRA] [LOCATION_EXTRA]
@@ -500,20 +486,3 @@ deploy_finish() {
 	say "$1"
 }
 
-# --- kernel TLS -----------------------------------------------------------------
-# deploy_load_ktls: the kernel's tls module and the AES-GCM implementations
-# its software path uses. The guest's kernel cannot load them on demand:
-# its usermode helper runs /sbin/modprobe in the initramfs, not in the chroot.
-deploy_load_ktls() {
-	modprobe tls || fail "modprobe tls"
-	local m
-	for m in gcm ghash_generic ghash_clmulni_intel aesni_intel chacha20poly1305; do
-		modprobe "$m" 2>/dev/null || say "modprobe $m failed (built in, or not needed)"
-	done
-	[[ -r /proc/net/tls_stat ]] || fail "no /proc/net/tls_stat after modprobe tls"
-	say "kernel TLS loaded: $(tr -s ' \n' ' ' < /proc/net/tls_stat)"
-}
-
-# tls_stat NAME: a counter of /proc/net/tls_stat (TlsTxSw: transmit contexts
-# the kernel's software TLS has installed since boot).
-tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }

@@ -77,11 +77,46 @@ CONF
 	wait_port "$port"
 }
 
+# --- TLS ------------------------------------------------------------------------
+TLS_DIR=$WORK/tls
+# tls_cert: a self-signed ECDSA certificate for 127.0.0.1 and localhost,
+# made in the guest: $TLS_DIR/cert.pem, key.pem, and both in combined.pem
+# (HAProxy's crt).
+tls_cert() {
+	mkdir -p "$TLS_DIR"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2> "$WORK/openssl.log" \
+		|| fail "openssl could not make a certificate: $(cat "$WORK/openssl.log")"
+	cat "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" > "$TLS_DIR/combined.pem"
+	say "self-signed certificate made: $(openssl x509 -noout -subject -in "$TLS_DIR/cert.pem")"
+}
+
+# load_ktls: the kernel's tls module and the AES-GCM implementations
+# its software path uses. The guest's kernel cannot load them on demand:
+# its usermode helper runs /sbin/modprobe in the initramfs, not in the chroot.
+load_ktls() {
+	modprobe tls || fail "modprobe tls"
+	local m
+	for m in gcm ghash_generic ghash_clmulni_intel aesni_intel chacha20poly1305; do
+		modprobe "$m" 2>/dev/null || say "modprobe $m failed (built in, or not needed)"
+	done
+	[[ -r /proc/net/tls_stat ]] || fail "no /proc/net/tls_stat after modprobe tls"
+	say "kernel TLS loaded: $(tr -s ' \n' ' ' < /proc/net/tls_stat)"
+}
+
+# tls_stat NAME: a counter of /proc/net/tls_stat (TlsTxSw: transmit contexts
+# the kernel's software TLS has installed since boot).
+tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
+
 # nginx as a reverse proxy on 127.0.0.1:$1 in front of 127.0.0.1:$2
 # (instance name $3, default nginx-proxy; $4, directives added to its location).
 # $2 may list several upstream servers, "PORT[:PARAM],...": 8085,8083:backup.
-# Sets PROXY_PID (the master) and PROXY_CONF. The benchmark runs its stock
-# and Libra instances from here too.
+# With NGINX_TLS set for the call, it terminates TLS on that port with
+# $TLS_DIR's certificate (tls_cert first) and NGINX_TLS's directives added to
+# its server (ssl_protocols, ssl_conf_command Options KTLS; ...). Sets
+# PROXY_PID (the master) and PROXY_CONF. The benchmark runs its stock and
+# Libra instances from here too.
 start_nginx_proxy() {
 	local port=$1 dir=$WORK/${3:-nginx-proxy} extra=${4:-} servers="" server param
 	for server in ${2//,/ }; do
@@ -106,7 +141,8 @@ http {
 	client_max_body_size 16m;	# the benchmark uploads up to 4 MiB
 	upstream backend { $servers keepalive 8; }
 	server {
-		listen 127.0.0.1:$port;
+		listen 127.0.0.1:$port${NGINX_TLS:+ ssl};
+		${NGINX_TLS:+ssl_certificate $TLS_DIR/cert.pem; ssl_certificate_key $TLS_DIR/key.pem; $NGINX_TLS}
 		location / {
 			proxy_pass http://backend;
 			proxy_http_version 1.1;

@@ -144,9 +144,15 @@ enum libra_stat {
 	 * write failed with EIO, never sent as bytes.
 	 */
 	LIBRA_STAT_TOKENS_REFUSED,
-	/* processes seen terminating TLS (user space or kernel): they get no anchors */
+	/*
+	 * processes seen terminating TLS in user space: they get no anchors
+	 * (a handshake that ends in kernel TLS does not count)
+	 */
 	LIBRA_STAT_TLS_PROCESSES,
-	/* body regions copied, not anchored, because their process terminates TLS */
+	/*
+	 * body regions copied, not anchored, because their process terminates
+	 * TLS in user space or has a TLS handshake open
+	 */
 	LIBRA_STAT_FALLBACK_TLS,
 	/* TLS connections reset: TLS data sent while tokens it might carry were live */
 	LIBRA_STAT_TLS_RESETS,
@@ -187,6 +193,12 @@ enum libra_stat {
 	 * region there one day (HAProxy's ring buffer) where no hook could tell
 	 */
 	LIBRA_STAT_FALLBACK_EGRESS,
+	/*
+	 * of BYTES_ZERO_COPY_SENT, those sent through kernel TLS: regions that
+	 * stood whole in the buffer of a send on a kernel-TLS socket, encrypted
+	 * by the kernel from the anchored pages
+	 */
+	LIBRA_STAT_BYTES_KTLS_SENT,
 	__LIBRA_STAT_MAX
 };
 
@@ -195,9 +207,10 @@ enum libra_stat {
  * receiving program's buffer holds this structure at the region's start and
  * zero bytes after it, to the region's end: never anything the buffer held
  * before. Sending the region on from the same process over an HTTP/1.x TCP
- * stream sends the anchored bytes; sending it anywhere else (a file, a pipe,
- * an AF_UNIX or kernel-TLS socket, an unframed stream) first writes the real
- * bytes into the program's memory in its place. @mac is a keyed MAC (SipHash,
+ * stream sends the anchored bytes, and so does sending it whole (token and
+ * untouched zero fill inside one buffer of the call) on a kernel-TLS socket;
+ * sending it anywhere else (a file, a pipe, an AF_UNIX socket, an unframed
+ * stream) first writes the real bytes into the program's memory in its place. @mac is a keyed MAC (SipHash,
  * secret chosen at module load) over id and len, so tokens cannot be forged
  * and carry no kernel address; an anchor is found only by the process that
  * received it, and a valid token libra cannot stand in for fails the call
@@ -329,8 +342,12 @@ enum libra_socket_stat {
 						   * looked at for tokens, nothing it
 						   * receives is anchored (LIBRA_SOCKET_F_RX_ASIDE
 						   * is set, with no reason) */
-#define LIBRA_SOCKET_F_TLS		(1U << 3) /* carries TLS: its process gets no anchors */
-#define LIBRA_SOCKET_F_KTLS		(1U << 4) /* kernel TLS is set up on it */
+#define LIBRA_SOCKET_F_TLS		(1U << 3) /* carries TLS */
+#define LIBRA_SOCKET_F_KTLS		(1U << 4) /* kernel TLS sends on it: anchored pages go out
+						   * through the kernel's encryption */
+#define LIBRA_SOCKET_F_TLS_HANDSHAKE	(1U << 5) /* its TLS handshake, built in user space, is
+						   * open: its process gets no anchors until
+						   * kernel TLS is set up on it or it closes */
 #define LIBRA_SOCKET_ASIDE_NONE		0xffff	/* rx_aside/tx_aside: no reason counted */
 
 struct libra_socket_info {
@@ -386,12 +403,15 @@ struct libra_socket_list {
  */
 #define LIBRA_PROC_F_OPTED_IN		(1U << 0) /* an opt-in entry selects it */
 #define LIBRA_PROC_F_TLS_USER		(1U << 1) /* it terminates TLS in user space */
-#define LIBRA_PROC_F_TLS_KERNEL		(1U << 2) /* it uses kernel TLS sockets */
+#define LIBRA_PROC_F_TLS_KERNEL		(1U << 2) /* it sends on kernel-TLS sockets (accelerated) */
 #define LIBRA_PROC_F_TLS_RESETTING	(1U << 3) /* TLS seen while tokens it got before were live:
 						   * its TLS data is refused until they are gone */
 #define LIBRA_PROC_F_UNFRAMED_EGRESS	(1U << 4) /* it sent a token where libra does not follow the
 						   * framing (AF_UNIX, a stream libra stepped aside
 						   * on, a pipe): it gets no more anchors */
+#define LIBRA_PROC_F_TLS_HANDSHAKE	(1U << 5) /* a TLS handshake of its is open: no anchors
+						   * until kernel TLS is set up on that socket
+						   * or it closes */
 
 struct libra_proc_info {
 	__s32 tgid;			/* caller's pid namespace; 0 if not visible there */

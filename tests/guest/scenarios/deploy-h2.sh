@@ -39,7 +39,7 @@ deploy_files "${SIZES[@]}"
 
 libra_load
 libra_attach_parser
-deploy_cert
+tls_cert
 BACKEND=8083
 start_special_backend $BACKEND "$WORK/www"
 DEPLOY_HTTP_VERSION=2

@@ -36,8 +36,8 @@ deploy_files "${GET_SIZES[@]}" $((4 * M))
 
 libra_load
 libra_attach_parser
-deploy_load_ktls
-deploy_cert
+load_ktls
+tls_cert
 BACKEND=8083
 start_special_backend $BACKEND "$WORK/www"
 # the TLS upstream of nginx-https-upstream: HAProxy, never opted in

@@ -7,9 +7,12 @@
 # inside a body; two threads sending on one socket; connect(AF_UNSPEC) and a
 # reconnect; a spent token sent again; a fork child sending its parent's
 # tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; io_uring's
-# SEND_ZC; expired
-# anchors. Each Libra off, then on: byte-exact at the far end, or the
-# connection fails and no token's bytes reach a peer.
+# SEND_ZC; expired anchors; kernel TLS (ktls-*: every cipher the kernel
+# has, odd buffers and writev(), records, a region cut by the program's
+# writes, waiting for room, close with bytes pending, sendfile() and
+# splice(), a handshake in the clear before TLS_TX), where libra on sends
+# whole regions zero-copy. Each Libra off, then on: byte-exact at the far
+# end, or the connection fails and no token's bytes reach a peer.
 source "$LIBRA_SRC/tests/guest/lib.sh"
 
 FAILSAFE=$LIBRA_BUILD/tests/guest/failsafe
@@ -17,6 +20,13 @@ FAILSAFE=$LIBRA_BUILD/tests/guest/failsafe
 
 libra_load
 libra_attach_parser
+# The ktls-* cases: kernel TLS and its ciphers. Loaded here: the kernel's
+# own module requests would run /sbin/modprobe of the initramfs, which has none.
+modprobe tls || fail "modprobe tls"
+for m in ctr gcm ghash_generic ghash_clmulni_intel aesni_intel chacha_generic chacha_x86_64 \
+	poly1305_generic poly1305_x86_64 chacha20poly1305; do
+	modprobe "$m" 2>/dev/null || say "modprobe $m failed (built in, or not for this CPU)"
+done
 
 rc=0
 "$FAILSAFE" || rc=$?

@@ -1,7 +1,11 @@
 # Shared body of the matrix-* scenarios: issue 5's guest matrix. $PROXY is
 # nginx or haproxy (Debian's, default settings); $NGINX_EXTRA holds directives
 # added to nginx's proxy location (matrix-nginx-unbuffered), $HAPROXY_GLOBAL
-# lines for HAProxy's global section (matrix-haproxy-large-buffers).
+# lines for HAProxy's global section (matrix-haproxy-large-buffers). With
+# $MATRIX_TLS (nginx only) the proxy terminates TLS with those directives in
+# its server (matrix-nginx-ktls: kernel TLS) and every client speaks HTTPS;
+# a scenario may define matrix_extra, run with Libra's module still loaded
+# after the matrix.
 #
 # One traffic script runs twice in one guest, each time through a fresh proxy
 # in front of tools/backend.py: first with libra.ko loaded and the parser
@@ -20,7 +24,7 @@
 #
 # Libra on must show it engaged: over the GETs of 64 KiB and more (measured
 # apart for Content-Length and chunked responses), bytes_zero_copy_sent >= 90%
-# of the body bytes forwarded and bytes_metadata_copied of header size (2 KiB
+# of the body bytes forwarded (bytes_ktls_sent, through kernel TLS) and bytes_metadata_copied of header size (2 KiB
 # per response, plus 16 bytes per upstream chunk-size line); no token
 # rejected; anchors back to 0 when traffic stops. Every failed check is
 # collected and reported at the end; a body that differs is described
@@ -30,6 +34,14 @@ source "$LIBRA_SRC/tests/guest/lib.sh"
 M=1048576 min_body=16384
 BACKEND=8083
 CLIENT=(python3 "$LIBRA_SRC/tests/guest/tools/httpclient.py")
+SCHEME=http CURL_TLS=()
+if [[ -n ${MATRIX_TLS:-} ]]; then
+	[[ $PROXY == nginx ]] || fail "MATRIX_TLS is for nginx"
+	load_ktls
+	tls_cert
+	SCHEME=https CURL_TLS=(--cacert "$TLS_DIR/cert.pem")
+	CLIENT+=(--tls "$TLS_DIR/cert.pem")
+fi
 rnd_small=$((RANDOM % 65534 + 2))              # 2 .. 65535
 rnd_big=$((65537 + RANDOM * 97 + RANDOM % 97)) # 64 KiB + 1 .. about 3 MiB
 rnd_huge=$((4 * M + RANDOM * 128 + RANDOM % 128)) # 4 .. 8 MiB: GETs only
@@ -108,10 +120,10 @@ get_batch() {
 	for item in "$@"; do
 		label=${item%%=*} target=${item#*=}
 		expect "$label" "${SUM[${target%%\?*}]}"
-		args+=(-o "$WORK/out/$label" "http://127.0.0.1:$PORT/file/$target")
+		args+=(-o "$WORK/out/$label" "$SCHEME://127.0.0.1:$PORT/file/$target")
 		labels+=("$label")
 	done
-	stall_watch 60 curl -sSf --max-time 300 "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
+	stall_watch 60 curl -sSf --max-time 300 "${CURL_TLS[@]}" "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
 	record_bodies "$@"
 }
 
@@ -124,10 +136,10 @@ upload_batch() {
 		IFS=: read -r method framing name <<< "${item#*=}"
 		expect "$label" "${SUM[$name]}"
 		((${#args[@]} == 0)) || args+=(--next)
-		args+=(-sSf --max-time 300 -o "$WORK/out/$label" -X "$method" --data-binary "@$WORK/www/$name"
+		args+=(-sSf --max-time 300 "${CURL_TLS[@]}" -o "$WORK/out/$label" -X "$method" --data-binary "@$WORK/www/$name"
 			-H 'Content-Type: application/octet-stream')
 		[[ $framing == cl ]] || args+=(-H 'Transfer-Encoding: chunked')
-		args+=("http://127.0.0.1:$PORT/upload/$name")
+		args+=("$SCHEME://127.0.0.1:$PORT/upload/$name")
 		labels+=("$label")
 	done
 	stall_watch 90 curl "${args[@]}" || say "[$MODE] curl exited $? (see the records)"
@@ -135,7 +147,8 @@ upload_batch() {
 }
 
 counters=(recvmsg_calls messages_parsed bytes_metadata_copied bytes_anchored bytes_zero_copy_sent
-	bytes_fallback_copied fallback_small_body tokens_rejected bytes_materialized tokens_refused)
+	bytes_fallback_copied fallback_small_body tokens_rejected bytes_materialized tokens_refused
+	bytes_ktls_sent)
 snapshot() { # snapshot NAME: every counter above into NAME_<counter>
 	local c v var
 	while read -r c v; do
@@ -155,7 +168,7 @@ delta() { # delta COUNTER FROM TO
 run_traffic() {
 	EXPECT=$WORK/expect.$MODE RECORD=$WORK/record.$MODE
 	: > "$EXPECT"; : > "$RECORD"
-	local s i c items=() chunks=0 forwarded=0 url=http://127.0.0.1:$PORT w=$WORK/www
+	local s i c items=() chunks=0 forwarded=0 url=$SCHEME://127.0.0.1:$PORT w=$WORK/www
 
 	say "[$MODE] GETs below 64 KiB, Content-Length and chunked (5000-byte chunks)"
 	for s in "${small[@]}"; do
@@ -208,7 +221,7 @@ run_traffic() {
 	check_upload_phase up0 up1 "$forwarded"
 
 	say "[$MODE] keep-alive: GETs and uploads on one connection"
-	local ka=(-sSf --max-time 300 -w '%{num_connects}\n')
+	local ka=(-sSf --max-time 300 "${CURL_TLS[@]}" -w '%{num_connects}\n')
 	curl "${ka[@]}" -o "$WORK/out/ka.1" "$url/file/$M" \
 		--next "${ka[@]}" -o "$WORK/out/ka.2" -X POST --data-binary "@$w/65536" "$url/upload/ka" \
 		--next "${ka[@]}" -o "$WORK/out/ka.3" "$url/file/$((min_body + 1))?chunk=5000" \
@@ -228,7 +241,10 @@ run_traffic() {
 	done
 
 	say "[$MODE] pipelined: eight requests in one write on one connection"
-	# (each GET names its original after a last colon, stripped before sending)
+	# (each GET names its original after a last colon, stripped before sending;
+	# over TLS the client writes them all before it reads: no 1 MiB upload then)
+	local pipe_upload=$M
+	[[ $SCHEME == http ]] || pipe_upload=65536
 	local pipe=(
 		"p.get.cl.65536=GET:/file/65536:65536"
 		"p.get.chunked.$M=GET:/file/$M?chunk=40000:$M"
@@ -236,7 +252,7 @@ run_traffic() {
 		"p.get.cl.0=GET:/file/0:0"
 		"p.put.chunked.$min_body=PUT+chunked:/upload/p:$w/$min_body"
 		"p.get.chunked.$((min_body - 1))=GET:/file/$((min_body - 1))?chunk=5000:$((min_body - 1))"
-		"p.post.cl.$M=POST:/upload/p:$w/$M"
+		"p.post.cl.$pipe_upload=POST:/upload/p:$w/$pipe_upload"
 		"p.get.cl.$rnd_big=GET:/file/$rnd_big:$rnd_big"
 	)
 	local spec specs=()
@@ -281,7 +297,9 @@ check_big_phase() {
 	mat=$(delta bytes_materialized "$2" "$3")
 	meta=$(delta bytes_metadata_copied "$2" "$3")
 	out=$zc
-	if [[ $PROXY == nginx && ${NGINX_EXTRA:-} != *"proxy_max_temp_file_size 0"* ]]; then
+	if [[ $SCHEME == https ]]; then
+		out=$(delta bytes_ktls_sent "$2" "$3") what=bytes_ktls_sent
+	elif [[ $PROXY == nginx && ${NGINX_EXTRA:-} != *"proxy_max_temp_file_size 0"* ]]; then
 		out=$((zc + mat)) what="bytes_zero_copy_sent + bytes_materialized (temp files)"
 	fi
 	say "[$MODE] $1, >= 64 KiB: $4 body bytes in $5 responses; anchored $(delta bytes_anchored "$2" "$3")," \
@@ -308,7 +326,8 @@ check_upload_phase() {
 	say "[$MODE] uploads: $3 bytes in uploads of 64 KiB and more; anchored $(delta bytes_anchored "$1" "$2")," \
 		"sent zero-copy $zc ($((zc * 100 / $3))%), written out $mat; tokens rejected $(delta tokens_rejected "$1" "$2")," \
 		"refused $(delta tokens_refused "$1" "$2")"
-	[[ $MODE == on && $request_bodies == Y ]] || return 0
+	# over TLS the uploads arrive encrypted: decrypted into nginx's buffer, never anchored
+	[[ $MODE == on && $request_bodies == Y && $SCHEME == http ]] || return 0
 	if [[ $PROXY == nginx ]]; then
 		out=$((zc + mat)) what="bytes_zero_copy_sent + bytes_materialized"
 	else
@@ -338,7 +357,7 @@ compare_run() {
 
 start_proxy() { # start_proxy PORT INSTANCE
 	case $PROXY in
-	nginx) start_nginx_proxy "$1" "$BACKEND" "$2" "client_max_body_size 64m; ${NGINX_EXTRA:-}" ;;
+	nginx) NGINX_TLS=${MATRIX_TLS:-} start_nginx_proxy "$1" "$BACKEND" "$2" "client_max_body_size 64m; ${NGINX_EXTRA:-}" ;;
 	haproxy) start_haproxy_proxy "$1" "$BACKEND" "$2" "" "${HAPROXY_GLOBAL:-}" ;;
 	*) fail "unknown proxy $PROXY" ;;
 	esac
@@ -395,6 +414,7 @@ wait_anchors_released 25
 say "Libra on: anchored memory back to 0"
 "$DEVCTL" disable "$PROXY_PID"
 stop_proxy
+if declare -F matrix_extra > /dev/null; then matrix_extra; fi
 libra_unload
 if ((${#problems[@]})); then
 	say "the module's debug lines:"

@@ -14,13 +14,16 @@
  * a pipe or a file, sends it where libra cannot follow the framing, sends
  * part of a body and then another response, sends from two threads, after
  * a reconnect, twice, from a fork child, after a TLS handshake, with
- * MSG_ZEROCOPY, after the anchors expired. What the far end got is compared
- * with what the backend sent (byte for byte), and "on" must agree with
- * "off" wherever stock is deterministic; where libra must fail instead (a
- * token it cannot stand in for), the case checks the connection failed and
- * the peer never saw a token's bytes. Receive buffers are filled with
- * STALE first: no byte of it may ever reach a peer or show in what a
- * recv() returned.
+ * MSG_ZEROCOPY, after the anchors expired, on a kernel-TLS socket (ktls-*:
+ * each cipher, odd buffers and writev(), regions cut by records or by the
+ * program's writes, waiting for room, close, sendfile(), a handshake in the
+ * clear first; there libra on must send whole regions from the anchored
+ * pages, zero-copy). What the far end got is compared with what the
+ * backend sent (byte for byte), and "on" must agree with "off" wherever
+ * stock is deterministic; where libra must fail instead (a token it cannot
+ * stand in for), the case checks the connection failed and the peer never
+ * saw a token's bytes. Receive buffers are filled with STALE first: no
+ * byte of it may ever reach a peer or show in what a recv() returned.
  *
  *   failsafe [--only NAME[,NAME...]] [--list]
  *
@@ -32,6 +35,7 @@
 #include <fcntl.h>
 #include <linux/errqueue.h>
 #include <linux/io_uring.h>
+#include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -45,6 +49,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -55,6 +60,7 @@
 #include <unistd.h>
 
 #include <linux/libra.h>
+#include <linux/sockios.h>
 
 #ifndef SO_ZEROCOPY
 #define SO_ZEROCOPY 60
@@ -63,7 +69,12 @@
 #define MSG_ZEROCOPY 0x4000000
 #endif
 
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
 #define KiB 1024u
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define STALE 'S'
 #define RUN_TIMEOUT_S 60
 
@@ -435,12 +446,19 @@ static uint8_t *recv_stream(int fd, size_t want, size_t chunk)
 	return buf;
 }
 
+/* Where a token stands in a received buffer, and how many bytes it stands for. */
+struct region {
+	size_t at, len;
+};
+
 /*
  * What a recv() handed over, @got against the bytes sent, @sent: equal,
  * or (libra on) a token and zero fill where a region was anchored. Never a
- * byte of what the buffer held before.
+ * byte of what the buffer held before. The first @max regions go to
+ * @list (if any): what a case that sends them needs to know.
  */
-static size_t check_received(const uint8_t *got, const uint8_t *sent, size_t len)
+static size_t scan_received(const uint8_t *got, const uint8_t *sent, size_t len,
+			    struct region *list, size_t max)
 {
 	size_t regions = 0;
 
@@ -455,6 +473,8 @@ static size_t check_received(const uint8_t *got, const uint8_t *sent, size_t len
 					if (got[i + k])
 						die("byte %zu of a region at %zu is 0x%02x, not the zero fill",
 						    k, i, got[i + k]);
+				if (regions < max)
+					list[regions] = (struct region){ .at = i, .len = tok.len };
 				i += tok.len;
 				regions++;
 				continue;
@@ -465,6 +485,11 @@ static size_t check_received(const uint8_t *got, const uint8_t *sent, size_t len
 		i++;
 	}
 	return regions;
+}
+
+static size_t check_received(const uint8_t *got, const uint8_t *sent, size_t len)
+{
+	return scan_received(got, sent, len, NULL, 0);
 }
 
 static void expect_equal(const char *what, const uint8_t *got, size_t glen,
@@ -487,24 +512,29 @@ static void expect_anchored(uint64_t before)
 
 /* ------------------------------------------------------- the egresses */
 
-/* A response received with 64 KiB recvs: regions and all. */
+/* A response received with 64 KiB recvs (or @chunk): regions and all. */
 struct received {
 	struct msg sent;
 	uint8_t *buf;
 	int fd;
 };
 
-static struct received receive_response(size_t body, uint64_t seed)
+static struct received receive_chunked(size_t body, uint64_t seed, size_t chunk)
 {
 	struct received r = { .sent = make_response(body, seed) };
 	struct backend b = { .msgs = &r.sent, .nmsgs = 1, .request_first = true };
 	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
 
 	r.fd = upstream(start_backend(&b));
-	r.buf = recv_stream(r.fd, r.sent.len, 64 * KiB);
+	r.buf = recv_stream(r.fd, r.sent.len, chunk);
 	check_received(r.buf, r.sent.p, r.sent.len);
 	expect_anchored(before);
 	return r;
+}
+
+static struct received receive_response(size_t body, uint64_t seed)
+{
+	return receive_chunked(body, seed, 64 * KiB);
 }
 
 /*
@@ -1319,6 +1349,719 @@ static void case_expired(void)
 		die("anchors_expired did not count");
 }
 
+/* ------------------------------------------------------- kernel TLS */
+
+/*
+ * Kernel TLS without a handshake, set up as the kernel's own selftests do
+ * (tools/testing/selftests/net/tls.c): both ends take the same fixed key,
+ * iv, salt and record sequence, the proxy's socket for TLS_TX, the peer's
+ * for TLS_RX, so what the peer decrypts is exactly what the proxy's sends
+ * carried, and no TLS library is needed.
+ */
+struct ktls_suite {
+	const char *name;
+	uint16_t version, cipher;
+};
+
+static const struct ktls_suite ktls_suites[] = {
+	{ "TLS 1.2 AES-GCM-128", TLS_1_2_VERSION, TLS_CIPHER_AES_GCM_128 },
+	{ "TLS 1.2 AES-GCM-256", TLS_1_2_VERSION, TLS_CIPHER_AES_GCM_256 },
+	{ "TLS 1.2 ChaCha20-Poly1305", TLS_1_2_VERSION, TLS_CIPHER_CHACHA20_POLY1305 },
+	{ "TLS 1.3 AES-GCM-128", TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128 },
+	{ "TLS 1.3 AES-GCM-256", TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_256 },
+	{ "TLS 1.3 ChaCha20-Poly1305", TLS_1_3_VERSION, TLS_CIPHER_CHACHA20_POLY1305 },
+};
+/* The cases that are not about ciphers: TLS 1.3 AES-GCM-128, which every kTLS kernel has. */
+#define KTLS_DEFAULT (&ktls_suites[3])
+
+struct ktls_keys {
+	union {
+		struct tls_crypto_info info;
+		struct tls12_crypto_info_aes_gcm_128 gcm128;
+		struct tls12_crypto_info_aes_gcm_256 gcm256;
+		struct tls12_crypto_info_chacha20_poly1305 chacha;
+	};
+	socklen_t len;
+};
+
+static void ktls_keys(struct ktls_keys *k, const struct ktls_suite *s)
+{
+	/* key, iv, salt and rec_seq: the same bytes at both ends */
+	memset(k, 0x3c, sizeof(*k));
+	switch (s->cipher) {
+	case TLS_CIPHER_AES_GCM_128:
+		k->len = sizeof(k->gcm128);
+		break;
+	case TLS_CIPHER_AES_GCM_256:
+		k->len = sizeof(k->gcm256);
+		break;
+	default:
+		k->len = sizeof(k->chacha);
+		break;
+	}
+	k->info.version = s->version;
+	k->info.cipher_type = s->cipher;
+}
+
+/* How the peer reads. */
+struct ktls_reader {
+	size_t plain;		/* bytes read in the clear before TLS_RX: a handshake */
+	int rcvbuf;		/* SO_RCVBUF (0: the default, autotuned) */
+	size_t chunk;		/* bytes a read (0: 64 KiB) */
+	unsigned int delay_us;	/* a pause between reads */
+	unsigned int wait_us;	/* a pause before the first read */
+};
+
+/*
+ * The far end of a kernel-TLS connection: a fork child that accepts, reads
+ * the reader's plain bytes as they come, sets TLS_RX and reads what kernel
+ * TLS decrypts to EOF. It is not opted in (only the case's own process
+ * is, not its children), and libra does not hook kernel-TLS receives:
+ * what it reads is what stock kTLS decrypted.
+ */
+struct ktls_peer {
+	const struct ktls_suite *suite;
+	int fd;			/* the proxy's end; TLS_TX once ktls_tx() set it */
+	int lfd;
+	pid_t pid;
+	int out[2];		/* the peer's TLS_RX errno, read error and bytes, to the proxy */
+	bool tx_refused;	/* the kernel lacks the suite: the peer's result is no test */
+};
+
+static struct ktls_peer ktls_connect(const struct ktls_suite *s, const struct ktls_reader *rd)
+{
+	struct ktls_peer p = { .suite = s };
+	uint16_t port;
+
+	p.lfd = listen_on(&port);
+	/* on the listener: the window the handshake advertises already follows it */
+	if (rd->rcvbuf)
+		setsockopt(p.lfd, SOL_SOCKET, SO_RCVBUF, &rd->rcvbuf, sizeof(rd->rcvbuf));
+	if (pipe(p.out))
+		die("pipe: %s", strerror(errno));
+	p.pid = fork();
+	if (p.pid == 0) {
+		size_t chunk = rd->chunk ?: 64 * KiB, cap = 1024 * KiB, n = 0;
+		uint8_t *b = malloc(cap);
+		int fd = accept_one(p.lfd), rx = 0, err = 0;
+		struct ktls_keys k;
+
+		close(p.out[0]);
+		ktls_keys(&k, s);
+		if (rd->plain && recv(fd, b, rd->plain, MSG_WAITALL) != (ssize_t)rd->plain)
+			rx = EPROTO;
+		else if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+			 setsockopt(fd, SOL_TLS, TLS_RX, &k, k.len))
+			rx = errno;
+		else
+			n = rd->plain;
+		if (rd->wait_us)
+			usleep(rd->wait_us);
+		/* read to the end whatever happened: a peer that stops reading fails the proxy's sends */
+		for (;;) {
+			ssize_t r;
+
+			if (cap - n < chunk)
+				b = realloc(b, cap *= 2);
+			r = read(fd, b + n, chunk);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				err = -errno;
+				break;
+			}
+			if (!r)
+				break;
+			n += r;
+			if (rd->delay_us)
+				usleep(rd->delay_us);
+		}
+		/* a proxy that died first has said why: no word of the peer's then */
+		if (write(p.out[1], &rx, sizeof(rx)) != sizeof(rx))
+			_exit(1);
+		write_all(p.out[1], &err, sizeof(err));
+		write_blob(p.out[1], b, n);
+		_exit(0);
+	}
+	close(p.out[1]);
+	p.fd = connect_to(port);
+	return p;
+}
+
+/*
+ * Kernel TLS on the proxy's end: TLS_TX with the peer's keys. 0, or -errno
+ * when the kernel lacks the suite (the case says so and goes on without it).
+ */
+static int ktls_tx(struct ktls_peer *p)
+{
+	struct ktls_keys k;
+
+	ktls_keys(&k, p->suite);
+	if (setsockopt(p->fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		die("TCP_ULP \"tls\": %s (is the tls module loaded?)", strerror(errno));
+	if (!setsockopt(p->fd, SOL_TLS, TLS_TX, &k, k.len))
+		return 0;
+	if (errno != ENOENT && errno != EINVAL && errno != EOPNOTSUPP)
+		die("TLS_TX %s: %s", p->suite->name, strerror(errno));
+	p->tx_refused = true;
+	return -errno;
+}
+
+/* A peer on the default suite, kernel TLS set up on the proxy's end. */
+static struct ktls_peer ktls_open(const struct ktls_reader *rd)
+{
+	struct ktls_peer p = ktls_connect(KTLS_DEFAULT, rd);
+	int e = ktls_tx(&p);
+
+	if (e)
+		die("the kernel refused %s: %s", p.suite->name, strerror(-e));
+	return p;
+}
+
+/* Closes the proxy's end (unless the caller took it) and collects what the peer read. */
+static uint8_t *ktls_finish(struct ktls_peer *p, size_t *len, int *err)
+{
+	uint8_t *got;
+	int rx;
+
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (read(p->out[0], &rx, sizeof(rx)) != sizeof(rx) ||
+	    read(p->out[0], err, sizeof(*err)) != sizeof(*err))
+		die("the kTLS peer died");
+	got = read_blob(p->out[0], len, "the kTLS peer");
+	waitpid(p->pid, NULL, 0);
+	close(p->lfd);
+	close(p->out[0]);
+	if (rx && !p->tx_refused)
+		die("the kTLS peer's TLS_RX (%s): %s", p->suite->name, strerror(rx));
+	return got;
+}
+
+/* What the peer decrypted, to its EOF, must be @want. */
+static void ktls_expect(struct ktls_peer *p, const uint8_t *want, size_t wlen, const char *what)
+{
+	size_t glen;
+	int err;
+	uint8_t *got = ktls_finish(p, &glen, &err);
+
+	if (err)
+		die("%s: its read failed after %zu of %zu bytes: %s", what, glen, wlen, strerror(-err));
+	expect_equal(what, got, glen, want, wlen);
+	free(got);
+}
+
+/* The regions of a received buffer (libra on), for a case that sends it: @max at most. */
+static size_t list_regions(const uint8_t *buf, const uint8_t *sent, size_t len,
+			   struct region *reg, size_t max)
+{
+	size_t n = scan_received(buf, sent, len, reg, max);
+
+	if (n > max)
+		die("%zu regions: more than the case keeps (%zu)", n, max);
+	return n;
+}
+
+static bool region_at(const struct region *reg, size_t n, size_t at)
+{
+	for (size_t i = 0; i < n; i++)
+		if (reg[i].at == at)
+			return true;
+	return false;
+}
+
+static size_t region_bytes(const struct region *reg, size_t n)
+{
+	size_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += reg[i].len;
+	return sum;
+}
+
+/*
+ * Libra on: regions that stood whole and untouched in one buffer a
+ * kernel-TLS send was given (@whole bytes of them) go out from the
+ * anchored pages, encrypted by the kernel, not written out in the
+ * program's memory first. At least 90% of them must count as zero-copy.
+ */
+static void expect_zero_copy(uint64_t before, size_t whole, const char *what)
+{
+	uint64_t zc;
+
+	if (!on)
+		return;
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT) - before;
+	say("%s: %llu of %zu bytes of whole regions went out zero-copy", what,
+	    (unsigned long long)zc, whole);
+	if (zc < whole / 10 * 9)
+		die("%s: %llu bytes went out zero-copy, not 90%% of the %zu bytes of whole regions sent",
+		    what, (unsigned long long)zc, whole);
+}
+
+/*
+ * What a peer got before a visible failure: a strict prefix of @want, no
+ * token's magic and no zero fill in it.
+ */
+static void expect_prefix(const char *what, const uint8_t *got, size_t glen,
+			  const uint8_t *want, size_t wlen)
+{
+	static const uint8_t zeros[64];
+
+	if (glen >= wlen)
+		die("%s: %zu bytes, the whole %zu: yet the send failed", what, glen, wlen);
+	if (has_magic(got, glen))
+		die("%s: a token's magic is in the %zu bytes it got", what, glen);
+	for (size_t i = 0; i < glen; i++)
+		if (got[i] != want[i])
+			die("%s: byte %zu of the %zu it got is 0x%02x, expected 0x%02x%s", what, i, glen,
+			    got[i], want[i],
+			    !memcmp(got + i, zeros, glen - i < sizeof(zeros) ? glen - i : sizeof(zeros)) ?
+			    " (zero fill)" : "");
+}
+
+/* writev() until all of @iov went; 0, or -errno of the failing call. */
+static int writev_all(int fd, struct iovec *iov, int n)
+{
+	while (n) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		for (; n && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= iov->iov_len;
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A received response sent on a kernel-TLS socket with one write of the
+ * whole buffer, over TLS 1.2 and 1.3 with each cipher the kernel has (a
+ * fresh connection and response each): the peer decrypts the backend's
+ * bytes, and with libra on the regions went out from the anchored pages
+ * (zero-copy). A suite the kernel refuses is skipped and said; if it
+ * refuses all, the case fails.
+ */
+static void case_ktls_ciphers(void)
+{
+	static const struct ktls_reader rd;
+	int ran = 0;
+
+	for (size_t i = 0; i < ARRAY_LEN(ktls_suites); i++) {
+		const struct ktls_suite *s = &ktls_suites[i];
+		/* received first: a backend forked later would hold the kTLS socket open past its close */
+		struct received r = receive_response(1024 * KiB, 40 + i);
+		struct ktls_peer p = ktls_connect(s, &rd);
+		struct region reg[256];
+		size_t nreg = list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg)), glen;
+		uint64_t zc;
+		int e = ktls_tx(&p), err;
+
+		if (e) {
+			say("%s: the kernel refuses it (TLS_TX: %s): skipped", s->name, strerror(-e));
+			free(ktls_finish(&p, &glen, &err));
+		} else {
+			zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+			write_all(p.fd, r.buf, r.sent.len);
+			ktls_expect(&p, r.sent.p, r.sent.len, s->name);
+			expect_zero_copy(zc, region_bytes(reg, nreg), s->name);
+			ran++;
+		}
+		close(r.fd);
+		free(r.buf);
+		free(r.sent.p);
+	}
+	if (!ran)
+		die("the kernel refuses every suite: nothing was tested");
+}
+
+/*
+ * A region the program's own writes cut in two on kernel TLS: the bytes up
+ * to it, its first half, the rest. Stock sends it as it is; libra on may
+ * send none of a region that goes on past the buffer a call was given, so
+ * that call fails (EIO) and the peer gets a strict prefix of the
+ * response, with no token and no zero fill in it; or all of it, right.
+ */
+static void ktls_cut_region(void)
+{
+	static const struct ktls_reader rd;
+	struct received r = receive_response(192 * KiB, 51);
+	struct region reg[64];
+	size_t nreg = list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg)), a, cut, glen;
+	struct ktls_peer p;
+	uint8_t *got;
+	int e, err;
+
+	if (on && nreg < 2)
+		die("%zu region(s) in the response: the case needs two", nreg);
+	a = on ? reg[1].at : 64 * KiB;
+	cut = a + (on ? reg[1].len / 2 : 20000);
+	p = ktls_open(&rd);
+	e = send_all(p.fd, r.buf, a, 0);
+	if (!e)
+		e = send_all(p.fd, r.buf + a, cut - a, 0);
+	if (!e)
+		e = send_all(p.fd, r.buf + cut, r.sent.len - cut, 0);
+	got = ktls_finish(&p, &glen, &err);
+	if (!e) {
+		if (err)
+			die("the kTLS peer of the cut writes: its read failed: %s", strerror(-err));
+		expect_equal("the kTLS peer of the cut writes", got, glen, r.sent.p, r.sent.len);
+		return;
+	}
+	say("the write cutting a region: %s; the peer got %zu of %zu bytes (read: %s)", strerror(-e), glen,
+	    r.sent.len, err ? strerror(-err) : "EOF");
+	if (!on)
+		die("sending: %s", strerror(-e));
+	if (e != -EIO)
+		die("the write cutting a region failed with %s, not EIO", strerror(-e));
+	expect_prefix("the kTLS peer of the cut writes", got, glen, r.sent.p, r.sent.len);
+}
+
+/*
+ * kTLS with buffers at odd addresses and odd receive sizes (into buf + 3,
+ * the first recv 16380 bytes, then 10007 a recv), sent with writev() of
+ * several received pieces a call, each its own iovec or one iovec over
+ * several: the first call holds headers of odd length before a region,
+ * and a region starting 16380 bytes into the call, so that the call's
+ * first TLS record (16 KiB of plaintext) ends inside its token. Then a
+ * region cut by the program's writes (ktls_cut_region()).
+ */
+static void case_ktls_misaligned(void)
+{
+	static const struct ktls_reader rd;
+	struct msg m = make_response(300 * KiB + 1, 50);	/* 43 bytes of headers */
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), zc;
+	uint8_t *mem = malloc(m.len + 3), *buf = mem + 3;
+	size_t ends[512], nch = 0, at = 0, nreg;
+	struct region reg[512];
+	struct iovec iov[8];
+	struct ktls_peer p;
+	int fd, k, e;
+
+	if (!(m.hdr & 1))
+		die("the headers are %zu bytes: the case needs an odd length", m.hdr);
+	memset(mem, STALE, m.len + 3);
+	fd = upstream(start_backend(&b));
+	if (recv(fd, buf, 16380, MSG_WAITALL) != 16380)
+		die("the first recv: %s", strerror(errno));
+	ends[nch++] = at = 16380;
+	/* the region that starts there: whole in this recv */
+	if (recv(fd, buf + at, 10007, MSG_WAITALL) != 10007)
+		die("the second recv: %s", strerror(errno));
+	ends[nch++] = at += 10007;
+	while (at < m.len) {
+		ssize_t n = recv(fd, buf + at, m.len - at < 10007 ? m.len - at : 10007, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("recv after %zu of %zu bytes: %s", at, m.len, n ? strerror(errno) : "EOF");
+		if (nch == ARRAY_LEN(ends))
+			die("more than %zu recvs", nch);
+		ends[nch++] = at += n;
+	}
+	nreg = list_regions(buf, m.p, m.len, reg, ARRAY_LEN(reg));
+	expect_anchored(before);
+	if (on && !region_at(reg, nreg, 16380))
+		die("no region starts at 16380: no token crosses a record boundary");
+
+	p = ktls_open(&rd);
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	/* the headers and a region, then a region at 16380: one iovec each */
+	iov[0] = (struct iovec){ buf, ends[0] };
+	iov[1] = (struct iovec){ buf + ends[0], ends[1] - ends[0] };
+	if ((e = writev_all(p.fd, iov, 2)))
+		die("writev: %s", strerror(-e));
+	/* then in turn four received pieces as four iovecs, three as one iovec */
+	for (size_t c = 2, round = 0; c < nch; round++) {
+		size_t take = round & 1 ? 3 : 4;
+
+		if (take > nch - c)
+			take = nch - c;
+		if (round & 1) {
+			iov[0] = (struct iovec){ buf + ends[c - 1], ends[c + take - 1] - ends[c - 1] };
+			k = 1;
+		} else {
+			for (k = 0; k < (int)take; k++)
+				iov[k] = (struct iovec){ buf + ends[c + k - 1], ends[c + k] - ends[c + k - 1] };
+		}
+		if ((e = writev_all(p.fd, iov, k)))
+			die("writev of pieces %zu-%zu: %s", c, c + take - 1, strerror(-e));
+		c += take;
+	}
+	ktls_expect(&p, m.p, m.len, "the kTLS peer of the writev()s");
+	expect_zero_copy(zc, region_bytes(reg, nreg), "writev");
+	close(fd);
+	ktls_cut_region();
+}
+
+/*
+ * A region much larger than a TLS record: a 256 KiB body received with
+ * one recv() (one region or a few) and sent with one write(), which the
+ * kernel cuts into 17 records.
+ */
+static void case_ktls_records(void)
+{
+	static const struct ktls_reader rd;
+	struct msg m = make_response(256 * KiB, 52);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), zc;
+	uint8_t *buf = malloc(m.len);
+	struct region reg[64];
+	struct ktls_peer p;
+	size_t nreg;
+	int fd;
+
+	memset(buf, STALE, m.len);
+	fd = upstream(start_backend(&b));
+	if (recv(fd, buf, m.len, MSG_WAITALL) != (ssize_t)m.len)
+		die("recv: %s", strerror(errno));
+	nreg = list_regions(buf, m.p, m.len, reg, ARRAY_LEN(reg));
+	expect_anchored(before);
+	if (on)
+		say("one recv, %zu region(s)", nreg);
+	p = ktls_open(&rd);
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	write_all(p.fd, buf, m.len);
+	ktls_expect(&p, m.p, m.len, "the kTLS peer");
+	expect_zero_copy(zc, region_bytes(reg, nreg), "one write");
+	close(fd);
+}
+
+/*
+ * A peer that reads slowly (a small receive buffer, a pause between reads)
+ * and a proxy with a small send buffer: kernel TLS waits for room. First
+ * with blocking sends, which wait. Then non-blocking: sends stop short,
+ * anywhere in a region, and the program polls for POLLOUT and sends again
+ * from where each stopped. Libra on may send part of a region from its
+ * pages; the rest must then be in the program's buffer, real bytes, for the
+ * resend to carry. Regions a send took whole count zero-copy; a run in
+ * which no send stopped short tested no partial region and fails.
+ */
+static void case_ktls_wait_space(void)
+{
+	static const struct ktls_reader slow = { .rcvbuf = 16 * KiB, .chunk = 8 * KiB, .delay_us = 2000 };
+	int sndbuf = 16 * KiB;
+
+	for (int nb = 0; nb < 2; nb++) {
+		/* regions of 12 KiB: a non-blocking send takes some whole, some in part */
+		struct received r = receive_chunked(384 * KiB, 53 + nb, 12 * KiB);
+		struct region reg[128];
+		size_t nreg = list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg));
+		size_t off = 0, whole = 0, ri = 0, calls = 0, shorts = 0;
+		struct ktls_peer p = ktls_open(&slow);
+		const char *how = nb ? "non-blocking sends" : "blocking sends";
+		uint64_t zc;
+
+		setsockopt(p.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		if (nb)
+			fcntl(p.fd, F_SETFL, fcntl(p.fd, F_GETFL) | O_NONBLOCK);
+		zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+		while (off < r.sent.len) {
+			struct pollfd pf = { .fd = p.fd, .events = POLLOUT };
+			ssize_t w = send(p.fd, r.buf + off, r.sent.len - off, MSG_NOSIGNAL);
+
+			if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+				if (poll(&pf, 1, 10000) != 1)
+					die("%s: no POLLOUT in 10 s", how);
+				continue;
+			}
+			if (w <= 0)
+				die("%s: send at %zu: %s", how, off, w ? strerror(errno) : "0 bytes");
+			calls++;
+			shorts += (size_t)w < r.sent.len - off;
+			/* a region this call took from its token to its end went whole */
+			for (; ri < nreg && reg[ri].at + reg[ri].len <= off + w; ri++)
+				if (reg[ri].at >= off)
+					whole += reg[ri].len;
+			off += w;
+		}
+		say("%s: %zu send calls, %zu of them short", how, calls, shorts);
+		ktls_expect(&p, r.sent.p, r.sent.len, how);
+		expect_zero_copy(zc, whole, how);
+		if (nb && !shorts)
+			die("no non-blocking send stopped short: no region was sent in part");
+		close(r.fd);
+		free(r.buf);
+		free(r.sent.p);
+	}
+}
+
+/*
+ * A response sent whole on kernel TLS, then the socket closed right after
+ * the last write; then the same with shutdown(SHUT_WR) right after it. The
+ * peer has not read yet (a small receive buffer, a pause first), so bytes
+ * are still queued at the close: in TCP's queue, in kernel TLS's records
+ * or in libra's hands, every one must reach the peer before the FIN.
+ */
+static void case_ktls_close_pending(void)
+{
+	static const struct ktls_reader late = { .rcvbuf = 16 * KiB, .wait_us = 300000 };
+
+	for (int sh = 0; sh < 2; sh++) {
+		struct received r = receive_response(384 * KiB, 70 + sh);
+		struct region reg[256];
+		size_t nreg = list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg));
+		struct ktls_peer p = ktls_open(&late);
+		const char *how = sh ? "shutdown(SHUT_WR) after the last write" : "close() after the last write";
+		uint64_t zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+		int fd = p.fd, queued;
+
+		write_all(fd, r.buf, r.sent.len);
+		if (ioctl(fd, SIOCOUTQ, &queued))
+			die("SIOCOUTQ: %s", strerror(errno));
+		say("%s: %d bytes not yet acknowledged", how, queued);
+		if (sh) {
+			if (shutdown(fd, SHUT_WR))
+				die("shutdown: %s", strerror(errno));
+			p.fd = -1;	/* closed once the peer read to its EOF */
+		}
+		ktls_expect(&p, r.sent.p, r.sent.len, how);
+		if (sh)
+			close(fd);
+		expect_zero_copy(zc, region_bytes(reg, nreg), how);
+		close(r.fd);
+		free(r.buf);
+		free(r.sent.p);
+	}
+}
+
+/*
+ * kTLS from a file: the received response written to a file (libra writes
+ * the regions' real bytes out in the program's memory first, as for any
+ * file), then sent on kernel TLS with sendfile(), and on a second
+ * connection with splice() through a pipe.
+ */
+static void case_ktls_sendfile(void)
+{
+	static const struct ktls_reader rd;
+	struct received r = receive_response(512 * KiB + 5, 80);
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
+	char path[] = "/tmp/failsafe-XXXXXX";
+	int fd = mkstemp(path), pp[2];
+	struct ktls_peer p;
+
+	if (fd < 0)
+		die("mkstemp: %s", strerror(errno));
+	unlink(path);
+	write_all(fd, r.buf, r.sent.len);
+	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == before)
+		die("nothing was written out for the file");
+
+	p = ktls_open(&rd);
+	for (off_t off = 0; off < (off_t)r.sent.len;) {
+		ssize_t n = sendfile(p.fd, fd, &off, r.sent.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("sendfile at %lld: %s", (long long)off, n ? strerror(errno) : "0 bytes");
+	}
+	ktls_expect(&p, r.sent.p, r.sent.len, "the kTLS peer of sendfile()");
+
+	p = ktls_open(&rd);
+	if (pipe(pp))
+		die("pipe: %s", strerror(errno));
+	for (loff_t off = 0; off < (loff_t)r.sent.len;) {
+		ssize_t n = splice(fd, &off, pp[1], NULL, r.sent.len - off < 65536 ? r.sent.len - off : 65536, 0);
+
+		if (n <= 0)
+			die("splice from the file at %lld: %s", (long long)off, n ? strerror(errno) : "0 bytes");
+		while (n) {
+			ssize_t k = splice(pp[0], NULL, p.fd, NULL, n, 0);
+
+			if (k <= 0)
+				die("splice to the kTLS socket: %s", k ? strerror(errno) : "0 bytes");
+			n -= k;
+		}
+	}
+	ktls_expect(&p, r.sent.p, r.sent.len, "the kTLS peer of splice()");
+	close(pp[0]);
+	close(pp[1]);
+	close(fd);
+	close(r.fd);
+}
+
+/*
+ * kTLS after a handshake in user space, as nginx with kTLS does it. A
+ * response received first (anchored); then, on a fresh connection, a TLS
+ * handshake record in the clear; the handshake is open until kernel TLS is
+ * set up on that socket: meanwhile the process gets no new anchors (a
+ * response received then comes in full) and what it held was written out
+ * in its memory at the handshake. Then TLS_TX: the process gets anchors
+ * again, and a response received after goes out zero-copy. The peer reads
+ * the hello in the clear, sets TLS_RX and decrypts the three responses.
+ * Kernel TLS is not TLS in user space: in the end the process is not
+ * flagged LIBRA_PROC_F_TLS_USER.
+ */
+static void case_ktls_handshake(void)
+{
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	static const struct ktls_reader rd = { .plain = sizeof(hello) };
+	struct msg m2 = make_response(96 * KiB, 91), m3 = make_response(256 * KiB, 92);
+	struct backend b2 = { .msgs = &m2, .nmsgs = 1, .request_first = true };
+	struct backend b3 = { .msgs = &m3, .nmsgs = 1, .request_first = true };
+	struct received r1 = receive_response(128 * KiB, 90);
+	/* forked before the kTLS connection: a child holding it would keep its FIN back */
+	uint16_t port2 = start_backend(&b2), port3 = start_backend(&b3);
+	struct ktls_peer p = ktls_connect(KTLS_DEFAULT, &rd);
+	uint64_t before, zc;
+	struct region reg[64];
+	size_t nreg, wlen;
+	uint8_t *buf2, *buf3, *want;
+	int fd2, fd3, e;
+
+	if ((e = send_all(p.fd, hello, sizeof(hello), 0)))
+		die("sending the handshake: %s", strerror(-e));
+	if (on)
+		expect_equal("the response held at the handshake", r1.buf, r1.sent.len, r1.sent.p, r1.sent.len);
+
+	/* the handshake is open: nothing anchored */
+	before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	fd2 = upstream(port2);
+	buf2 = recv_stream(fd2, m2.len, 64 * KiB);
+	expect_equal("the response received during the handshake", buf2, m2.len, m2.p, m2.len);
+	if (on && stat_now(LIBRA_STAT_BYTES_ANCHORED) != before)
+		die("a response received while the handshake was open was anchored");
+
+	if ((e = ktls_tx(&p)))
+		die("the kernel refused %s: %s", p.suite->name, strerror(-e));
+	/* kernel TLS is set up: anchors again */
+	before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	fd3 = upstream(port3);
+	buf3 = recv_stream(fd3, m3.len, 64 * KiB);
+	nreg = list_regions(buf3, m3.p, m3.len, reg, ARRAY_LEN(reg));
+	expect_anchored(before);
+
+	write_all(p.fd, r1.buf, r1.sent.len);
+	write_all(p.fd, buf2, m2.len);
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	write_all(p.fd, buf3, m3.len);
+	wlen = sizeof(hello) + r1.sent.len + m2.len + m3.len;
+	want = malloc(wlen);
+	memcpy(want, hello, sizeof(hello));
+	memcpy(want + sizeof(hello), r1.sent.p, r1.sent.len);
+	memcpy(want + sizeof(hello) + r1.sent.len, m2.p, m2.len);
+	memcpy(want + sizeof(hello) + r1.sent.len + m2.len, m3.p, m3.len);
+	ktls_expect(&p, want, wlen, "the kTLS peer");
+	expect_zero_copy(zc, region_bytes(reg, nreg), "the response received after TLS_TX");
+	if (on && (proc_flags() & LIBRA_PROC_F_TLS_USER))
+		die("its handshake ended in kernel TLS, yet the process is flagged as terminating TLS"
+		    " in user space (flags 0x%x)", proc_flags());
+	close(r1.fd);
+	close(fd2);
+	close(fd3);
+}
+
 struct fs_case {
 	const char *name;
 	void (*run)(void);
@@ -1343,6 +2086,13 @@ static const struct fs_case cases[] = {
 	{ "zerocopy", case_zerocopy },
 	{ "uring-send-zc", case_uring_send_zc },
 	{ "expired", case_expired },
+	{ "ktls-ciphers", case_ktls_ciphers },
+	{ "ktls-misaligned", case_ktls_misaligned },
+	{ "ktls-records", case_ktls_records },
+	{ "ktls-wait-space", case_ktls_wait_space },
+	{ "ktls-close-pending", case_ktls_close_pending },
+	{ "ktls-sendfile", case_ktls_sendfile },
+	{ "ktls-handshake", case_ktls_handshake },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 

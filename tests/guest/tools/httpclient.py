@@ -2,7 +2,7 @@
 """A small HTTP/1.1 client for the matrix scenarios: keep-alive, pipelining,
 concurrent connections, and a record of every body it got.
 
-  httpclient.py [--pipeline] [--hold] PORT CONN...
+  httpclient.py [--pipeline] [--hold] [--tls CAFILE] PORT CONN...
 
 Each CONN is one connection to 127.0.0.1:PORT and lists its requests, comma
 separated, each LABEL=METHOD:PATH[:FILE]; they go out in order on that
@@ -17,6 +17,11 @@ Prints one line per request, in argument order:
   LABEL HTTP <status>                                 a status other than 200
   LABEL ERROR <what>                                  no complete response
 
+With --tls, each connection is TLS, the server's certificate checked against
+CAFILE. A pipeline then goes out in one write before any response is read
+(an SSL socket is not used by two threads at once): keep it small enough to
+fit in the socket buffers.
+
 With --hold, the connections stay open after their last response: it then
 prints "HOLD <local port of each connection, in argument order>" and closes
 them when its standard input ends (a scenario looks at them meanwhile).
@@ -28,6 +33,7 @@ sender.
 """
 import hashlib
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -132,14 +138,20 @@ def read_response(f):
     return status, digest.hexdigest(), length, b"".join(collected)
 
 
-def run_connection(port, specs, pipeline, barrier, out, held):
+def run_connection(port, specs, pipeline, barrier, out, held, tls):
     requests = [request_bytes(s) for s in specs]
     done = 0
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=300)
+        if tls:
+            sock = tls.wrap_socket(sock, server_hostname="127.0.0.1")
         f = sock.makefile("rb")
         barrier.wait()
-        if pipeline:
+        if pipeline and tls:
+            with waiting_lock:
+                waiting.update((r[0], time.monotonic()) for r in requests)
+            sock.sendall(b"".join(r[2] for r in requests))
+        elif pipeline:
             with waiting_lock:
                 waiting.update((r[0], time.monotonic()) for r in requests)
             # one write; from a thread of its own, so that responses are read
@@ -161,7 +173,7 @@ def run_connection(port, specs, pipeline, barrier, out, held):
             else:
                 out.append(f"{label} {sha} {length}")
             done += 1
-        if pipeline:
+        if pipeline and not tls:
             writer.join()
         if held is None:
             sock.close()
@@ -175,6 +187,11 @@ def run_connection(port, specs, pipeline, barrier, out, held):
 
 def main():
     args = sys.argv[1:]
+    tls = None
+    if "--tls" in args[:-1]:
+        i = args.index("--tls")
+        tls = ssl.create_default_context(cafile=args[i + 1])
+        del args[i:i + 2]
     pipeline = "--pipeline" in args[:2]
     hold = "--hold" in args[:2]
     args = [a for a in args[:2] if a not in ("--pipeline", "--hold")] + args[2:]
@@ -184,7 +201,7 @@ def main():
     barrier = threading.Barrier(len(conns))
     outs = [[] for _ in conns]
     helds = [[] if hold else None for _ in conns]
-    threads = [threading.Thread(target=run_connection, args=(port, specs, pipeline, barrier, out, held))
+    threads = [threading.Thread(target=run_connection, args=(port, specs, pipeline, barrier, out, held, tls))
                for specs, out, held in zip(conns, outs, helds)]
     stop = threading.Event()
     watcher = threading.Thread(target=watch_for_stalls, args=(stop,), daemon=True)

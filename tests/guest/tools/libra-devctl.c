@@ -86,6 +86,7 @@ static const char *const stat_names[__LIBRA_STAT_MAX] = {
 	[LIBRA_STAT_TIME_MATERIALIZE_NS] = "time_materialize_ns",
 	[LIBRA_STAT_FALLBACK_TRANSFORMABLE] = "fallback_transformable",
 	[LIBRA_STAT_FALLBACK_EGRESS] = "fallback_egress",
+	[LIBRA_STAT_BYTES_KTLS_SENT] = "bytes_ktls_sent",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __LIBRA_STAT_MAX, "name every counter");
 
