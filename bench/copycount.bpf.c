@@ -14,6 +14,9 @@
  *                   filemap_read            (reads of other page-cache files)
  *   user -> kernel  tcp_sendmsg_locked      (send/write on TCP sockets; the return
  *                                            value is what was taken from the user)
+ *                   tls_sw_sendmsg          (send/write on kernel-TLS sockets: the
+ *                                            plaintext the records are built from;
+ *                                            attached when the tls module is loaded)
  *                   generic_perform_write   (writes to page-cache files, tmpfs too)
  *
  * Only user-backed iterators (ITER_UBUF, ITER_IOVEC) count: a kernel to
@@ -119,6 +122,15 @@ int BPF_PROG(filemap_read, void *iocb, struct iov_iter *iter, long already_read,
 /* int tcp_sendmsg_locked(struct sock *sk, struct msghdr *msg, size_t size) */
 SEC("fexit/tcp_sendmsg_locked")
 int BPF_PROG(tcp_sendmsg_locked, void *sk, struct msghdr *msg, __u64 size, int ret)
+{
+	if (ret > 0)
+		account(&msg->msg_iter, ret, 0, 0);
+	return 0;
+}
+
+/* int tls_sw_sendmsg(struct sock *sk, struct msghdr *msg, size_t size), in the tls module */
+SEC("fexit/tls_sw_sendmsg")
+int BPF_PROG(tls_sw_sendmsg, void *sk, struct msghdr *msg, __u64 size, int ret)
 {
 	if (ret > 0)
 		account(&msg->msg_iter, ret, 0, 0);

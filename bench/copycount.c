@@ -129,9 +129,11 @@ static void attach_all(void)
 		{skel->progs.shmem_file_read_iter, "shmem_file_read_iter", 1},
 		{skel->progs.generic_perform_write, "generic_perform_write", 1},
 		{skel->progs.filemap_read, "filemap_read", 0},
+		{skel->progs.tls_sw_sendmsg, "tls_sw_sendmsg", 0},
 	};
 	for (size_t k = 0; k < sizeof(points) / sizeof(points[0]); k++)
-		if (attach_one(points[k].prog, points[k].func) && points[k].required)
+		if (bpf_program__autoload(points[k].prog) &&
+		    attach_one(points[k].prog, points[k].func) && points[k].required)
 			die("cannot attach to %s: %s", points[k].func, strerror(errno));
 }
 
@@ -149,6 +151,9 @@ static void setup(void)
 	skel = copycount_bpf__open();
 	if (!skel)
 		die("opening the BPF object: %s", strerror(errno));
+	/* kernel TLS's copies: only where the tls module (and its BTF) is loaded */
+	if (access("/sys/kernel/btf/tls", R_OK))
+		bpf_program__set_autoload(skel->progs.tls_sw_sendmsg, false);
 	if (copycount_bpf__load(skel))
 		die("loading the BPF object (needs root and kernel BTF): %s", strerror(errno));
 	attach_all();

@@ -1,7 +1,9 @@
 # The benchmark's guest side (sourced by tests/guest/scenarios/bench*.sh,
 # which set BENCH_SCENARIO and BENCH_MODE). Runs inside the guest under
-# bash -eu: starts a backend and five proxy instances (stock and Libra nginx,
-# stock, Libra and splice HAProxy) with tests/guest/lib.sh's
+# bash -eu: starts a backend and the proxy instances CONFIGS names (stock and
+# Libra nginx, stock, Libra and splice HAProxy; with --https: nginx
+# terminating TLS in user space, nginx with kernel TLS, and nginx with kernel
+# TLS and Libra, all TLS 1.3 with AES-GCM-128) with tests/guest/lib.sh's
 # start_nginx_proxy/start_haproxy_proxy, the same settings the kernel tests
 # use; opts the Libra ones in before any traffic, then for every body size
 # and method measures, interleaved A/B/A/B:
@@ -44,7 +46,19 @@ emit_file() { # name file
 }
 
 declare -A PORT=([direct]=8081 [nginx-stock]=8090 [nginx-libra]=8091
-		 [haproxy-stock]=8092 [haproxy-libra]=8093 [haproxy-splice]=8094)
+		 [haproxy-stock]=8092 [haproxy-libra]=8093 [haproxy-splice]=8094
+		 [nginx-tls]=8095 [nginx-ktls-stock]=8096 [nginx-ktls-libra]=8097)
+# The HTTPS configurations: the same crypto (TLS 1.3, AES-GCM-128) in all
+# three, so nginx-ktls-libra against nginx-ktls-stock is Libra's difference.
+TLS_COMMON="ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;"
+declare -A NGINX_TLS_OF=([nginx-tls]="$TLS_COMMON"
+			 [nginx-ktls-stock]="$TLS_COMMON ssl_conf_command Options KTLS;"
+			 [nginx-ktls-libra]="$TLS_COMMON ssl_conf_command Options KTLS;")
+https=0
+for c in $CONFIGS; do [[ -n ${NGINX_TLS_OF[$c]:-} ]] && https=1; done
+# copycount counts kernel TLS's copies from user memory only if the tls
+# module is there when it loads
+((https == 0)) || { load_ktls; tls_cert; }
 declare -A PIDS=()
 
 # NOW: seconds since the start, to the millisecond (the t= of every line)
@@ -199,19 +213,33 @@ bench_backend &
 STARTING[backend]=$!
 ( libra_load; libra_attach_parser ) &
 STARTING[libra]=$!
-start_bg nginx-stock start_nginx_proxy "${PORT[nginx-stock]}" "${PORT[direct]}" nginx-stock "$NGINX_EXTRA"
-start_bg nginx-libra start_nginx_proxy "${PORT[nginx-libra]}" "${PORT[direct]}" nginx-libra "$NGINX_EXTRA"
-start_bg haproxy-stock start_haproxy_proxy "${PORT[haproxy-stock]}" "${PORT[direct]}" haproxy-stock "" "$HAPROXY_GLOBAL"
-start_bg haproxy-libra start_haproxy_proxy "${PORT[haproxy-libra]}" "${PORT[direct]}" haproxy-libra "" "$HAPROXY_GLOBAL"
-start_bg haproxy-splice start_haproxy_proxy "${PORT[haproxy-splice]}" "${PORT[direct]}" haproxy-splice "$SPLICE_OPTIONS" "$HAPROXY_GLOBAL"
+start_tls_nginx() { # name: start_nginx_proxy with that configuration's TLS
+	NGINX_TLS=${NGINX_TLS_OF[$1]} start_nginx_proxy "${PORT[$1]}" "${PORT[direct]}" "$1" "$NGINX_EXTRA"
+}
+for c in $CONFIGS; do
+	case $c in
+	direct) ;;
+	nginx-stock|nginx-libra) start_bg "$c" start_nginx_proxy "${PORT[$c]}" "${PORT[direct]}" "$c" "$NGINX_EXTRA" ;;
+	nginx-tls|nginx-ktls-*) start_bg "$c" start_tls_nginx "$c" ;;
+	haproxy-stock|haproxy-libra)
+		start_bg "$c" start_haproxy_proxy "${PORT[$c]}" "${PORT[direct]}" "$c" "" "$HAPROXY_GLOBAL" ;;
+	haproxy-splice)
+		start_bg "$c" start_haproxy_proxy "${PORT[$c]}" "${PORT[direct]}" "$c" "$SPLICE_OPTIONS" "$HAPROXY_GLOBAL" ;;
+	*) fail "unknown configuration $c" ;;
+	esac
+done
 platform_info	# meanwhile
 make_bodies $SIZES
 wait_started
 stage servers-up
 # Opt-in before any traffic: Libra adopts connections only from their start.
-read -r -a nginx_libra <<< "${PIDS[nginx-libra]}"
-"$DEVCTL" enable "${nginx_libra[0]}" desc
-"$DEVCTL" enable "${PIDS[haproxy-libra]}" desc
+proxies=()
+for c in $CONFIGS; do
+	[[ $c == direct ]] && continue
+	proxies+=("$c")
+	read -r -a p <<< "${PIDS[$c]}"
+	[[ $c == *-libra ]] && "$DEVCTL" enable "${p[0]}" desc
+done
 stage proxies-up
 copycount_check
 "$DEVCTL" version > "$WORK/version"; read -r libra_version < "$WORK/version"
@@ -241,7 +269,9 @@ busy_ticks() { # BUSY: all CPUs: user nice system irq softirq steal
 HZ=$(getconf CLK_TCK)
 
 url_of() { # config method size: sets URL
-	if [[ $2 == GET ]]; then URL=http://127.0.0.1:${PORT[$1]}/$3; else URL=http://127.0.0.1:${PORT[$1]}/upload; fi
+	local scheme=http
+	[[ -n ${NGINX_TLS_OF[$1]:-} ]] && scheme=https
+	if [[ $2 == GET ]]; then URL=$scheme://127.0.0.1:${PORT[$1]}/$3; else URL=$scheme://127.0.0.1:${PORT[$1]}/upload; fi
 }
 
 # wrk's "12.34ms" (us, ms, s, m) as whole microseconds: US
@@ -316,6 +346,7 @@ account() { # method size config...
 	local -a cfgs=("$@") all_pids=()
 	k=$((8 * 1048576 / size)); ((k > ACCT_MAX)) && k=$ACCT_MAX; ((k < 3)) && k=3
 	local -a curl_args=(-s -H 'Expect:' -w '%{size_request} %{size_header} %{size_upload} %{size_download} %{http_code}\n')
+	((https == 0)) || curl_args+=(--cacert "$TLS_DIR/cert.pem")
 	[[ $method == POST ]] && curl_args+=(--data-binary "@$WORK/www/$size")
 	# ?acct=N (N: the configuration's place in the group) is what the
 	# backend logs; as long as the ?acct=1 of a single configuration
@@ -439,15 +470,14 @@ done
 # proxy: all anchored memory must come back.
 "$DEVCTL" stats > "$WORK/stats.end"
 while read -r name value; do emit "kind=libra-total name=$name value=$value"; done < "$WORK/stats.end"
-"$DEVCTL" disable "${nginx_libra[0]}"
-"$DEVCTL" disable "${PIDS[haproxy-libra]}"
-for name in nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-splice; do
+for name in "${proxies[@]}"; do
 	read -r -a p <<< "${PIDS[$name]}"
+	[[ $name == *-libra ]] && "$DEVCTL" disable "${p[0]}"
 	kill "${p[0]}"	# nginx's master and HAProxy stop on SIGTERM
 done
 for _ in {1..100}; do
 	alive=0
-	for c in nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-splice; do
+	for c in "${proxies[@]}"; do
 		for p in ${PIDS[$c]}; do [[ -d /proc/$p ]] && alive=1; done
 	done
 	((alive)) || break

@@ -29,8 +29,11 @@ CONFIG_LABELS = {
     "haproxy-stock": "HAProxy (stock)",
     "haproxy-libra": "HAProxy + Libra",
     "haproxy-splice": "HAProxy splice",
+    "nginx-tls": "nginx TLS (user space)",
+    "nginx-ktls-stock": "nginx kernel TLS",
+    "nginx-ktls-libra": "nginx kernel TLS + Libra",
 }
-STOCK_OF = {"nginx-libra": "nginx-stock", "haproxy-libra": "haproxy-stock"}
+STOCK_OF = {"nginx-libra": "nginx-stock", "haproxy-libra": "haproxy-stock", "nginx-ktls-libra": "nginx-ktls-stock"}
 # plot styles: stock light, Libra dark of the same hue; splice green; direct black
 STYLE = {
     "direct": "lc rgb '#000000' pt 1",
@@ -39,8 +42,12 @@ STYLE = {
     "haproxy-stock": "lc rgb '#f0a08c' pt 4",
     "haproxy-libra": "lc rgb '#b0281a' pt 5",
     "haproxy-splice": "lc rgb '#2e9e44' pt 9",
+    "nginx-tls": "lc rgb '#c9a0dc' pt 12",
+    "nginx-ktls-stock": "lc rgb '#a070c0' pt 10",
+    "nginx-ktls-libra": "lc rgb '#5a1f7a' pt 11",
 }
-PROXIES = ["nginx-stock", "nginx-libra", "haproxy-stock", "haproxy-libra", "haproxy-splice"]
+PROXIES = ["nginx-stock", "nginx-libra", "haproxy-stock", "haproxy-libra", "haproxy-splice",
+           "nginx-tls", "nginx-ktls-stock", "nginx-ktls-libra"]
 # The module's timing counters (nanoseconds), read around every Libra timed
 # run: (counter, label). The handlers contain the other spans.
 MOD_TIMES = [
@@ -305,13 +312,15 @@ set multiplot layout 1,{len(panels)}
 
 def check(info, runs, cells, copies, plan, confs):
     problems = []
-    for stock, libra in (("nginx-stock", "nginx-libra"), ("haproxy-stock", "haproxy-libra")):
-        if not confs.get(stock) or confs.get(stock) != confs.get(libra):
-            problems.append(f"the configurations of {stock} and {libra} are missing or differ")
     sizes = [int(s) for s in info.get("sizes", "").split(",") if s]
     methods = [m for m in info.get("methods", "").split(",") if m]
     conns_list = [int(c) for c in info.get("conns", "").split(",") if c]
     configs = [c for c in info.get("configs", "").split(",") if c]
+    for libra, stock in STOCK_OF.items():
+        if libra not in configs and stock not in configs:
+            continue
+        if not confs.get(stock) or confs.get(stock) != confs.get(libra):
+            problems.append(f"the configurations of {stock} and {libra} are missing or differ")
     reps = int(info.get("reps", "0") or 0)
     if not (sizes and methods and conns_list and configs and reps):
         problems.append("the run did not describe its sweep (info lines missing)")
@@ -366,7 +375,8 @@ def check(info, runs, cells, copies, plan, confs):
         if s < 65536 or "GET" not in methods:
             continue
         for cfg, stock, bound in (("nginx-libra", "nginx-stock", 0.25), ("haproxy-libra", "haproxy-stock", 0.25),
-                                  ("haproxy-splice", "haproxy-stock", 0.75)):
+                                  ("haproxy-splice", "haproxy-stock", 0.75),
+                                  ("nginx-ktls-libra", "nginx-ktls-stock", 0.25)):
             if cfg not in configs or stock not in configs:
                 continue
             a = copies.get(("GET", s, cfg), {}).get("copied_per_req")
@@ -420,7 +430,10 @@ def main():
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(md)
     with open(os.path.join(a.out, "headline.md"), "w") as f:
-        f.write(report_md.headline(info, cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
+        if "nginx-stock" in configs:
+            f.write(report_md.headline(info, cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
+        if all(c in configs for c in report_md.HTTPS):
+            f.write(report_md.https_headline(cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
 
     if a.check:
         problems = check(info, runs, cells, copies, plan, confs)

@@ -30,9 +30,37 @@ def headline(info, cells, copies, sizes, methods, conns_list, helpers):
     return "\n".join(L) + "\n"
 
 
+HTTPS = ("nginx-tls", "nginx-ktls-stock", "nginx-ktls-libra")
+
+
+def https_headline(cells, copies, sizes, methods, conns_list, helpers):
+    """The HTTPS cells (bench/run --https): kernel TLS + Libra against kernel TLS and user-space TLS."""
+    h = helpers
+    if "GET" not in methods:
+        return ""
+    L = []
+    w = L.append
+    pairs = [("nginx-ktls-libra", "nginx-ktls-stock", "kTLS+Libra / kTLS"),
+             ("nginx-ktls-stock", "nginx-tls", "kTLS / TLS"),
+             ("nginx-ktls-libra", "nginx-tls", "kTLS+Libra / TLS")]
+    cols = [(c, a, b, n) for c in conns_list for a, b, n in pairs]
+    w("| GET body | " + " | ".join(f"{n}, c{c}" for c, a, b, n in cols)
+      + " | P99 kTLS+Libra / kTLS, c" + ", c".join(str(c) for c in conns_list)
+      + " | bytes copied/req: TLS / kTLS / kTLS+Libra |")
+    w("|---:|" + "---:|" * (len(cols) + 2))
+    for s in sizes:
+        row = [h.fmt_ratio(h.ratio_spread(cells, ("GET", s, c, a), ("GET", s, c, b))) for c, a, b, _ in cols]
+        row.append(" / ".join(h.fmt_ratio(h.ratio_spread(cells, ("GET", s, c, "nginx-ktls-libra"),
+                                                         ("GET", s, c, "nginx-ktls-stock"), "p99"))
+                              for c in conns_list))
+        row.append(" / ".join(h.human_bytes(copies.get(("GET", s, c), {}).get("copied_per_req")) for c in HTTPS))
+        w(f"| {h.human_size(s)} | " + " | ".join(row) + " |")
+    return "\n".join(L) + "\n"
+
+
 def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
     """Where a Libra proxy's CPU time per request goes: the module's timing counters."""
-    libra = [c for c in ("nginx-libra", "haproxy-libra") if c in configs]
+    libra = [c for c in ("nginx-libra", "haproxy-libra", "nginx-ktls-libra") if c in configs]
     if not libra:
         return
     w("## Where Libra's time goes (module timing per request)")
@@ -111,7 +139,28 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
       "configurations within a size.")
     w("")
 
+    https = all(c in configs for c in HTTPS)
+
+    def https_rps_table(m, conns):
+        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s over HTTPS")
+        w("")
+        w("| body | nginx TLS (user space) | nginx kernel TLS | nginx kernel TLS + Libra | kTLS+Libra / kTLS | kTLS / TLS |")
+        w("|---:|---:|---:|---:|---:|---:|")
+        for s in sizes:
+            def r(cfg):
+                c = cells.get((m, s, conns, cfg))
+                return h.fnum(c and c["rps_med"], 1)
+
+            def ratio(a, b):
+                return h.fmt_ratio(h.ratio_spread(cells, (m, s, conns, a), (m, s, conns, b)))
+            w(f"| {h.human_size(s)} | {r('nginx-tls')} | {r('nginx-ktls-stock')} | {r('nginx-ktls-libra')} | "
+              f"{ratio('nginx-ktls-libra', 'nginx-ktls-stock')} | {ratio('nginx-ktls-stock', 'nginx-tls')} |")
+        w("")
+
     def rps_table(m, conns):
+        if https and "nginx-stock" not in configs:
+            https_rps_table(m, conns)
+            return
         w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s")
         w("")
         w("| body | direct | nginx | nginx+Libra | Libra/stock | HAProxy | HAProxy+Libra | Libra/stock | HAProxy splice | splice/stock |")
@@ -156,7 +205,7 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
           + " | nginx+Libra / floor | HAProxy+Libra / floor |")
         w("|---:|---:|" + "---:|" * (len([c for c in h.PROXIES if c in configs]) + 2))
         for s in sizes:
-            floor = copies.get((m, s, "nginx-stock"), {}).get("meta_per_req")
+            floor = next((copies[(m, s, c)].get("meta_per_req") for c in configs if (m, s, c) in copies), None)
             row = [h.human_bytes(copies.get((m, s, c), {}).get("copied_per_req")) for c in h.PROXIES if c in configs]
 
             def over(cfg):
@@ -168,7 +217,12 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
 
     w("## Headline (GET; throughput ratios, median and min–max over repetition pairs)")
     w("")
-    w(headline(info, cells, copies, sizes, methods, conns_list, helpers))
+    if "nginx-stock" in configs:
+        w(headline(info, cells, copies, sizes, methods, conns_list, helpers))
+    if https:
+        w("HTTPS (TLS 1.3, AES-GCM-128 in all three):")
+        w("")
+        w(https_headline(cells, copies, sizes, methods, conns_list, helpers))
     def plotted_section(title, plot_kind, table):
         w(f"## {title}")
         w("")

@@ -4,8 +4,9 @@
  * exists), and on tcp_shutdown, tcp_close and inet_release while some
  * socket holds bytes a send took but libra has not sent yet (tx_owed.c;
  * inet_release: a kernel-TLS socket's, sent before its TLS is taken down),
- * and on sock_common_setsockopt at the level SOL_TLS while a TLS handshake
- * is open (tls.c: kernel TLS set up for sending ends it).
+ * on sock_common_setsockopt at the level SOL_TLS while a TLS handshake is
+ * open (tls.c: kernel TLS set up for sending ends it), and on inet_sendpage
+ * (6.1) for kernel-TLS sockets (ktls.c).
  *
  * An ftrace callback runs at the entry of every call. It counts the call and,
  * when the calling process is opted in, redirects the call to libra's handler
@@ -220,6 +221,34 @@ static void notrace libra_ftrace_setsockopt(unsigned long ip, unsigned long pare
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_sock_common_setsockopt);
 }
 
+#ifdef LIBRA_HAVE_SENDPAGE
+/* A kernel-TLS socket's sendpage (sendfile, splice) on 6.1: ktls.c settles what it holds first. */
+static ssize_t libra_inet_sendpage(struct socket *sock, struct page *page, int offset,
+				   size_t size, int flags)
+{
+	ssize_t ret;
+
+	libra_handler_enter();
+	ret = libra_ktls_sendpage(sock, page, offset, size, flags);
+	libra_handler_leave();
+	return ret;
+}
+
+static void notrace libra_ftrace_inet_sendpage(unsigned long ip, unsigned long parent_ip,
+					       struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct socket *sock = (struct socket *)libra_ftrace_arg0(fregs);
+
+	if (within_module(parent_ip, THIS_MODULE) || !sock->sk || !libra_ktls_tx(sock->sk))
+		return;
+	if (!libra_proc_guarded(current) &&
+	    !(libra_optin_any() && libra_optin_task_selected(current)))
+		return;
+	if (try_module_get(THIS_MODULE))
+		libra_ftrace_set_ip(fregs, (unsigned long)libra_inet_sendpage);
+}
+#endif
+
 /* Plain TCP, whose sends the tcp_sendmsg hook handles itself. */
 static inline bool libra_tcp_handles(const struct sock *sk)
 {
@@ -375,6 +404,9 @@ static struct libra_hook libra_hooks[] = {
 	{ .name = "inet_release", .ops = { .func = libra_ftrace_settle, .flags = LIBRA_HOOK_FLAGS },
 	  .settle = libra_inet_release },
 	{ .name = "sock_common_setsockopt", .ops = { .func = libra_ftrace_setsockopt, .flags = LIBRA_HOOK_FLAGS } },
+#ifdef LIBRA_HAVE_SENDPAGE
+	{ .name = "inet_sendpage", .ops = { .func = libra_ftrace_inet_sendpage, .flags = LIBRA_HOOK_FLAGS } },
+#endif
 #define LIBRA_GUARD_HOOK(fn, cb) \
 	{ .name = #fn, .ops = { .func = cb, .flags = LIBRA_HOOK_FLAGS }, \
 	  .settle = libra_guard_##fn }

@@ -48,8 +48,10 @@
  * request body uploaded over kernel TLS is copied as it would be without
  * libra.
  */
+#include <linux/highmem.h>
 #include <linux/module.h>
 #include <linux/uio.h>
+#include <net/inet_common.h>
 #include <net/inet_connection_sock.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -114,6 +116,48 @@ static size_t libra_ktls_zero_run(const struct msghdr *msg, size_t off, size_t n
 		done += k;
 	}
 	return n;
+}
+
+/*
+ * Whether the @n bytes at @off of the call's unsent data are @a's region
+ * from @a_off: its real bytes, written out into the program's memory since
+ * the region began going out (a TLS handshake of a process that never set
+ * up kernel TLS before writes every region out) and copied on from there.
+ */
+static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct libra_anchor *a,
+				  u32 a_off, u32 n)
+{
+	u8 buf[LIBRA_KTLS_CHUNK];
+	u32 i, done = 0;
+
+	for (i = 0; i < a->nr_pieces && done < n; i++) {
+		const struct bio_vec *bv = &a->pieces[i];
+		u32 at;
+
+		if (a_off >= bv->bv_len) {
+			a_off -= bv->bv_len;
+			continue;
+		}
+		for (at = a_off; at < bv->bv_len && done < n;) {
+			u32 k = min3(bv->bv_len - at, n - done, (u32)sizeof(buf));
+			u32 pg = (bv->bv_offset + at) / PAGE_SIZE, po = (bv->bv_offset + at) % PAGE_SIZE;
+			u8 *vaddr;
+			bool same;
+
+			k = min_t(u32, k, PAGE_SIZE - po);
+			if (!libra_ktls_peek(msg, off + done, buf, k))
+				return false;
+			vaddr = kmap_local_page(bv->bv_page + pg);
+			same = !memcmp(buf, vaddr + po, k);
+			kunmap_local(vaddr);
+			if (!same)
+				return false;
+			at += k;
+			done += k;
+		}
+		a_off = 0;
+	}
+	return done == n;
 }
 
 /*
@@ -242,7 +286,8 @@ static int libra_ktls_continue(struct libra_ktls_call *c)
 	u32 fill = c->cont_off < LIBRA_TOKEN_BYTES ? min(n, LIBRA_TOKEN_BYTES - c->cont_off) : 0;
 	int ret;
 
-	if (libra_ktls_zero_run(c->msg, fill, n - fill) < n - fill) {
+	if (libra_ktls_zero_run(c->msg, fill, n - fill) < n - fill &&
+	    !libra_ktls_real_bytes(c->msg, fill, a, c->cont_off + fill, n - fill)) {
 		libra_refuse_count(a->scope, NULL, "a kernel-TLS send",
 				   "the program's bytes go on where a region's zero fill should");
 		return -ECONNRESET;
@@ -503,6 +548,91 @@ static void libra_ktls_first_bytes(struct libra_ktls_call *c)
 }
 
 /*
+ * The call's start: the entry with the send claim, and the region it had
+ * in progress taken over by the call. Kernel TLS is set up on the socket:
+ * a handshake open there ends. False without an entry (*@err if the claim
+ * failed).
+ */
+static bool libra_ktls_begin(struct libra_ktls_call *c, int flags, int *err)
+{
+	struct sock *sk = c->sock->sk;
+
+	lock_sock(sk);
+	c->ls = libra_tx_enter(sk, flags, err);
+	if (c->ls) {
+		if (!(c->ls->flags & LIBRA_SOCKET_F_KTLS)) {
+			struct libra_proc *p = libra_proc_get(task_tgid(current));
+
+			libra_sock_set_flag(c->ls, LIBRA_SOCKET_F_KTLS);
+			if (p)
+				libra_proc_flag(p, LIBRA_PROC_TLS_KERNEL);
+			libra_tls_handshake_end(c->ls, true);
+		}
+		c->cont = c->ls->ktls_cont;
+		c->cont_off = c->ls->ktls_cont_off;
+		c->ls->ktls_cont = NULL;
+	}
+	release_sock(sk);
+	return c->ls;
+}
+
+/* The call's end, @ret what it returns: its state goes back to the entry, or the connection was reset. */
+static void libra_ktls_end(struct libra_ktls_call *c, int ret)
+{
+	struct sock *sk = c->sock->sk;
+	struct libra_sock *ls = c->ls;
+
+	if (ret == -ECONNRESET)
+		tcp_abort(sk, ECONNRESET);
+	lock_sock(sk);
+	if (ls->dead || ret == -ECONNRESET) {
+		if (c->cont)
+			libra_anchor_put(c->cont);
+		ls->tx_owed_len = 0;
+		ls->tx_owed_state = LIBRA_OWED_NONE;
+	} else {
+		ls->ktls_cont = c->cont;
+		ls->ktls_cont_off = c->cont_off;
+		if (ret > 0)
+			ls->ktls_pos += ret;
+		libra_sock_count_own(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, c->zero_copy);
+	}
+	if (!ls->dead)
+		libra_tx_held_update(ls);
+	libra_tx_leave(sk, ls);
+	release_sock(sk);
+}
+
+/*
+ * Before bytes libra does not follow go on the socket (a record of another
+ * type, a page from sendfile() on 6.1): what is held goes first, as the
+ * bytes it is, and a region in progress cannot go on after them.
+ */
+static int libra_ktls_settle_before(struct libra_ktls_call *c, const char *what)
+{
+	struct libra_sock *ls = c->ls;
+	int ret;
+
+	if (c->cont) {
+		libra_refuse_count(c->cont->scope, NULL, "a kernel-TLS send", what);
+		return -ECONNRESET;
+	}
+	if (!ls->tx_owed_len)
+		return 0;
+	if (ls->tx_owed_len >= 8 && !memcmp(ls->tx_owed, LIBRA_TOKEN_MAGIC, 8)) {
+		libra_refuse_count(NULL, NULL, "a kernel-TLS send", "a token's start whose rest never came");
+		return -ECONNRESET;
+	}
+	ret = libra_ktls_send_kernel(c->sock->sk, ls->tx_owed, ls->tx_owed_len,
+				     c->msg ? c->msg->msg_flags & (MSG_DONTWAIT | MSG_NOSIGNAL) : 0);
+	if (ret != ls->tx_owed_len)
+		return ret > 0 ? -ECONNRESET : ret ?: -EAGAIN;
+	ls->tx_owed_len = 0;
+	ls->tx_owed_state = LIBRA_OWED_NONE;
+	return 0;
+}
+
+/*
  * A send on a kernel-TLS socket by a process an opt-in selects or one that
  * holds anchors (hooks.c redirects only those).
  */
@@ -510,13 +640,9 @@ int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		       int (*stock)(struct socket *, struct msghdr *, size_t))
 {
 	struct libra_ktls_call c = { .sock = sock, .msg = msg, .stock = stock };
-	struct sock *sk = sock->sk;
 	int ret;
 
-	lock_sock(sk);
-	c.ls = libra_tx_enter(sk, msg->msg_flags, &ret);
-	if (!c.ls) {
-		release_sock(sk);
+	if (!libra_ktls_begin(&c, msg->msg_flags, &ret)) {
 		if (ret)
 			return ret;
 		/* no state (no memory): the guard still looks */
@@ -525,29 +651,22 @@ int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			return -EIO;
 		return stock(sock, msg, size);
 	}
-	if (!(c.ls->flags & LIBRA_SOCKET_F_KTLS)) {
-		libra_sock_set_flag(c.ls, LIBRA_SOCKET_F_KTLS);
-		libra_tls_handshake_end(c.ls, true);
-	}
-	c.cont = c.ls->ktls_cont;
-	c.cont_off = c.ls->ktls_cont_off;
-	c.ls->ktls_cont = NULL;
-	release_sock(sk);
-
 	if (msg->msg_controllen || !user_backed_iter(&msg->msg_iter)) {
-		/* not HTTP (another record type), or a kernel caller's memory */
-		if (c.cont) {
-			libra_refuse_count(c.cont->scope, NULL, "a kernel-TLS send",
-					   "a region was in progress before a record of another type");
-			ret = -ECONNRESET;
-		} else if (libra_proc_guarded(current) &&
-			   libra_guard_iter(&msg->msg_iter, size, NULL, LIBRA_EGRESS_WHOLE,
-					    "a kernel-TLS socket")) {
+		/*
+		 * A record of another type (a handshake message, an alert): not
+		 * HTTP. Pages from sendfile() or splice() (6.5 on), or a kernel
+		 * caller's memory: a token there is refused, as the guard
+		 * refuses one in a file's pages.
+		 */
+		ret = libra_ktls_settle_before(&c, msg->msg_controllen ?
+					       "a region was in progress before a record of another type" :
+					       "a region was in progress before pages sent from a file");
+		if (!ret && libra_proc_guarded(current) &&
+		    libra_guard_iter(&msg->msg_iter, size, NULL, LIBRA_EGRESS_WHOLE, "a kernel-TLS socket"))
 			ret = -EIO;
-		} else {
+		if (!ret)
 			ret = stock(sock, msg, size);
-		}
-	} else if (c.cont || libra_proc_guarded(current)) {
+	} else if (c.cont || c.ls->tx_owed_len || libra_proc_guarded(current)) {
 		libra_ktls_first_bytes(&c);
 		ret = libra_ktls_run(&c);
 		/* a failure after bytes went is the next call's to report; a reset is not */
@@ -557,26 +676,28 @@ int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		libra_ktls_first_bytes(&c);
 		ret = stock(sock, msg, size);
 	}
-	if (ret == -ECONNRESET)
-		tcp_abort(sk, ECONNRESET);
-
-	lock_sock(sk);
-	if (c.ls->dead || ret == -ECONNRESET) {
-		if (c.cont)
-			libra_anchor_put(c.cont);
-		c.ls->tx_owed_len = 0;
-		c.ls->tx_owed_state = LIBRA_OWED_NONE;
-		if (!c.ls->dead)
-			libra_tx_held_update(c.ls);
-	} else {
-		c.ls->ktls_cont = c.cont;
-		c.ls->ktls_cont_off = c.cont_off;
-		if (ret > 0)
-			c.ls->ktls_pos += ret;
-		libra_sock_count_own(c.ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, c.zero_copy);
-		libra_tx_held_update(c.ls);
-	}
-	libra_tx_leave(sk, c.ls);
-	release_sock(sk);
+	libra_ktls_end(&c, ret);
 	return ret;
 }
+
+#ifdef LIBRA_HAVE_SENDPAGE
+/*
+ * sendfile() and splice() to a kernel-TLS socket on kernels with sendpage
+ * (inet_sendpage): a file's page, no token in it (the guard wrote tokens out
+ * as the file was written), but what a send held must go before it.
+ */
+ssize_t libra_ktls_sendpage(struct socket *sock, struct page *page, int offset, size_t size,
+			    int flags)
+{
+	struct libra_ktls_call c = { .sock = sock };
+	int ret;
+
+	if (!libra_ktls_begin(&c, flags, &ret))
+		return ret ?: inet_sendpage(sock, page, offset, size, flags);
+	ret = libra_ktls_settle_before(&c, "a region was in progress before a page sent from a file");
+	if (!ret)
+		ret = inet_sendpage(sock, page, offset, size, flags);
+	libra_ktls_end(&c, ret);
+	return ret;
+}
+#endif

@@ -374,6 +374,7 @@ int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t siz
 		      int flags);
 /* tx_owed.c: bytes a send held back, settled at shutdown and close */
 bool libra_tx_any_held(void);
+bool libra_tx_proc_ktls_holding(struct pid *tgid);
 void libra_tx_held_forget(struct libra_sock *ls);
 void libra_tx_shutdown(struct sock *sk, int how);
 void libra_tx_close(struct sock *sk);
@@ -422,6 +423,8 @@ bool libra_ktls_tx(const struct sock *sk);
 int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		       int (*stock)(struct socket *, struct msghdr *, size_t));
 int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls);
+ssize_t libra_ktls_sendpage(struct socket *sock, struct page *page, int offset, size_t size,
+			    int flags);
 void libra_ktls_release(struct sock *sk);
 bool libra_proc_refuses_anchors(struct task_struct *task, enum libra_stat *why);
 bool libra_tls_proc_poisoned(struct task_struct *task);

@@ -299,6 +299,24 @@ void libra_tx_held_update(struct libra_sock *ls)
 		schedule_delayed_work(&libra_tx_hold_work, libra_tx_hold_jiffies());
 }
 
+/* Whether a kernel-TLS socket of process @tgid holds bytes now (ktls.c). */
+bool libra_tx_proc_ktls_holding(struct pid *tgid)
+{
+	struct libra_sock *ls;
+	bool found = false;
+
+	if (!libra_tx_any_held())
+		return false;
+	spin_lock_bh(&libra_tx_held_lock);
+	list_for_each_entry(ls, &libra_tx_held, tx_held_node)
+		if (ls->owner == tgid && (READ_ONCE(ls->flags) & LIBRA_SOCKET_F_KTLS)) {
+			found = true;
+			break;
+		}
+	spin_unlock_bh(&libra_tx_held_lock);
+	return found;
+}
+
 /* @ls is being destroyed: whatever it still owed goes with it. */
 void libra_tx_held_forget(struct libra_sock *ls)
 {

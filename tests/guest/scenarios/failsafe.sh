@@ -10,7 +10,8 @@
 # SEND_ZC; expired anchors; kernel TLS (ktls-*: every cipher the kernel
 # has, odd buffers and writev(), records, a region cut by the program's
 # writes, waiting for room, close with bytes pending, sendfile() and
-# splice(), a handshake in the clear before TLS_TX), where libra on sends
+# splice(), a handshake in the clear before TLS_TX, a handshake opened on
+# another connection while regions are halfway out), where libra on sends
 # whole regions zero-copy. Each Libra off, then on: byte-exact at the far
 # end, or the connection fails and no token's bytes reach a peer.
 source "$LIBRA_SRC/tests/guest/lib.sh"

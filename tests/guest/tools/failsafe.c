@@ -2062,6 +2062,64 @@ static void case_ktls_handshake(void)
 	close(fd3);
 }
 
+/*
+ * A TLS handshake opened by a process in the middle of kernel-TLS sends, as
+ * a new client connects to nginx while it sends a response through kernel
+ * TLS: the response must come out right. Its regions are cut by the
+ * program's writes (nginx's 16 KiB buffer), once inside a token (the start
+ * is held) and once in a zero fill (the region goes on in the next write),
+ * and the handshake opens on another connection between the two writes of
+ * each cut. That connection then ends without kernel TLS: a process that
+ * has used kernel TLS is not marked as terminating TLS in user space for it.
+ */
+static void case_ktls_handshake_midway(void)
+{
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	static const struct ktls_reader rd;
+	struct received r = receive_response(192 * KiB, 93);
+	struct region reg[64];
+	size_t nreg = list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg));
+	size_t cuts[2], at = 0;
+	struct ktls_peer p;
+	uint64_t zc;
+	uint8_t got[sizeof(hello)];
+	uint16_t port;
+	int lfd, e;
+
+	if (on && nreg < 3)
+		die("%zu region(s) in the response: the case needs three", nreg);
+	cuts[0] = on ? reg[1].at + 10 : 70000;			/* inside the token */
+	cuts[1] = on ? reg[2].at + reg[2].len / 2 : 140000;	/* inside the zero fill */
+	lfd = listen_on(&port);
+	p = ktls_open(&rd);
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	for (int i = 0; i < 2; i++) {
+		int fd, peer;
+
+		if ((e = send_all(p.fd, r.buf + at, cuts[i] - at, 0)))
+			die("sending up to the cut: %s", strerror(-e));
+		at = cuts[i];
+		/* a handshake opens on a new connection, which never sets up kernel TLS */
+		fd = connect_to(port);
+		peer = accept_one(lfd);
+		if ((e = send_all(fd, hello, sizeof(hello), 0)))
+			die("sending the handshake: %s", strerror(-e));
+		if (recv(peer, got, sizeof(got), MSG_WAITALL) != sizeof(got))
+			die("the handshake's peer: %s", strerror(errno));
+		close(fd);
+		close(peer);
+	}
+	if ((e = send_all(p.fd, r.buf + at, r.sent.len - at, 0)))
+		die("sending the rest: %s", strerror(-e));
+	ktls_expect(&p, r.sent.p, r.sent.len, "the kTLS peer");
+	expect_zero_copy(zc, region_bytes(reg, nreg), "the response cut around the handshakes");
+	if (on && (proc_flags() & LIBRA_PROC_F_TLS_USER))
+		die("a process using kernel TLS was marked as terminating TLS in user space (flags 0x%x)",
+		    proc_flags());
+	close(lfd);
+	close(r.fd);
+}
+
 struct fs_case {
 	const char *name;
 	void (*run)(void);
@@ -2093,6 +2151,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-close-pending", case_ktls_close_pending },
 	{ "ktls-sendfile", case_ktls_sendfile },
 	{ "ktls-handshake", case_ktls_handshake },
+	{ "ktls-handshake-midway", case_ktls_handshake_midway },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
