@@ -14,14 +14,7 @@
  * handshake on that socket: while any of its handshakes is open the
  * process gets no anchors (rx.c asks libra_proc_refuses_anchors()), and
  * the regions it holds are written out at the opening (below), so no
- * record it builds in the meantime can carry a token: unless it sends
- * through kernel TLS already, where regions are in the middle of going out
- * (nginx's buffer cuts them) and would come on as real bytes where their
- * rest is awaited. Such a process builds what a connection carries from
- * what it receives for it, after its handshake opened: not anchored. A
- * kernel-TLS process that copied a token it received before into a record
- * it encrypts in user space, on a connection that never sets up kernel
- * TLS, is what libra cannot see. The handshake ends
+ * record it builds in the meantime can carry a token. The handshake ends
  * when kernel TLS is set up for sending on the socket (the process goes on
  * getting anchors), or when the connection ends without it: then the
  * process, unless it has set up kernel TLS before (a client that gave up
@@ -180,14 +173,12 @@ void libra_tls_handshake_begin(struct libra_sock *ls)
 		pr_info("%s[%d] sent a TLS handshake: no anchors while one is open; kernel TLS set up after it lets libra go on\n",
 			current->comm, task_tgid_nr(current));
 	/*
-	 * A process that sends through kernel TLS already is in the middle of
-	 * sending regions there (nginx's 16 KiB buffer cuts them): written out
-	 * now, their rest would come as real bytes where a token's rest is
-	 * awaited. What it sends goes through the kernel, where libra sees it;
-	 * the responses this connection will carry are received while the
-	 * handshake is open, and get no anchors.
+	 * Regions a kernel-TLS send is in the middle of (nginx's 16 KiB buffer
+	 * cuts them) go on from the bytes written out (ktls.c checks them
+	 * against the anchor); one whose token start such a send holds is not
+	 * written out but poisons the process (libra_tls_materialize_all()).
 	 */
-	if (READ_ONCE(p->nr_anchors) && !test_bit(LIBRA_PROC_TLS_KERNEL, &p->flags))
+	if (READ_ONCE(p->nr_anchors))
 		libra_tls_materialize_all(p);
 }
 

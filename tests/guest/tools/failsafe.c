@@ -2069,8 +2069,11 @@ static void case_ktls_handshake(void)
  * program's writes (nginx's 16 KiB buffer), once inside a token (the start
  * is held) and once in a zero fill (the region goes on in the next write),
  * and the handshake opens on another connection between the two writes of
- * each cut. That connection then ends without kernel TLS: a process that
- * has used kernel TLS is not marked as terminating TLS in user space for it.
+ * each cut. The handshake writes the process's regions out: the held
+ * token start poisons them instead, and the region cut in its fill goes on
+ * from its real bytes. That connection then ends without kernel TLS: a
+ * process that has used kernel TLS is not marked as terminating TLS in user
+ * space for it.
  */
 static void case_ktls_handshake_midway(void)
 {
