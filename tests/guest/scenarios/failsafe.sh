@@ -11,7 +11,8 @@
 # has, odd buffers and writev(), records, a region cut by the program's
 # writes, waiting for room, close with bytes pending, sendfile() and
 # splice(), a handshake in the clear before TLS_TX, a handshake opened on
-# another connection while regions are halfway out), where libra on sends
+# another connection while regions are halfway out, a held last byte that
+# only the hold's expiry, a close or a shutdown sends), where libra on sends
 # whole regions zero-copy. Each Libra off, then on: byte-exact at the far
 # end, or the connection fails and no token's bytes reach a peer.
 source "$LIBRA_SRC/tests/guest/lib.sh"

@@ -2123,6 +2123,92 @@ static void case_ktls_handshake_midway(void)
 	close(r.fd);
 }
 
+/*
+ * A kernel-TLS send whose last byte could begin a token (0xf7, the magic's
+ * first): libra holds it until the program's next send decides it. Here no
+ * next send comes: the peer must still get every byte, from the hold's
+ * expiry (tx_hold_ms) while the connection stays open, and before the FIN
+ * at close() and at shutdown(SHUT_WR) right after the send. The process
+ * holds tokens, so its kTLS sends are libra's.
+ */
+static void case_ktls_held_tail(void)
+{
+	static const uint8_t tail[] = "the last byte is the first of a token's magic: \xf7";
+	const size_t n = sizeof(tail) - 1;
+	struct received r = receive_response(64 * KiB, 94);
+
+	for (int how = 0; how < 3; how++) {
+		static const char *const what[] = { "left open", "closed", "shut down" };
+		struct ktls_keys k;
+		uint16_t port;
+		int lfd = listen_on(&port), out[2], ready[2], fd, e;
+		size_t got = 0;
+		uint8_t buf[128];
+		char c = 0;
+		pid_t pid;
+
+		if (pipe(out) || pipe(ready))
+			die("pipe: %s", strerror(errno));
+		pid = fork();
+		if (pid == 0) {
+			/* the peer: what arrives within 2 s, without waiting for the proxy's close */
+			struct timeval tv = { .tv_sec = 2 };
+			int pfd = accept_one(lfd);
+
+			ktls_keys(&k, KTLS_DEFAULT);
+			if (setsockopt(pfd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+			    setsockopt(pfd, SOL_TLS, TLS_RX, &k, k.len))
+				die("the peer's kernel TLS: %s", strerror(errno));
+			/* set up before the proxy sends and closes: a closed connection takes no ULP */
+			write_all(ready[1], &c, 1);
+			setsockopt(pfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			while (got < n) {
+				ssize_t m = read(pfd, buf + got, sizeof(buf) - got);
+
+				if (m <= 0)
+					break;
+				got += m;
+			}
+			write_blob(out[1], buf, got);
+			_exit(0);
+		}
+		close(out[1]);
+		close(ready[1]);
+		fd = connect_to(port);
+		ktls_keys(&k, KTLS_DEFAULT);
+		if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+		    setsockopt(fd, SOL_TLS, TLS_TX, &k, k.len))
+			die("kernel TLS: %s", strerror(errno));
+		if (read(ready[0], &c, 1) != 1)
+			die("the kTLS peer did not set up kernel TLS");
+		close(ready[0]);
+		uint64_t expired = stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED);
+
+		if ((e = send_all(fd, tail, n, 0)))
+			die("sending: %s", strerror(-e));
+		if (how == 1)
+			close(fd);
+		else if (how == 2)
+			shutdown(fd, SHUT_WR);
+		{
+			size_t glen;
+			uint8_t *g = read_blob(out[0], &glen, "the kTLS peer");
+
+			expect_equal(what[how], g, glen, tail, n);
+			free(g);
+		}
+		/* the last byte was held, and only the hold's expiry sent it */
+		if (on && how == 0 && stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED) == expired)
+			die("left open: no hold expired, so no byte was held: the case tests nothing");
+		waitpid(pid, NULL, 0);
+		if (how != 1)
+			close(fd);
+		close(out[0]);
+		close(lfd);
+	}
+	close(r.fd);
+}
+
 struct fs_case {
 	const char *name;
 	void (*run)(void);
@@ -2155,6 +2241,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-sendfile", case_ktls_sendfile },
 	{ "ktls-handshake", case_ktls_handshake },
 	{ "ktls-handshake-midway", case_ktls_handshake_midway },
+	{ "ktls-held-tail", case_ktls_held_tail },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
