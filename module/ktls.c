@@ -84,6 +84,7 @@ struct libra_ktls_call {
 	struct libra_anchor *cont;	/* the region going on, taken from the entry */
 	u32 cont_off;
 	size_t total;			/* of the call's bytes, sent */
+	bool control;			/* a record of another type (a control message) */
 	u64 zero_copy;			/* of them, from anchored pages */
 };
 
@@ -593,8 +594,8 @@ static void libra_ktls_end(struct libra_ktls_call *c, int ret)
 	} else {
 		ls->ktls_cont = c->cont;
 		ls->ktls_cont_off = c->cont_off;
-		if (ret > 0)
-			ls->ktls_pos += ret;
+		if (ret > 0 && !c->control)
+			ls->ktls_pos += ret;	/* application data only: HTTP/2's preface is looked for at 0 */
 		libra_sock_count_own(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, c->zero_copy);
 	}
 	if (!ls->dead)
@@ -651,6 +652,7 @@ int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			return -EIO;
 		return stock(sock, msg, size);
 	}
+	c.control = msg->msg_controllen;
 	if (msg->msg_controllen || !user_backed_iter(&msg->msg_iter)) {
 		/*
 		 * A record of another type (a handshake message, an alert): not

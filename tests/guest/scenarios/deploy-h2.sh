@@ -3,6 +3,9 @@
 # far end:
 #  - h2-tls: listen ... ssl http2, curl --http2 (ALPN h2);
 #  - h2c: listen ... http2 in clear text, curl --http2-prior-knowledge;
+#  - h2-ktls: listen ... ssl http2 with kernel TLS (ssl_conf_command Options
+#    KTLS;): the HTTP/2 frames go through libra's kernel-TLS path, which must
+#    see the server's preface there (TlsTxSw must grow);
 # each with nginx's default proxy buffers (8 4k) and with
 # "proxy_buffer_size 64k; proxy_buffers 8 64k;" (the README's advice).
 # Bodies of 20 KB to 4 MiB (20,000 B: the h2c GET that stopped at
@@ -39,16 +42,17 @@ deploy_files "${SIZES[@]}"
 
 libra_load
 libra_attach_parser
+load_ktls
 tls_cert
 BACKEND=8083
 start_special_backend $BACKEND "$WORK/www"
 DEPLOY_HTTP_VERSION=2
 
-# h2_deployment NAME PORT LISTEN_PARAMS SCHEME [LOCATION_EXTRA]
+# h2_deployment NAME PORT LISTEN_PARAMS SCHEME [LOCATION_EXTRA [SERVER_EXTRA]]
 h2_deployment() {
-	local name=$1 port=$2 listen=$3 scheme=$4 extra=${5:-} url s gets=() ups=() multi
+	local name=$1 port=$2 listen=$3 scheme=$4 extra=${5:-} server=${6:-} url s gets=() ups=() multi
 	deploy_begin "$name"
-	deploy_nginx "$name-$MODE" "$port" "$listen" http $BACKEND "" "$extra"
+	deploy_nginx "$name-$MODE" "$port" "$listen" http $BACKEND "$server" "$extra"
 	deploy_opt_in "nginx ($name)"
 	url=$scheme://127.0.0.1:$port
 	multi=("multi.cl.20000=20000" "multi.chunked.$rnd=$rnd" "multi.cl.$M=$M" "multi.chunked.65537=65537")
@@ -78,6 +82,10 @@ traffic() {
 	local big="proxy_buffer_size 64k; proxy_buffers 8 64k;"
 	h2_deployment h2-tls "$(pass_port 8443)" "ssl http2" https
 	h2_deployment h2-tls-64k "$(pass_port 8444)" "ssl http2" https "$big"
+	local tx0
+	tx0=$(tls_stat TlsTxSw)
+	h2_deployment h2-ktls "$(pass_port 8445)" "ssl http2" https "" "ssl_conf_command Options KTLS;"
+	(($(tls_stat TlsTxSw) > tx0)) || deploy_problem "h2-ktls: kernel TLS was not used (TlsTxSw did not grow)"
 	h2_deployment h2c "$(pass_port 8080)" http2 http
 	h2_deployment h2c-64k "$(pass_port 8081)" http2 http "$big"
 }
