@@ -85,6 +85,7 @@ struct libra_ktls_call {
 	u32 cont_off;
 	size_t total;			/* of the call's bytes, sent */
 	bool control;			/* a record of another type (a control message) */
+	bool stale_owed;		/* bytes held before kernel TLS: the connection cannot go on */
 	u64 zero_copy;			/* of them, from anchored pages */
 };
 
@@ -354,6 +355,7 @@ static void libra_ktls_hold(struct libra_ktls_call *c, u32 k)
 	struct libra_sock *ls = c->ls;
 
 	libra_ktls_peek(c->msg, 0, ls->tx_owed + ls->tx_owed_len, k);
+	ls->tx_owed_ktls = true;
 	iov_iter_advance(&c->msg->msg_iter, k);
 	c->total += k;
 	ls->tx_owed_len += k;
@@ -486,6 +488,11 @@ int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls)
 	int sndbuf = sk->sk_sndbuf, ret;
 
 	sock_owned_by_me(sk);
+	/* held in the clear before kernel TLS: sent now they would be encrypted */
+	if (!ls->tx_owed_ktls) {
+		libra_refuse_count(NULL, ls, "a kernel-TLS socket", "bytes held before kernel TLS was set up");
+		return -ECONNRESET;
+	}
 	if (n >= 8 && !memcmp(ls->tx_owed, LIBRA_TOKEN_MAGIC, 8)) {
 		libra_refuse_count(NULL, ls, "a kernel-TLS send's last bytes",
 				   "a token's start whose rest never came");
@@ -572,6 +579,8 @@ static bool libra_ktls_begin(struct libra_ktls_call *c, int flags, int *err)
 		c->cont = c->ls->ktls_cont;
 		c->cont_off = c->ls->ktls_cont_off;
 		c->ls->ktls_cont = NULL;
+		/* bytes held before kernel TLS was set up belonged in the clear: too late */
+		c->stale_owed = c->ls->tx_owed_len && !c->ls->tx_owed_ktls;
 	}
 	release_sock(sk);
 	return c->ls;
@@ -653,7 +662,10 @@ int libra_ktls_sendmsg(struct socket *sock, struct msghdr *msg, size_t size,
 		return stock(sock, msg, size);
 	}
 	c.control = msg->msg_controllen;
-	if (msg->msg_controllen || !user_backed_iter(&msg->msg_iter)) {
+	if (c.stale_owed) {
+		libra_refuse_count(NULL, NULL, "a kernel-TLS send", "bytes held before kernel TLS was set up");
+		ret = -ECONNRESET;
+	} else if (msg->msg_controllen || !user_backed_iter(&msg->msg_iter)) {
 		/*
 		 * A record of another type (a handshake message, an alert): not
 		 * HTTP. Pages from sendfile() or splice() (6.5 on), or a kernel
@@ -696,7 +708,8 @@ ssize_t libra_ktls_sendpage(struct socket *sock, struct page *page, int offset, 
 
 	if (!libra_ktls_begin(&c, flags, &ret))
 		return ret ?: inet_sendpage(sock, page, offset, size, flags);
-	ret = libra_ktls_settle_before(&c, "a region was in progress before a page sent from a file");
+	ret = c.stale_owed ? -ECONNRESET :
+	      libra_ktls_settle_before(&c, "a region was in progress before a page sent from a file");
 	if (!ret)
 		ret = inet_sendpage(sock, page, offset, size, flags);
 	libra_ktls_end(&c, ret);

@@ -302,6 +302,7 @@ struct libra_sock {
 	struct libra_anchor *ktls_cont;
 	u32 ktls_cont_off;
 	u64 ktls_pos;
+	bool tx_owed_ktls;		/* what is owed was held by a kernel-TLS send */
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
 	u64 id;				/* unique for the module's lifetime */

@@ -333,6 +333,13 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 	if (ls->tx_pos == 0 && !ls->tx_synced && ls->role != LIBRA_ROLE_PASS) {
 		if (libra_tls_record_start(b, n, true)) {
 			libra_tls_handshake_begin(ls);
+			/*
+			 * TLS records from here on, never HTTP: nothing of them may
+			 * be held as a token's start (the parser might take
+			 * ciphertext for a body), since kernel TLS may be set up
+			 * before such bytes could go, and would encrypt them.
+			 */
+			libra_dir_step_aside(ls, &ls->tx, LIBRA_STAT_FALLBACK_TLS);
 		} else if (libra_h2_start(b, n)) {
 			struct libra_proc *p = libra_proc_get(task_tgid(current));
 
