@@ -333,12 +333,7 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 	if (ls->tx_pos == 0 && !ls->tx_synced && ls->role != LIBRA_ROLE_PASS) {
 		if (libra_tls_record_start(b, n, true)) {
 			libra_tls_handshake_begin(ls);
-			/*
-			 * TLS records from here on, never HTTP: nothing of them may
-			 * be held as a token's start (the parser might take
-			 * ciphertext for a body), since kernel TLS may be set up
-			 * before such bytes could go, and would encrypt them.
-			 */
+			/* TLS records from here on, never HTTP */
 			libra_dir_step_aside(ls, &ls->tx, LIBRA_STAT_FALLBACK_TLS);
 		} else if (libra_h2_start(b, n)) {
 			struct libra_proc *p = libra_proc_get(task_tgid(current));
@@ -409,6 +404,14 @@ static int libra_tx_run(struct libra_tx_call *call)
 	err = libra_tx_tls_check(call);
 	if (err)
 		goto out;
+	/*
+	 * TLS records: ciphertext, where no token can stand (the process's
+	 * regions were written out at the handshake), and nothing of which may
+	 * be held as a token's start: kernel TLS may be set up before held
+	 * bytes could go, and would encrypt them.
+	 */
+	if (ls->flags & LIBRA_SOCKET_F_TLS)
+		call->scan = false;
 	libra_tx_map(call);
 	if (!libra_tx_framed(ls)) {
 		err = libra_tx_unframed(call);

@@ -2223,6 +2223,35 @@ static void case_ktls_held_tail(void)
 	close(r.fd);
 }
 
+/*
+ * The handshake's last byte is the first of a token's magic, and kernel TLS
+ * is set up right after it, as OpenSSL does once its flight is written:
+ * nothing of the handshake may be held (a held byte would go out later,
+ * encrypted by kernel TLS, and the client's handshake break).
+ */
+static void case_ktls_handshake_tail(void)
+{
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 0xf7 };
+	static const uint8_t after[] = "after the handshake";
+	static const struct ktls_reader rd = { .plain = sizeof(hello) };
+	struct received r = receive_response(64 * KiB, 95);
+	struct ktls_peer p = ktls_connect(KTLS_DEFAULT, &rd);
+	uint8_t want[sizeof(hello) + sizeof(after) - 1];
+	int e;
+
+	if ((e = send_all(p.fd, hello, sizeof(hello), 0)))
+		die("sending the handshake: %s", strerror(-e));
+	if ((e = ktls_tx(&p)))
+		die("the kernel refused %s: %s", p.suite->name, strerror(-e));
+	usleep(250 * 1000);	/* past tx_hold_ms: a held byte would have gone by now */
+	if ((e = send_all(p.fd, after, sizeof(after) - 1, 0)))
+		die("sending after the handshake: %s", strerror(-e));
+	memcpy(want, hello, sizeof(hello));
+	memcpy(want + sizeof(hello), after, sizeof(after) - 1);
+	ktls_expect(&p, want, sizeof(want), "the kTLS peer");
+	close(r.fd);
+}
+
 struct fs_case {
 	const char *name;
 	void (*run)(void);
@@ -2256,6 +2285,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-handshake", case_ktls_handshake },
 	{ "ktls-handshake-midway", case_ktls_handshake_midway },
 	{ "ktls-held-tail", case_ktls_held_tail },
+	{ "ktls-handshake-tail", case_ktls_handshake_tail },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
