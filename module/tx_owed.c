@@ -398,6 +398,19 @@ static bool libra_tx_hold_expire_one(void)
 			ls->tx_hold_expires = jiffies + libra_tx_hold_jiffies();
 		spin_unlock_bh(&libra_tx_held_lock);
 	} else if (ls && ls->tx_owed_len && ls->tx_owed_state == LIBRA_OWED_CANDIDATE &&
+		   !ls->tx_hold_expires && (READ_ONCE(ls->flags) & LIBRA_SOCKET_F_KTLS) &&
+		   !sk_stream_is_writeable(sk)) {
+		/*
+		 * A kernel-TLS socket with no room: the program waits to be told
+		 * it is writable and sends the rest then (nginx's 16 KiB buffer
+		 * cuts tokens anywhere, and stops at a full socket). Its start
+		 * sent now as bytes would be wrong; look again later.
+		 */
+		spin_lock_bh(&libra_tx_held_lock);
+		if (!list_empty(&ls->tx_held_node))
+			ls->tx_hold_expires = jiffies + libra_tx_hold_jiffies();
+		spin_unlock_bh(&libra_tx_held_lock);
+	} else if (ls && ls->tx_owed_len && ls->tx_owed_state == LIBRA_OWED_CANDIDATE &&
 		   !ls->tx_hold_expires) {
 		int err;
 
