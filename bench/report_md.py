@@ -140,41 +140,34 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     w("")
 
     https = all(c in configs for c in HTTPS)
-
-    def https_rps_table(m, conns):
-        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s over HTTPS")
-        w("")
-        w("| body | nginx TLS (user space) | nginx kernel TLS | nginx kernel TLS + Libra | kTLS+Libra / kTLS | kTLS / TLS |")
-        w("|---:|---:|---:|---:|---:|---:|")
-        for s in sizes:
-            def r(cfg):
-                c = cells.get((m, s, conns, cfg))
-                return h.fnum(c and c["rps_med"], 1)
-
-            def ratio(a, b):
-                return h.fmt_ratio(h.ratio_spread(cells, (m, s, conns, a), (m, s, conns, b)))
-            w(f"| {h.human_size(s)} | {r('nginx-tls')} | {r('nginx-ktls-stock')} | {r('nginx-ktls-libra')} | "
-              f"{ratio('nginx-ktls-libra', 'nginx-ktls-stock')} | {ratio('nginx-ktls-stock', 'nginx-tls')} |")
-        w("")
+    # requests/s tables: a configuration's median, or a ratio of two (A, B)
+    if https and "nginx-stock" not in configs:
+        rps_title, rps_cols = " over HTTPS", [
+            ("nginx TLS (user space)", "nginx-tls"), ("nginx kernel TLS", "nginx-ktls-stock"),
+            ("nginx kernel TLS + Libra", "nginx-ktls-libra"),
+            ("kTLS+Libra / kTLS", ("nginx-ktls-libra", "nginx-ktls-stock")),
+            ("kTLS / TLS", ("nginx-ktls-stock", "nginx-tls"))]
+    else:
+        rps_title, rps_cols = "", [
+            ("direct", "direct"), ("nginx", "nginx-stock"), ("nginx+Libra", "nginx-libra"),
+            ("Libra/stock", ("nginx-libra", "nginx-stock")), ("HAProxy", "haproxy-stock"),
+            ("HAProxy+Libra", "haproxy-libra"), ("Libra/stock", ("haproxy-libra", "haproxy-stock")),
+            ("HAProxy splice", "haproxy-splice"), ("splice/stock", ("haproxy-splice", "haproxy-stock"))]
 
     def rps_table(m, conns):
-        if https and "nginx-stock" not in configs:
-            https_rps_table(m, conns)
-            return
-        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s")
+        w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s{rps_title}")
         w("")
-        w("| body | direct | nginx | nginx+Libra | Libra/stock | HAProxy | HAProxy+Libra | Libra/stock | HAProxy splice | splice/stock |")
-        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("| body | " + " | ".join(label for label, _ in rps_cols) + " |")
+        w("|---:|" + "---:|" * len(rps_cols))
         for s in sizes:
-            def r(cfg):
-                c = cells.get((m, s, conns, cfg))
-                return h.fnum(c and c["rps_med"], 1)
-
-            def ratio(a, b):
-                return h.fmt_ratio(h.ratio_spread(cells, (m, s, conns, a), (m, s, conns, b)))
-            w(f"| {h.human_size(s)} | {r('direct')} | {r('nginx-stock')} | {r('nginx-libra')} | "
-              f"{ratio('nginx-libra', 'nginx-stock')} | {r('haproxy-stock')} | {r('haproxy-libra')} | "
-              f"{ratio('haproxy-libra', 'haproxy-stock')} | {r('haproxy-splice')} | {ratio('haproxy-splice', 'haproxy-stock')} |")
+            row = []
+            for _, col in rps_cols:
+                if isinstance(col, tuple):
+                    row.append(h.fmt_ratio(h.ratio_spread(cells, (m, s, conns, col[0]), (m, s, conns, col[1]))))
+                else:
+                    c = cells.get((m, s, conns, col))
+                    row.append(h.fnum(c and c["rps_med"], 1))
+            w(f"| {h.human_size(s)} | " + " | ".join(row) + " |")
         w("")
 
     def config_table(m, conns, what, cell_text):
