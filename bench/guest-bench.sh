@@ -24,6 +24,7 @@ if [[ $BENCH_MODE == quick ]]; then
 	# proves the pipeline, measures nothing worth reading: one size, one
 	# connection, one repetition of 1 s, 3 requests per accounting pass
 	SIZES="1048576" METHODS="GET" CONNS="1" REPS=1 DURATION=1 ACCT_MAX=3
+	TIME_STATS=1	# its check: the module's timing counters move
 else
 	SIZES="1024 4096 16384 65536 262144 1048576 4194304" METHODS="GET POST" CONNS="1 8" REPS=2 DURATION=2 ACCT_MAX=16
 fi
@@ -34,6 +35,10 @@ CONFIGS="direct nginx-stock nginx-libra haproxy-stock haproxy-libra haproxy-spli
 SPLICE_OPTIONS="option splice-request
 option splice-response"
 SELFTEST_ONLY=0
+# libra.ko's time_stats (bench/run --time-stats): the time_*_ns counters,
+# read around every Libra run; off, as deployed, unless asked for, since
+# their clock reads cost the proxy time of their own
+TIME_STATS=${TIME_STATS:-0}
 NGINX_EXTRA=""	# lines for both nginx proxies' location (bench/run --nginx-buffers)
 HAPROXY_GLOBAL=""	# lines for every HAProxy's global section (bench/run --haproxy-bufsize)
 # bench/run may override any of the above for one invocation.
@@ -45,9 +50,15 @@ emit_file() { # name file
 	while IFS= read -r line; do echo "LIBRA-BENCH-CONF: $1| $line"; done < "$2"
 }
 
-declare -A PORT=([direct]=8081 [nginx-stock]=8090 [nginx-libra]=8091
+declare -A PORT=([direct]=8081 [direct-unloaded]=8081 [nginx-stock]=8090 [nginx-libra]=8091
 		 [haproxy-stock]=8092 [haproxy-libra]=8093 [haproxy-splice]=8094
 		 [nginx-tls]=8095 [nginx-ktls-stock]=8096 [nginx-ktls-libra]=8097)
+# NAME-timed: the instance NAME (a Libra one), measured with libra.ko's
+# time_stats on for its runs and back to TIME_STATS after: their clock reads'
+# cost, side by side with NAME's runs
+for c in $CONFIGS; do
+	[[ $c == *-libra-timed ]] && PORT[$c]=${PORT[${c%-timed}]}
+done
 # The HTTPS configurations: the same crypto (TLS 1.3, AES-GCM-128) in all
 # three, so nginx-ktls-libra against nginx-ktls-stock is Libra's difference.
 TLS_COMMON="ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;"
@@ -127,6 +138,7 @@ platform_info() {
 	emit "kind=info key=methods value=${METHODS// /,}"
 	emit "kind=info key=conns value=${CONNS// /,}"
 	emit "kind=info key=configs value=${CONFIGS// /,}"
+	emit "kind=info key=time_stats value=$TIME_STATS"
 }
 if [[ $SELFTEST_ONLY == 1 ]]; then platform_info; copycount_check; emit "kind=end"; return 0; fi
 
@@ -209,16 +221,47 @@ wait_started() {
 	done
 }
 
+# The cost to traffic that is not opted in (bench/run --idle-cost): the same
+# direct client-backend pair with libra.ko not loaded (direct-unloaded), and
+# loaded with another process opted in (direct), where every TCP send and
+# receive in the guest passes libra's ftrace callbacks and its opt-in match.
+# The module is unloaded and loaded again between the runs, so no Libra
+# proxy may run alongside.
+IDLE_COST=0 IDLE_PID= MODULE_LOADED=0
+for c in $CONFIGS; do
+	[[ $c == direct-unloaded ]] && IDLE_COST=1
+done
+if ((IDLE_COST)); then
+	for c in $CONFIGS; do
+		[[ $c == direct || $c == direct-unloaded ]] || fail "direct-unloaded runs only beside direct, not $c"
+	done
+fi
+# module_state loaded|unloaded: libra.ko with the parser attached and the
+# idle process opted in, or no libra.ko
+module_state() {
+	if [[ $1 == loaded ]] && ((!MODULE_LOADED)); then
+		libra_load time_stats=$TIME_STATS; libra_attach_parser
+		[[ -z $IDLE_PID ]] || "$DEVCTL" enable "$IDLE_PID" desc
+		MODULE_LOADED=1
+	elif [[ $1 == unloaded ]] && ((MODULE_LOADED)); then
+		[[ -z $IDLE_PID ]] || "$DEVCTL" disable "$IDLE_PID"
+		libra_unload
+		MODULE_LOADED=0
+	fi
+}
+
 bench_backend &
 STARTING[backend]=$!
-( libra_load; libra_attach_parser ) &
+( libra_load time_stats=$TIME_STATS; libra_attach_parser ) &
 STARTING[libra]=$!
+MODULE_LOADED=1
 start_tls_nginx() { # name: start_nginx_proxy with that configuration's TLS
 	NGINX_TLS=${NGINX_TLS_OF[$1]} start_nginx_proxy "${PORT[$1]}" "${PORT[direct]}" "$1" "$NGINX_EXTRA"
 }
 for c in $CONFIGS; do
 	case $c in
-	direct) ;;
+	direct|direct-unloaded) ;;
+	*-libra-timed) [[ " $CONFIGS " == *" ${c%-timed} "* ]] || fail "$c needs ${c%-timed} in the configurations" ;;
 	nginx-stock|nginx-libra) start_bg "$c" start_nginx_proxy "${PORT[$c]}" "${PORT[direct]}" "$c" "$NGINX_EXTRA" ;;
 	nginx-tls|nginx-ktls-*) start_bg "$c" start_tls_nginx "$c" ;;
 	haproxy-stock|haproxy-libra)
@@ -234,8 +277,16 @@ wait_started
 stage servers-up
 # Opt-in before any traffic: Libra adopts connections only from their start.
 proxies=()
+if ((IDLE_COST)); then
+	# the process opted in: never sends or receives a byte
+	sleep 1000000 &
+	IDLE_PID=$!
+	"$DEVCTL" enable "$IDLE_PID" desc
+	emit "kind=info key=idle_optin value=$IDLE_PID"
+fi
 for c in $CONFIGS; do
-	[[ $c == direct ]] && continue
+	[[ $c == *-libra-timed ]] && PIDS[$c]=${PIDS[${c%-timed}]}
+	[[ $c == direct || $c == direct-unloaded || $c == *-timed ]] && continue
 	proxies+=("$c")
 	read -r -a p <<< "${PIDS[$c]}"
 	[[ $c == *-libra ]] && "$DEVCTL" enable "${p[0]}" desc
@@ -292,11 +343,19 @@ timed_run() { # config method size conns rep
 	local -a pids=(${PIDS[$cfg]:-}) args=(-t 1 -c "$conns" -d "${DURATION}s" --timeout 60s --latency)
 	[[ $method == POST ]] && args+=(-s "$POST_LUA")
 	url_of "$cfg" "$method" "$size"
+	if ((IDLE_COST)); then
+		if [[ $cfg == direct-unloaded ]]; then module_state unloaded; else module_state loaded; fi
+	fi
 	local c0 s0 libra=0
 	# Libra's counters around a Libra cell (global, but only this
 	# configuration has traffic now): its timing stats give the module's
 	# share of the CPU time per request, split by where it goes
-	[[ $cfg == *-libra ]] && libra=1
+	[[ $cfg == *-libra || $cfg == *-libra-timed ]] && libra=1
+	if ((libra)); then
+		local timed=$TIME_STATS
+		[[ $cfg == *-timed ]] && timed=1
+		echo "$timed" > /sys/module/libra/parameters/time_stats
+	fi
 	((libra)) && "$DEVCTL" stats > "$WORK/run-stats0"
 	ticks_of "${pids[@]}"; busy_ticks; c0=$TICKS s0=$BUSY
 	BENCH_BODY_FILE=$WORK/www/$size wrk "${args[@]}" "$URL" > "$out" 2>&1 \
@@ -445,17 +504,20 @@ read -r -a sizes <<< "$SIZES"; read -r -a methods <<< "$METHODS"
 read -r -a conns_list <<< "$CONNS"; read -r -a configs <<< "$CONFIGS"
 stock_configs=() libra_configs=()
 for cfg in "${configs[@]}"; do
-	if [[ $cfg == *-libra ]]; then libra_configs+=("$cfg"); else stock_configs+=("$cfg"); fi
+	if [[ $cfg == *-timed ]]; then continue	# its instance is accounted for under its own name
+	elif [[ $cfg == *-libra ]]; then libra_configs+=("$cfg"); else stock_configs+=("$cfg"); fi
 done
 total=$(( ${#sizes[@]} * ${#methods[@]} * ${#conns_list[@]} * REPS * ${#configs[@]} ))
 emit "kind=plan runs=$total accounting=$(( ${#sizes[@]} * ${#methods[@]} * ${#configs[@]} ))"
 for size in "${sizes[@]}"; do
 	for method in "${methods[@]}"; do
-		cc attach	# never during timed runs
-		# the configurations without Libra in one pass, each with Libra alone
-		((${#stock_configs[@]} == 0)) || account "$method" "$size" "${stock_configs[@]}"
-		for cfg in "${libra_configs[@]}"; do account "$method" "$size" "$cfg"; done
-		cc detach
+		if ((!IDLE_COST)); then	# no proxy there to count copies of
+			cc attach	# never during timed runs
+			# the configurations without Libra in one pass, each with Libra alone
+			((${#stock_configs[@]} == 0)) || account "$method" "$size" "${stock_configs[@]}"
+			for cfg in "${libra_configs[@]}"; do account "$method" "$size" "$cfg"; done
+			cc detach
+		fi
 		for conns in "${conns_list[@]}"; do
 			for ((rep = 1; rep <= REPS; rep++)); do
 				# A/B/A/B: every configuration once per repetition, in turn
@@ -468,6 +530,7 @@ done
 # Totals while the proxies still run (anchors of requests cut off when wrk
 # stopped are held until sent or until their process exits), then stop every
 # proxy: all anchored memory must come back.
+module_state loaded
 "$DEVCTL" stats > "$WORK/stats.end"
 while read -r name value; do emit "kind=libra-total name=$name value=$value"; done < "$WORK/stats.end"
 for name in "${proxies[@]}"; do
@@ -484,6 +547,7 @@ for _ in {1..100}; do
 	sleep 0.1
 done
 ((alive == 0)) || fail "proxies still running 10 s after SIGTERM"
+[[ -z $IDLE_PID ]] || { "$DEVCTL" disable "$IDLE_PID"; kill "$IDLE_PID"; }
 wait_anchors_released
 emit "kind=info key=anchors_after_stop value=$(stat_of anchors_now)"
 echo quit >&"${CC[1]}"

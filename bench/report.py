@@ -24,6 +24,9 @@ from collections import defaultdict
 
 CONFIG_LABELS = {
     "direct": "direct to backend",
+    "direct-unloaded": "direct, libra.ko not loaded",
+    "nginx-libra-timed": "nginx + Libra, time_stats on",
+    "haproxy-libra-timed": "HAProxy + Libra, time_stats on",
     "nginx-stock": "nginx (stock)",
     "nginx-libra": "nginx + Libra",
     "haproxy-stock": "HAProxy (stock)",
@@ -33,10 +36,14 @@ CONFIG_LABELS = {
     "nginx-ktls-stock": "nginx kernel TLS",
     "nginx-ktls-libra": "nginx kernel TLS + Libra",
 }
-STOCK_OF = {"nginx-libra": "nginx-stock", "haproxy-libra": "haproxy-stock", "nginx-ktls-libra": "nginx-ktls-stock"}
+STOCK_OF = {"nginx-libra": "nginx-stock", "haproxy-libra": "haproxy-stock", "nginx-ktls-libra": "nginx-ktls-stock",
+            "nginx-libra-timed": "nginx-stock", "haproxy-libra-timed": "haproxy-stock"}
 # plot styles: stock light, Libra dark of the same hue; splice green; direct black
 STYLE = {
     "direct": "lc rgb '#000000' pt 1",
+    "direct-unloaded": "lc rgb '#808080' pt 2",
+    "nginx-libra-timed": "lc rgb '#4a7fcc' pt 3",
+    "haproxy-libra-timed": "lc rgb '#d0583a' pt 3",
     "nginx-stock": "lc rgb '#8fb8e8' pt 6",
     "nginx-libra": "lc rgb '#1a4f9c' pt 7",
     "haproxy-stock": "lc rgb '#f0a08c' pt 4",
@@ -317,8 +324,8 @@ def check(info, runs, cells, copies, plan, confs):
     conns_list = [int(c) for c in info.get("conns", "").split(",") if c]
     configs = [c for c in info.get("configs", "").split(",") if c]
     for libra, stock in STOCK_OF.items():
-        if libra not in configs and stock not in configs:
-            continue
+        if libra.endswith("-timed") or (libra not in configs and stock not in configs):
+            continue	# a -timed configuration is its instance, measured with time_stats on
         if not confs.get(stock) or confs.get(stock) != confs.get(libra):
             problems.append(f"the configurations of {stock} and {libra} are missing or differ")
     reps = int(info.get("reps", "0") or 0)
@@ -329,6 +336,8 @@ def check(info, runs, cells, copies, plan, confs):
     for m in methods:
         for s in sizes:
             for cfg in configs:
+                if cfg.endswith("-timed") or cfg == "direct-unloaded":
+                    continue	# no accounting pass of its own
                 cp = copies.get((m, s, cfg))
                 if not cp:
                     problems.append(f"no accounting pass for {cfg} {m} {s}")
@@ -434,6 +443,8 @@ def main():
             f.write(report_md.headline(info, cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
         if all(c in configs for c in report_md.HTTPS):
             f.write(report_md.https_headline(cells, copies, sizes, methods, conns_list, sys.modules[__name__]))
+        if "direct-unloaded" in configs:
+            f.write(report_md.idle_headline(cells, sizes, methods, conns_list, sys.modules[__name__]))
 
     if a.check:
         problems = check(info, runs, cells, copies, plan, confs)

@@ -60,7 +60,8 @@ def https_headline(cells, copies, sizes, methods, conns_list, helpers):
 
 def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
     """Where a Libra proxy's CPU time per request goes: the module's timing counters."""
-    libra = [c for c in ("nginx-libra", "haproxy-libra", "nginx-ktls-libra") if c in configs]
+    libra = [c for c in ("nginx-libra", "nginx-libra-timed", "haproxy-libra", "haproxy-libra-timed",
+                         "nginx-ktls-libra") if c in configs]
     if not libra:
         return
     w("## Where Libra's time goes (module timing per request)")
@@ -76,7 +77,8 @@ def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
       "*materialize* is writing anchored bytes back into the proxy's memory where they leave by a path "
       "libra sends no anchors on. A module without a span shows —. They are wall time inside the span: "
       "preemption or a lock wait inside one counts too. *calls* are libra's handled recv and send calls "
-      "per request.")
+      "per request. They count only while libra.ko's `time_stats` parameter is on (`bench/run --time-stats`, "
+      "or a `NAME-timed` configuration's runs): rows of runs without it are left out.")
     w("")
     for m in methods:
         for conns in conns_list:
@@ -93,6 +95,8 @@ def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
                         continue
                     st = cells.get((m, s, conns, h.STOCK_OF[cfg]))
                     mod = c["mod"]
+                    if not any(mod[k] for k, _ in h.MOD_TIMES):
+                        continue	# time_stats off in its runs
                     handlers = [mod[k] for k in ("time_rx_handler_ns", "time_tx_handler_ns") if mod[k] is not None]
                     share = (f"{sum(handlers) / c['pcpu_med'] * 100:.0f}%"
                              if handlers and c["pcpu_med"] else "—")
@@ -101,6 +105,31 @@ def mod_tables(w, h, cells, sizes, methods, conns_list, configs):
                       + " | ".join(h.fnum(mod[k], 1) for k, _ in h.MOD_TIMES)
                       + f" | {share} | " + " | ".join(h.fnum(c["calls"][k], 1) for k, _ in h.MOD_CALLS) + " |")
             w("")
+
+
+def idle_headline(cells, sizes, methods, conns_list, helpers):
+    """bench/run --idle-cost: a direct pair with libra.ko loaded (another process opted in) against not loaded."""
+    h = helpers
+    if "GET" not in methods:
+        return ""
+    L = []
+    w = L.append
+    w("| GET body | connections | requests/s, loaded / not loaded | guest CPU per request, loaded / not loaded "
+      "| P99, loaded / not loaded | within 2% (requests/s and CPU) |")
+    w("|---:|---:|---:|---:|---:|---|")
+    for s in sizes:
+        for c in conns_list:
+            a, b = ("GET", s, c, "direct"), ("GET", s, c, "direct-unloaded")
+            rps = h.ratio_spread(cells, a, b)
+            cpu = None
+            if cells.get(a) and cells.get(b) and cells[b]["scpu_med"]:
+                cpu = cells[a]["scpu_med"] / cells[b]["scpu_med"]
+            p99 = h.ratio_spread(cells, a, b, "p99")
+            ok = rps is not None and cpu is not None and rps[0] >= 0.98 and cpu <= 1.02
+            verdict = "met" if ok else "missed" if rps is not None and cpu is not None else "—"
+            w(f"| {h.human_size(s)} | {c} | {h.fmt_ratio(rps)} | {'—' if cpu is None else f'{cpu:.2f}x'} "
+              f"| {h.fmt_ratio(p99)} | {verdict} |")
+    return "\n".join(L) + "\n"
 
 
 def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, conns_list, configs,
@@ -140,8 +169,13 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
     w("")
 
     https = all(c in configs for c in HTTPS)
+    idle = "direct-unloaded" in configs
     # requests/s tables: a configuration's median, or a ratio of two (A, B)
-    if https and "nginx-stock" not in configs:
+    if idle:
+        rps_title, rps_cols = ", direct client-backend pair", [
+            ("libra.ko not loaded", "direct-unloaded"), ("loaded, another process opted in", "direct"),
+            ("loaded / not loaded", ("direct", "direct-unloaded"))]
+    elif https and "nginx-stock" not in configs:
         rps_title, rps_cols = " over HTTPS", [
             ("nginx TLS (user space)", "nginx-tls"), ("nginx kernel TLS", "nginx-ktls-stock"),
             ("nginx kernel TLS + Libra", "nginx-ktls-libra"),
@@ -153,6 +187,11 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
             ("Libra/stock", ("nginx-libra", "nginx-stock")), ("HAProxy", "haproxy-stock"),
             ("HAProxy+Libra", "haproxy-libra"), ("Libra/stock", ("haproxy-libra", "haproxy-stock")),
             ("HAProxy splice", "haproxy-splice"), ("splice/stock", ("haproxy-splice", "haproxy-stock"))]
+
+    # the same Libra instance with time_stats on (bench/guest-bench.sh's NAME-timed)
+    for c in configs:
+        if c.endswith("-libra-timed"):
+            rps_cols.append((f"{h.CONFIG_LABELS[c]} / off", (c, c[:-len("-timed")])))
 
     def rps_table(m, conns):
         w(f"### {m}, {conns} connection{'s' if conns != 1 else ''}: requests/s{rps_title}")
@@ -189,7 +228,7 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
 
     def cpu_table(m, conns):
         config_table(m, conns, "CPU time per request, µs (proxy processes / whole guest)",
-                     lambda cfg, c: f"{h.fnum(c['pcpu_med'], 0) if cfg != 'direct' else '–'} / {h.fnum(c['scpu_med'], 0)}")
+                     lambda cfg, c: f"{h.fnum(c['pcpu_med'], 0) if not cfg.startswith('direct') else '–'} / {h.fnum(c['scpu_med'], 0)}")
 
     def copy_table(m):
         w(f"### {m}: bytes copied across the user/kernel boundary per request (copycount), next to the metadata floor")
@@ -216,6 +255,14 @@ def render(info, cells, copies, confs, selftest, libra_total, sizes, methods, co
         w("HTTPS (TLS 1.3, AES-GCM-128 in all three):")
         w("")
         w(https_headline(cells, copies, sizes, methods, conns_list, helpers))
+    if idle:
+        w("What libra.ko costs traffic that is not opted in (issue 16's target: within 2% in requests/s and "
+          "CPU): wrk straight to the backend, with the module not loaded, and loaded with the parser attached "
+          "and another process (an idle `sleep`) opted in, so that every TCP send and receive in the guest "
+          "passes libra's ftrace callbacks and its opt-in match. The module is unloaded and loaded again "
+          "between runs. CPU is the whole guest's busy time per request (wrk and the backend).")
+        w("")
+        w(idle_headline(cells, sizes, methods, conns_list, helpers))
     def plotted_section(title, plot_kind, table):
         w(f"## {title}")
         w("")

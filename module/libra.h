@@ -51,15 +51,23 @@ void libra_stats_exit(void);
 void libra_stat_inc(enum libra_stat stat);
 void libra_stat_add(enum libra_stat stat, u64 delta);
 void libra_stats_read(u64 *values, unsigned int count);
-/* timing: t0 = libra_clock(); ...; libra_time_add(LIBRA_STAT_TIME_*_NS, t0); */
+/*
+ * timing: t0 = libra_clock(); ...; libra_time_add(LIBRA_STAT_TIME_*_NS, t0);
+ * only while the time_stats parameter is on: a clock read costs more than
+ * some of the spans it would measure. t0 == 0 is a span begun while off.
+ */
+extern bool libra_time_stats;
 static inline u64 libra_clock(void)
 {
-	return local_clock();
+	return READ_ONCE(libra_time_stats) ? local_clock() : 0;
 }
 static inline void libra_time_add(enum libra_stat stat, u64 t0)
 {
-	s64 d = (s64)(local_clock() - t0);	/* another cpu's clock may lag */
+	s64 d;
 
+	if (!t0)
+		return;
+	d = (s64)(local_clock() - t0);	/* another cpu's clock may lag */
 	if (d > 0)
 		libra_stat_add(stat, d);
 }

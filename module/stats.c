@@ -12,6 +12,7 @@
  */
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
+#include <linux/moduleparam.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
 
@@ -22,6 +23,10 @@ struct libra_stats_pcpu {
 };
 
 static struct libra_stats_pcpu __percpu *libra_stats;
+
+bool libra_time_stats;
+module_param_named(time_stats, libra_time_stats, bool, 0644);
+MODULE_PARM_DESC(time_stats, "Count the time_*_ns counters (two clock reads per span measured; off by default)");
 
 int libra_stats_init(void)
 {

@@ -85,7 +85,8 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
     {LIBRA_STAT_TX_RESETS, "tx_resets", StatKind::counter,
      "connections reset at shutdown or close: bytes a send took could not be queued", {}},
     // Timing, nanoseconds summed over all cpus (wall time of each span; the
-    // handlers contain the other spans).
+    // handlers contain the other spans), counted only while the module's
+    // time_stats parameter is on: its clock reads cost time of their own.
     {LIBRA_STAT_TIME_RX_HANDLER_NS, "time_rx_handler_ns", StatKind::counter,
      "nanoseconds inside libra's tcp_recvmsg handler", {}},
     {LIBRA_STAT_TIME_TX_HANDLER_NS, "time_tx_handler_ns", StatKind::counter,

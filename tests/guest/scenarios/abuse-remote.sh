@@ -60,7 +60,7 @@ ABUSE_PARTS=${ABUSE_PARTS:-resets urgent pipelined custom}
 STRICT_TOKENS=1
 M=1048576
 
-libra_load
+libra_load time_stats=1	# its flood line reports the parser's time
 libra_attach_parser
 
 make_originals 0 65536 $M $((4 * M))
