@@ -397,8 +397,17 @@ static int libra_tx_run(struct libra_tx_call *call)
 
 	if (ls->role == LIBRA_ROLE_UNKNOWN && iov_iter_count(call->iter))
 		libra_sock_set_role(ls, LIBRA_ROLE_CLIENT);
-	if (libra_tx_connection_over(call->sk))
+	if (libra_tx_connection_over(call->sk)) {
 		libra_tx_connection_lost(ls);
+		/*
+		 * Nothing the call carries can go out: it fails as the stock
+		 * send fails there (the socket's error, or EPIPE and SIGPIPE),
+		 * before a token in it is looked at. Their anchors went with the
+		 * connection; refusing them would count a failure libra did not
+		 * cause (a proxy writing on to a client that reset mid-body).
+		 */
+		return sk_stream_error(call->sk, call->src->flags, -EPIPE);
+	}
 	libra_tx_check_sync(ls, call->sk);
 	call->buf = ls->tx_scan_buf;
 	err = libra_tx_tls_check(call);

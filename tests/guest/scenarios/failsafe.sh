@@ -5,7 +5,8 @@
 # a body re-chunked with its tokens cut by the chunks, HAProxy's way;
 # an RST after partial data under MSG_WAITALL and SO_RCVLOWAT; urgent data
 # inside a body; two threads sending on one socket; connect(AF_UNSPEC) and a
-# reconnect; a spent token sent again; a fork child sending its parent's
+# reconnect; a spent token sent again; a send after shutdown (EPIPE, nothing
+# refused); a fork child sending its parent's
 # tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; io_uring's
 # SEND_ZC; expired anchors; kernel TLS (ktls-*: every cipher the kernel
 # has, odd buffers and writev(), records, a region cut by the program's

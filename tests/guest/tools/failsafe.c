@@ -1079,6 +1079,39 @@ static void case_stale_token(void)
 		die("the second client got bytes that are not the response's");
 }
 
+/*
+ * A send on a connection that can send no more (shut down for writing here;
+ * a client's reset is the same) fails as stock fails it, with EPIPE, and
+ * nothing is refused: the anchors of the message going out there went with
+ * the connection, but nothing the call carries could have gone out anyway
+ * (nginx writing on to a client that reset mid-body counted refusals).
+ */
+static void case_send_after_shutdown(void)
+{
+	struct received r = receive_chunked(64 * KiB, 17, 8 * KiB);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	uint64_t refused = on ? stat_now(LIBRA_STAT_TOKENS_REFUSED) : 0;
+	size_t part = r.sent.hdr + 12000, glen;
+	uint8_t *got;
+	int err, e;
+
+	read_headers(s.fd);
+	if (send_all(s.fd, r.buf, part, 0))
+		die("sending the first part");
+	if (shutdown(s.fd, SHUT_WR))
+		die("shutdown: %s", strerror(errno));
+	/* the rest: the cut region's fill, then the next regions' tokens */
+	e = send_all(s.fd, r.buf + part, r.sent.len - part, 0);
+	got = finish_sink(&s, &glen, &err);
+	say("the send after shutdown: %s; the client got %zu bytes, read error %s",
+	    e ? strerror(-e) : "ok", glen, err ? strerror(-err) : "none");
+	if (e != -EPIPE)
+		die("the send after shutdown: %s, where stock says EPIPE", e ? strerror(-e) : "ok");
+	expect_equal("the client", got, glen, r.sent.p, part);
+	if (on && stat_now(LIBRA_STAT_TOKENS_REFUSED) != refused)
+		die("tokens_refused counted tokens of a send that could not go out");
+}
+
 /* A fork child sends its parent's tokens: refused, never sent as bytes. */
 static void case_fork_child(void)
 {
@@ -2271,6 +2304,7 @@ static const struct fs_case cases[] = {
 	{ "two-senders", case_two_senders },
 	{ "reconnect", case_reconnect },
 	{ "stale-token", case_stale_token },
+	{ "send-after-shutdown", case_send_after_shutdown },
 	{ "fork-child", case_fork_child },
 	{ "tls-upload", case_tls_upload },
 	{ "zerocopy", case_zerocopy },
