@@ -6,6 +6,7 @@
 #include <linux/bvec.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/percpu.h>
 #include <linux/wait.h>
 #include <linux/sched/clock.h>
 #include <linux/libra.h>
@@ -48,8 +49,19 @@ int libra_symbols_resolve(void);
 /* stats.c: per-cpu counters, summed on read */
 int libra_stats_init(void);
 void libra_stats_exit(void);
-void libra_stat_inc(enum libra_stat stat);
-void libra_stat_add(enum libra_stat stat, u64 delta);
+/* inline: the hooks count every TCP send and receive on the machine */
+struct libra_stats_pcpu {
+	u64 v[__LIBRA_STAT_MAX];
+};
+extern struct libra_stats_pcpu __percpu *libra_stats;
+static __always_inline void libra_stat_add(enum libra_stat stat, u64 delta)
+{
+	this_cpu_add(libra_stats->v[stat], delta);
+}
+static __always_inline void libra_stat_inc(enum libra_stat stat)
+{
+	this_cpu_inc(libra_stats->v[stat]);
+}
 void libra_stats_read(u64 *values, unsigned int count);
 /*
  * timing: t0 = libra_clock(); ...; libra_time_add(LIBRA_STAT_TIME_*_NS, t0);

@@ -62,6 +62,7 @@ struct libra_optin_entry {
 	struct list_head node;		/* in libra_optins, RCU */
 	struct rcu_head rcu;
 	struct pid *tgid;		/* NULL for a cgroup entry */
+	u64 root_start;			/* its leader's start_time: see libra_optin_task_match() */
 	u64 cgroup_id;
 	u32 flags;
 	u32 min_body;
@@ -104,6 +105,16 @@ static bool libra_optin_port_match(const struct libra_optin_entry *e,
 	return false;
 }
 
+/*
+ * The chain of real parents runs back in time: a process starts after the
+ * thread that forked it, a thread after its leader, threads share their
+ * leader's real parent, and a reparented orphan's new parent (a subreaper,
+ * a namespace's init) is an ancestor of its old one or older than the
+ * orphan. So once the walk reaches a task that started before the root's
+ * leader, neither it nor anything above it can belong to the root's thread
+ * group: the walk ends there, and a process started before the root (most
+ * of a machine) costs one step, not its whole ancestry.
+ */
 static bool libra_optin_task_match(const struct libra_optin_entry *e,
 				   struct task_struct *task)
 {
@@ -124,7 +135,7 @@ static bool libra_optin_task_match(const struct libra_optin_entry *e,
 
 		if (task_tgid(t) == e->tgid)
 			return true;
-		if (!(e->flags & LIBRA_OPTIN_F_DESCENDANTS))
+		if (!(e->flags & LIBRA_OPTIN_F_DESCENDANTS) || t->start_time < e->root_start)
 			return false;
 		parent = rcu_dereference(t->real_parent);
 		if (parent == t || !parent)
@@ -346,6 +357,15 @@ int libra_optin_add(const struct libra_optin *req)
 		goto err_put_pid;
 	}
 	e->tgid = tgid;
+	if (tgid) {
+		struct task_struct *leader;
+
+		rcu_read_lock();
+		leader = pid_task(tgid, PIDTYPE_TGID);
+		/* gone meanwhile: 0 keeps the walk whole, and the entry expires */
+		e->root_start = leader ? leader->start_time : 0;
+		rcu_read_unlock();
+	}
 	e->cgroup_id = req->cgroup_id;
 	e->flags = req->flags;
 	e->min_body = req->min_body ?: LIBRA_MIN_BODY_DEFAULT;

@@ -18,11 +18,7 @@
 
 #include "libra.h"
 
-struct libra_stats_pcpu {
-	u64 v[__LIBRA_STAT_MAX];
-};
-
-static struct libra_stats_pcpu __percpu *libra_stats;
+struct libra_stats_pcpu __percpu *libra_stats;
 
 bool libra_time_stats;
 module_param_named(time_stats, libra_time_stats, bool, 0644);
@@ -38,16 +34,6 @@ void libra_stats_exit(void)
 {
 	free_percpu(libra_stats);
 	libra_stats = NULL;
-}
-
-void notrace libra_stat_add(enum libra_stat stat, u64 delta)
-{
-	this_cpu_add(libra_stats->v[stat], delta);
-}
-
-void notrace libra_stat_inc(enum libra_stat stat)
-{
-	this_cpu_inc(libra_stats->v[stat]);
 }
 
 static void libra_stats_sum(struct libra_stats_pcpu __percpu *pcpu, u64 *values,

@@ -6,13 +6,15 @@
 # configuration and body size: requests, the proxy's CPU time per request
 # (utime+stime of its workers), TCP segments sent in the guest per request
 # (nstat: both hops and their ACKs), and the proxy workers' hottest functions
-# (self time) and call paths (with children), as shares of all samples.
+# (self time) and call paths (with children), as shares of all samples;
+# then wrk straight to the backend, not opted in, for the share of all
+# samples in libra's hooks (the ftrace trampolines, with children).
 # Timings here are emulated (README: what emulation does to them).
 source "$LIBRA_SRC/tests/guest/lib.sh"
 set +o pipefail	# perf report | head
 
 command -v perf > /dev/null || fail "perf is not installed (apt-get install linux-perf)"
-make_bodies 1048576 65536
+make_bodies 1048576 65536 1024
 start_backend 8081
 libra_load
 libra_attach_parser
@@ -56,6 +58,27 @@ for size in 1048576 65536; do
 		perf report -i "$WORK/perf.data" --pid "$workers" --children --sort sym --stdio -g none 2>/dev/null \
 			| grep '%' | grep -v '\] 0x' | head -40 || true
 	done
+done
+# What the hooks cost traffic that is not opted in (issue 16): wrk straight
+# to the backend, nginx + Libra opted in and idle. Every TCP send and receive
+# of wrk and the backend passes libra's ftrace callbacks through their
+# trampolines: the trampolines' share with children is all of it.
+for size in 1024 1048576; do
+	perf record -q -a -g -e cpu-clock -F 1000 -o "$WORK/perf.data" -- \
+		wrk -t1 -c1 -d8s "http://127.0.0.1:8081/$size" > "$WORK/wrk" 2>&1 || fail "wrk"
+	req=$(awk '/requests in/ {print $1}' "$WORK/wrk")
+	((req > 0)) || fail "no requests: $(cat "$WORK/wrk")"
+	echo "### direct to the backend, not opted in (another process is), GET $size: $req requests in 8 s"
+	echo "#### the ftrace trampolines and libra's callbacks (with children, % of all samples)"
+	perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null \
+		| grep -E 'ftrace_|libra_' | head -12 || true
+	# the guest's idle loop is sampled too: the hooks' share of its busy time as well
+	perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null \
+		| awk '$NF ~ /^(default_idle|pv_native_safe_halt|native_safe_halt|acpi_idle_do_entry|poll_idle)$/ { sub("%", "", $1); i += $1 }
+		       END { print i + 0 }' > "$WORK/idle"
+	perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null \
+		| awk -v idle="$(cat "$WORK/idle")" '$NF == "ftrace_trampoline" { sub("%", "", $1); t += $1 }
+		       END { printf "#### hooks in all: %.2f%% of all samples, %.2f%% of the busy ones (idle %.1f%%)\n", t, idle < 100 ? t * 100 / (100 - idle) : 0, idle }'
 done
 echo "### libra's counters"
 "$DEVCTL" stats
