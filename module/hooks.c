@@ -41,6 +41,7 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/tls.h>
+#include <linux/trace_recursion.h>
 #include <net/inet_common.h>
 #include <net/inet_connection_sock.h>
 #include <net/sock.h>
@@ -97,6 +98,24 @@ static int libra_tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 }
 
 /*
+ * The ftrace callbacks proper: each runs libra_hook_NAME() under ftrace's
+ * recursion guard, taken here rather than by ftrace's assist function
+ * (FTRACE_OPS_FL_RECURSION), which would cost every TCP call on the machine
+ * one more indirect call. The guard disables preemption while it is held.
+ */
+#define LIBRA_FTRACE_CALLBACK(name)							\
+static void notrace libra_ftrace_##name(unsigned long ip, unsigned long parent_ip,	\
+					struct ftrace_ops *ops, struct ftrace_regs *fregs)	\
+{											\
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);				\
+											\
+	if (bit < 0)									\
+		return;									\
+	libra_hook_##name(ip, parent_ip, ops, fregs);					\
+	ftrace_test_recursion_unlock(bit);						\
+}
+
+/*
  * Runs with preemption disabled at the entry of the traced function, in the
  * caller's context. Receives are redirected for opted-in processes; sends
  * also for any process holding anchors, whose tokens must never leave as
@@ -117,8 +136,8 @@ static bool notrace libra_should_redirect(struct ftrace_regs *fregs, bool sendin
 	return try_module_get(THIS_MODULE);
 }
 
-static void notrace libra_ftrace_recvmsg(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_recvmsg(unsigned long ip, unsigned long parent_ip,
+					       struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
@@ -126,9 +145,10 @@ static void notrace libra_ftrace_recvmsg(unsigned long ip, unsigned long parent_
 	if (libra_should_redirect(fregs, false))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_recvmsg);
 }
+LIBRA_FTRACE_CALLBACK(recvmsg)
 
-static void notrace libra_ftrace_sendmsg(unsigned long ip, unsigned long parent_ip,
-					 struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_sendmsg(unsigned long ip, unsigned long parent_ip,
+					       struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
@@ -136,6 +156,7 @@ static void notrace libra_ftrace_sendmsg(unsigned long ip, unsigned long parent_
 	if (libra_should_redirect(fregs, true))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_sendmsg);
 }
+LIBRA_FTRACE_CALLBACK(sendmsg)
 
 #ifdef LIBRA_HAVE_SENDPAGE
 /* sendfile() and splice() reach TCP here, not through tcp_sendmsg. */
@@ -154,8 +175,8 @@ static int libra_tcp_sendpage(struct sock *sk, struct page *page, int offset,
 	return ret;
 }
 
-static void notrace libra_ftrace_sendpage(unsigned long ip, unsigned long parent_ip,
-					  struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_sendpage(unsigned long ip, unsigned long parent_ip,
+						struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
@@ -163,6 +184,7 @@ static void notrace libra_ftrace_sendpage(unsigned long ip, unsigned long parent
 	if (libra_should_redirect(fregs, true))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_tcp_sendpage);
 }
+LIBRA_FTRACE_CALLBACK(sendpage)
 #endif
 
 static void libra_tcp_shutdown(struct sock *sk, int how)
@@ -211,8 +233,8 @@ static int libra_sock_common_setsockopt(struct socket *sock, int level, int optn
 	return ret;
 }
 
-static void notrace libra_ftrace_setsockopt(unsigned long ip, unsigned long parent_ip,
-					    struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_setsockopt(unsigned long ip, unsigned long parent_ip,
+						  struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE) || !libra_tls_handshakes_open() ||
 	    regs_get_kernel_argument(ftrace_get_regs(fregs), 1) != SOL_TLS)
@@ -220,6 +242,7 @@ static void notrace libra_ftrace_setsockopt(unsigned long ip, unsigned long pare
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_sock_common_setsockopt);
 }
+LIBRA_FTRACE_CALLBACK(setsockopt)
 
 #ifdef LIBRA_HAVE_SENDPAGE
 /* A kernel-TLS socket's sendpage (sendfile, splice) on 6.1: ktls.c settles what it holds first. */
@@ -234,8 +257,8 @@ static ssize_t libra_inet_sendpage(struct socket *sock, struct page *page, int o
 	return ret;
 }
 
-static void notrace libra_ftrace_inet_sendpage(unsigned long ip, unsigned long parent_ip,
-					       struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_inet_sendpage(unsigned long ip, unsigned long parent_ip,
+						     struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	struct socket *sock = (struct socket *)libra_ftrace_arg0(fregs);
 
@@ -247,6 +270,7 @@ static void notrace libra_ftrace_inet_sendpage(unsigned long ip, unsigned long p
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)libra_inet_sendpage);
 }
+LIBRA_FTRACE_CALLBACK(inet_sendpage)
 #endif
 
 /* Plain TCP, whose sends the tcp_sendmsg hook handles itself. */
@@ -379,17 +403,17 @@ struct libra_hook {
  * send took and held back, so they are redirected while some socket holds
  * such bytes; the socket's owner may be any process.
  */
-static void notrace libra_ftrace_settle(unsigned long ip, unsigned long parent_ip,
-					struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_settle(unsigned long ip, unsigned long parent_ip,
+					      struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE) || !libra_tx_any_held())
 		return;
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
 }
+LIBRA_FTRACE_CALLBACK(settle)
 
-#define LIBRA_HOOK_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | \
-			  FTRACE_OPS_FL_IPMODIFY)
+#define LIBRA_HOOK_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY)
 
 static struct libra_hook libra_hooks[] = {
 	{ .name = "tcp_recvmsg", .ops = { .func = libra_ftrace_recvmsg, .flags = LIBRA_HOOK_FLAGS } },
@@ -420,14 +444,15 @@ static struct libra_hook libra_hooks[] = {
 	LIBRA_GUARD_HOOK(pipe_write, libra_ftrace_guard),
 };
 
-static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip,
-				       struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_guard(unsigned long ip, unsigned long parent_ip,
+					     struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	if (within_module(parent_ip, THIS_MODULE) || !libra_proc_guarded(current))
 		return;
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
 }
+LIBRA_FTRACE_CALLBACK(guard)
 
 /*
  * The socket families' sendmsg: for a process that received tokens, or one
@@ -436,8 +461,8 @@ static void notrace libra_ftrace_guard(unsigned long ip, unsigned long parent_ip
  * family's sendmsg tail-calls tcp_sendmsg, whose hook would then take this
  * module's handler for its caller and let the call through unhandled.
  */
-static void notrace libra_ftrace_guard_sock(unsigned long ip, unsigned long parent_ip,
-					    struct ftrace_ops *ops, struct ftrace_regs *fregs)
+static __always_inline void libra_hook_guard_sock(unsigned long ip, unsigned long parent_ip,
+						  struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	struct socket *sock = (struct socket *)libra_ftrace_arg0(fregs);
 	struct sock *sk = sock->sk;
@@ -451,6 +476,7 @@ static void notrace libra_ftrace_guard_sock(unsigned long ip, unsigned long pare
 	if (try_module_get(THIS_MODULE))
 		libra_ftrace_set_ip(fregs, (unsigned long)container_of(ops, struct libra_hook, ops)->settle);
 }
+LIBRA_FTRACE_CALLBACK(guard_sock)
 
 static int libra_hook_install(struct libra_hook *hook)
 {
