@@ -23,11 +23,15 @@
  *    of it went out (a client that reset after the headers: the proxy
  *    closes the upstream and drops the body);
  *  - when its message was idle (no region of it arrived or went out) for
- *    anchor_unsent_ms, if none of it ever went out (a response the proxy
- *    dropped while keeping both connections open), or for anchor_idle_ms
- *    otherwise, or for a request body (the proxy may still be connecting
- *    upstream). A token whose anchor expired is refused where it shows up
- *    (the call fails), never sent as bytes;
+ *    anchor_unsent_ms, if none of it ever went out and its first token is
+ *    no longer where it was written (a response the proxy dropped while
+ *    keeping both connections open), or for anchor_idle_ms otherwise, or
+ *    for a request body (the proxy may still be connecting upstream). A
+ *    token still in place is a response the proxy holds behind earlier ones
+ *    on a slow connection (pipelining, HTTP/2 streams); while anchored
+ *    memory is over half the budget it goes at anchor_unsent_ms all the
+ *    same. A token whose anchor expired is refused where it shows up (the
+ *    call fails), never sent as bytes;
  *  - when its process is gone, or at unload.
  * libra_anchor_table holds one reference on every live anchor; a sender
  * takes another for as long as it uses one. While any anchor is live the
@@ -43,9 +47,11 @@
 #include <linux/hashtable.h>
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -61,7 +67,7 @@ MODULE_PARM_DESC(anchor_limit_mb, "Anchored memory limit in MiB; past it bodies 
 static unsigned int anchor_unsent_ms = 5000;
 module_param(anchor_unsent_ms, uint, 0644);
 MODULE_PARM_DESC(anchor_unsent_ms,
-		 "A response none of whose anchored regions went out is released after this many ms idle");
+		 "A response none of whose anchored regions went out, and whose first token is gone from where it was written, is released after this many ms idle");
 
 static unsigned int anchor_idle_ms = 120000;
 module_param(anchor_idle_ms, uint, 0644);
@@ -77,6 +83,7 @@ struct libra_msg {
 	unsigned long active;		/* jiffies: a region of it last arrived or went out */
 	bool started;			/* a region of it went out */
 	bool request;			/* a request body: the proxy may still be connecting upstream */
+	bool held;			/* unsent at anchor_unsent_ms, its first token still in place */
 };
 
 #define LIBRA_ANCHOR_HASH_BITS 12
@@ -682,7 +689,9 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	skb_queue_walk(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
 
-		if (!before(s, end) || !want)
+		if (!want)
+			break;	/* the queue is in sequence order: the rest lies beyond */
+		if (!before(s, end))
 			continue;
 		pieces += libra_skb_count_pieces(skb);
 		want -= min(want, end - s);
@@ -704,7 +713,9 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	skb_queue_walk(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len, n;
 
-		if (!before(s, end) || !want)
+		if (!want)
+			break;
+		if (!before(s, end))
 			continue;
 		n = min(want, end - s);
 		err = libra_builder_add_skb(&b, skb, s - start, n);
@@ -803,10 +814,58 @@ static void libra_anchor_collect_dead_procs(struct libra_proc *p, void *arg)
 	spin_unlock_bh(&libra_anchor_lock);
 }
 
+/*
+ * Whether @a's token is still where it was written in its owner's memory:
+ * what tells a response the proxy holds from one it dropped. Reads another
+ * process's memory, so it may sleep; a page that cannot be read counts as
+ * the token gone.
+ */
+static bool libra_anchor_token_in_place(const struct libra_anchor *a)
+{
+	struct libra_token want, got;
+	struct task_struct *t;
+	int n;
+
+	t = get_pid_task(a->owner, PIDTYPE_TGID);
+	if (!t)
+		return false;
+	n = access_process_vm(t, a->uaddr, &got, sizeof(got), 0);
+	put_task_struct(t);
+	libra_token_make(&want, a->id, a->len);
+	return n == sizeof(got) && !memcmp(&got, &want, sizeof(got));
+}
+
+/* Unsent messages whose tokens one collector pass looks for; the rest wait a pass. */
+#define LIBRA_UNSENT_CHECKS 16
+struct libra_unsent_check {
+	u64 msg_id;
+	struct libra_anchor *first;	/* referenced */
+};
+
+/*
+ * Whether @m, unsent at its deadline, is looked at before it goes: not
+ * under budget pressure, and only if its first token went to user memory.
+ */
+static struct libra_anchor *libra_msg_to_check(struct libra_msg *m)
+{
+	struct libra_anchor *a;
+
+	lockdep_assert_held(&libra_anchor_lock);
+	if (atomic64_read(&libra_anchored_bytes) > libra_anchor_limit() / 2)
+		return NULL;
+	a = list_first_entry(&m->anchors, struct libra_anchor, msg_node);
+	if (!a->uaddr)
+		return NULL;
+	kref_get(&a->ref);
+	return a;
+}
+
 static void libra_anchor_collect(struct work_struct *work)
 {
-	unsigned long now = jiffies, unsent = msecs_to_jiffies(READ_ONCE(anchor_unsent_ms)),
-		      idle = msecs_to_jiffies(READ_ONCE(anchor_idle_ms));
+	unsigned long now = jiffies, unsent_wait = msecs_to_jiffies(READ_ONCE(anchor_unsent_ms)),
+		      idle_wait = msecs_to_jiffies(READ_ONCE(anchor_idle_ms));
+	struct libra_unsent_check checks[LIBRA_UNSENT_CHECKS];
+	unsigned int i, nr_checks = 0;
 	struct libra_msg *m, *tmp;
 	HLIST_HEAD(dead);
 
@@ -814,13 +873,38 @@ static void libra_anchor_collect(struct work_struct *work)
 
 	spin_lock_bh(&libra_anchor_lock);
 	list_for_each_entry_safe(m, tmp, &libra_msgs_idle, idle_node) {
-		if (time_before(now, m->active + min(unsent, idle)))
+		bool unsent = !m->started && !m->request && !m->held;
+		struct libra_anchor *first;
+
+		if (time_before(now, m->active + min(unsent_wait, idle_wait)))
 			break;	/* the rest were active later */
-		if (time_after_eq(now, m->active + (m->started || m->request ? idle : unsent)))
-			libra_msg_doom(m, &dead, true, NULL);
+		if (time_before(now, m->active + (unsent ? unsent_wait : idle_wait)))
+			continue;
+		if (unsent && nr_checks == LIBRA_UNSENT_CHECKS)
+			continue;
+		first = unsent ? libra_msg_to_check(m) : NULL;
+		if (first) {
+			checks[nr_checks++] = (struct libra_unsent_check){ m->id, first };
+			continue;
+		}
+		libra_msg_doom(m, &dead, true, NULL);
 	}
 	libra_proc_reap();
 	spin_unlock_bh(&libra_anchor_lock);
+
+	for (i = 0; i < nr_checks; i++) {
+		bool held = libra_anchor_token_in_place(checks[i].first);
+
+		spin_lock_bh(&libra_anchor_lock);
+		m = libra_msg_find(checks[i].msg_id);
+		/* it may have gone out, or more of it arrived, while its token was read */
+		if (m && !m->started && held)
+			m->held = true;
+		else if (m && !m->started && !time_before(jiffies, m->active + unsent_wait))
+			libra_msg_doom(m, &dead, true, NULL);
+		spin_unlock_bh(&libra_anchor_lock);
+		libra_anchor_put(checks[i].first);
+	}
 	libra_anchor_put_all(&dead);
 	schedule_delayed_work(&libra_anchor_collector, LIBRA_ANCHOR_COLLECT_INTERVAL);
 }

@@ -114,7 +114,8 @@ inline constexpr std::array<StatDescriptor, __LIBRA_STAT_MAX> kStatTable = {{
      "fallbacks: urgent data (MSG_OOB) inside a body region", "urgent"},
     {LIBRA_STAT_ANCHORS_EXPIRED, "anchors_expired", StatKind::counter,
      "anchors released unsent: their message never started going out and its connection is gone, "
-     "or they waited anchor_idle_ms", {}},
+     "or they waited anchor_unsent_ms (a response dropped: its first token gone from where it was "
+     "received) or anchor_idle_ms", {}},
     {LIBRA_STAT_REGIONS_CUT, "regions_cut", StatKind::counter,
      "regions whose message ended before the region did: the rest is never sent", {}},
     {LIBRA_STAT_OPTIN_EXPIRED, "optin_expired", StatKind::counter,

@@ -161,7 +161,8 @@ enum libra_stat {
 	/*
 	 * anchors released unsent because nothing can send them any more: their
 	 * message never started going out and its connection is gone, or they
-	 * waited anchor_idle_ms
+	 * waited anchor_unsent_ms (a response the proxy dropped: its first token
+	 * gone from where it was received) or anchor_idle_ms
 	 */
 	LIBRA_STAT_ANCHORS_EXPIRED,
 	/* regions whose message ended before the region did: the rest is never sent */

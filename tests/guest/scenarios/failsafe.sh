@@ -8,14 +8,17 @@
 # reconnect; a spent token sent again; a send after shutdown (EPIPE, nothing
 # refused); a fork child sending its parent's
 # tokens; an upload proxied to a TLS upstream; MSG_ZEROCOPY; io_uring's
-# SEND_ZC; expired anchors; kernel TLS (ktls-*: every cipher the kernel
-# has, odd buffers and writev(), records, a region cut by the program's
-# writes, waiting for room, close with bytes pending, sendfile() and
-# splice(), a handshake in the clear before TLS_TX, a handshake opened on
-# another connection while regions are halfway out, a held last byte that
-# only the hold's expiry, a close or a shutdown sends), where libra on sends
-# whole regions zero-copy. Each Libra off, then on: byte-exact at the far
-# end, or the connection fails and no token's bytes reach a peer.
+# SEND_ZC; expired anchors, and a response held unsent past their time
+# (its tokens still in place: it stays, unless anchored memory is over half
+# the budget); kernel TLS (ktls-*: every cipher the kernel has, odd buffers
+# and writev(), records, a region cut by the program's writes, waiting for
+# room, close with bytes pending, two threads sending on one socket,
+# sendfile() and splice(), a handshake in the clear before TLS_TX, a
+# handshake opened on another connection while regions are halfway out, a
+# held last byte that only the hold's expiry, a close or a shutdown sends),
+# where libra on sends whole regions zero-copy. Each Libra off, then on:
+# byte-exact at the far end, or the connection fails and no token's bytes
+# reach a peer.
 source "$LIBRA_SRC/tests/guest/lib.sh"
 
 FAILSAFE=$LIBRA_BUILD/tests/guest/failsafe

@@ -1346,40 +1346,107 @@ static void case_uring_send_zc(void)
 		die("nothing was written out: the tokens did not pass the egress guard");
 }
 
-/* Anchors no region of which went out for anchor_unsent_ms: released, and their tokens refused. */
-static void case_expired(void)
+/* Sets module parameter @name to @value; its old value goes to @old. */
+static void set_param(const char *name, const char *value, char old[32])
 {
-	static const char *param = "/sys/module/libra/parameters/anchor_unsent_ms";
-	char old[32] = "10000";
-	struct received r;
-	struct sink s;
-	uint8_t *got;
-	size_t glen;
-	int fd = open(param, O_RDWR), err, e;
+	char path[128];
+	int fd;
 	ssize_t n;
 
+	snprintf(path, sizeof(path), "/sys/module/libra/parameters/%s", name);
+	fd = open(path, O_RDWR);
 	if (fd < 0)
-		die("%s: %s", param, strerror(errno));
-	n = read(fd, old, sizeof(old) - 1);
+		die("%s: %s", path, strerror(errno));
+	n = read(fd, old, 31);
 	old[n > 0 ? n : 0] = 0;
-	if (pwrite(fd, "300", 3, 0) != 3)
-		die("setting anchor_unsent_ms");
-	r = receive_response(64 * KiB, 16);
-	sleep(3);
-	pwrite(fd, old, strlen(old), 0);
+	if (pwrite(fd, value, strlen(value), 0) != (ssize_t)strlen(value))
+		die("setting %s to %s: %s", name, value, strerror(errno));
 	close(fd);
-	s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+}
+
+/* How a response lies in the process while the collector judges it unsent. */
+enum unsent_how {
+	UNSENT_DROPPED,		/* its bytes moved elsewhere and its buffer cleared, as a freed buffer reused */
+	UNSENT_HELD,		/* where it was received */
+	UNSENT_HELD_PRESSED,	/* where it was received, with anchored memory over half a 1 MiB budget */
+};
+
+/*
+ * Receives a response with anchor_unsent_ms at 300 and lets 3 s go by, long
+ * enough for the collector to judge it unsent. Returns the bytes to send.
+ */
+static uint8_t *receive_then_wait_unsent(struct received *r, enum unsent_how how)
+{
+	char old_unsent[32], old_limit[32];
+	uint8_t *out;
+
+	set_param("anchor_unsent_ms", "300", old_unsent);
+	if (how == UNSENT_HELD_PRESSED)
+		set_param("anchor_limit_mb", "1", old_limit);
+	*r = receive_response(how == UNSENT_HELD_PRESSED ? 640 * KiB : 64 * KiB, 16);
+	out = r->buf;
+	if (how == UNSENT_DROPPED) {
+		out = malloc(r->sent.len);
+		if (!out)
+			die("out of memory");
+		memcpy(out, r->buf, r->sent.len);
+		memset(r->buf, 0xa5, r->sent.len);
+	}
+	sleep(3);
+	set_param("anchor_unsent_ms", old_unsent, old_unsent);
+	if (how == UNSENT_HELD_PRESSED)
+		set_param("anchor_limit_mb", old_limit, old_limit);
+	return out;
+}
+
+/* Sends what receive_then_wait_unsent() gave: the expiry's refusal, or every byte. */
+static void send_unsent(enum unsent_how how)
+{
+	uint64_t expired = stat_now(LIBRA_STAT_ANCHORS_EXPIRED);
+	struct received r;
+	uint8_t *out = receive_then_wait_unsent(&r, how), *got;
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	size_t glen;
+	int err, e;
+
 	read_headers(s.fd);
-	e = send_all(s.fd, r.buf, r.sent.len, 0);
+	e = send_all(s.fd, out, r.sent.len, 0);
 	got = finish_sink(&s, &glen, &err);
-	if (!on) {
+	if (!on || how == UNSENT_HELD) {
+		if (e)
+			die("sending the response: %s", strerror(-e));
 		expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+		if (on && stat_now(LIBRA_STAT_ANCHORS_EXPIRED) != expired)
+			die("anchors_expired counted %llu for a response still held",
+			    (unsigned long long)(stat_now(LIBRA_STAT_ANCHORS_EXPIRED) - expired));
 		return;
 	}
 	if (!e || has_magic(got, glen) || glen >= r.sent.len)
 		die("an expired token was sent (send %s, %zu bytes at the client)", e ? "failed" : "ok", glen);
-	if (!stat_now(LIBRA_STAT_ANCHORS_EXPIRED))
+	if (stat_now(LIBRA_STAT_ANCHORS_EXPIRED) == expired)
 		die("anchors_expired did not count");
+}
+
+/* A response the proxy dropped (its tokens gone from where they were written): released, its tokens refused. */
+static void case_expired(void)
+{
+	send_unsent(UNSENT_DROPPED);
+}
+
+/*
+ * A response none of which went out for longer than anchor_unsent_ms, its
+ * tokens still where they were written: one the proxy holds behind earlier
+ * responses on a slow connection. It stays, and goes out whole.
+ */
+static void case_unsent_held(void)
+{
+	send_unsent(UNSENT_HELD);
+}
+
+/* The same, with anchored memory over half the budget: released at anchor_unsent_ms all the same. */
+static void case_unsent_pressed(void)
+{
+	send_unsent(UNSENT_HELD_PRESSED);
 }
 
 /* ------------------------------------------------------- kernel TLS */
@@ -1969,6 +2036,57 @@ static void case_ktls_close_pending(void)
 }
 
 /*
+ * Two threads sending on one kernel-TLS socket, each a received response
+ * of 16 KiB regions, to a slow reader through a 16 KiB send buffer: every
+ * send waits for room halfway through a region. Kernel TLS lets one send
+ * call finish before another starts (its tx_lock), and so does libra: the
+ * peer decrypts one response whole, then the other, either order.
+ */
+static void case_ktls_two_senders(void)
+{
+	static const struct ktls_reader slow = { .rcvbuf = 16 * KiB, .chunk = 8 * KiB, .delay_us = 1000 };
+	struct received r[2] = { receive_chunked(256 * KiB, 81, 16 * KiB),
+				 receive_chunked(256 * KiB, 82, 16 * KiB) };
+	struct region reg[2][64];
+	size_t nreg[2], whole = 0, glen;
+	struct ktls_peer p = ktls_open(&slow);
+	uint64_t zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	int sndbuf = 16 * KiB, err;
+	struct sender t[2];
+	pthread_t th[2];
+	uint8_t *got, *ab, *ba;
+
+	for (int i = 0; i < 2; i++) {
+		nreg[i] = list_regions(r[i].buf, r[i].sent.p, r[i].sent.len, reg[i], ARRAY_LEN(reg[i]));
+		whole += region_bytes(reg[i], nreg[i]);
+	}
+	setsockopt(p.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct sender){ .fd = p.fd, .p = r[i].buf, .len = r[i].sent.len };
+		pthread_create(&th[i], NULL, send_thread, &t[i]);
+		usleep(10000);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	if (t[0].err || t[1].err)
+		die("a sender failed: %s / %s", strerror(-t[0].err), strerror(-t[1].err));
+	got = ktls_finish(&p, &glen, &err);
+	if (err)
+		die("the kTLS peer's read failed after %zu bytes: %s", glen, strerror(-err));
+	if (glen != r[0].sent.len + r[1].sent.len)
+		die("the kTLS peer got %zu bytes, %zu were sent", glen, r[0].sent.len + r[1].sent.len);
+	if (has_magic(got, glen))
+		die("a token's bytes reached the kTLS peer");
+	ab = concat(r[0].sent.p, r[0].sent.len, r[1].sent.p, r[1].sent.len, "", 0);
+	ba = concat(r[1].sent.p, r[1].sent.len, r[0].sent.p, r[0].sent.len, "", 0);
+	if (memcmp(got, ab, glen) && memcmp(got, ba, glen))
+		die("the kTLS peer's bytes are neither send after the other");
+	expect_zero_copy(zc, whole, "two senders");
+	for (int i = 0; i < 2; i++)
+		close(r[i].fd);
+}
+
+/*
  * kTLS from a file: the received response written to a file (libra writes
  * the regions' real bytes out in the program's memory first, as for any
  * file), then sent on kernel TLS with sendfile(), and on a second
@@ -2310,11 +2428,14 @@ static const struct fs_case cases[] = {
 	{ "zerocopy", case_zerocopy },
 	{ "uring-send-zc", case_uring_send_zc },
 	{ "expired", case_expired },
+	{ "unsent-held", case_unsent_held },
+	{ "unsent-pressed", case_unsent_pressed },
 	{ "ktls-ciphers", case_ktls_ciphers },
 	{ "ktls-misaligned", case_ktls_misaligned },
 	{ "ktls-records", case_ktls_records },
 	{ "ktls-wait-space", case_ktls_wait_space },
 	{ "ktls-close-pending", case_ktls_close_pending },
+	{ "ktls-two-senders", case_ktls_two_senders },
 	{ "ktls-sendfile", case_ktls_sendfile },
 	{ "ktls-handshake", case_ktls_handshake },
 	{ "ktls-handshake-midway", case_ktls_handshake_midway },
