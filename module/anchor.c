@@ -666,27 +666,24 @@ static u32 libra_skb_count_pieces(const struct sk_buff *skb)
 
 
 /*
- * An anchor over @len bytes of @sk's receive queue from sequence @seq,
- * without consuming them, for message @msg_id arriving on libra socket
- * @origin. The caller holds the socket lock and has checked those bytes are
- * queued. NULL when the budget or memory says no: then the caller copies.
- * Everything publishing needs is allocated here, so that once the token is
- * in user space nothing can fail.
+ * An anchor over @len bytes of @sk's receive queue from sequence @seq, the
+ * walk starting at *@from (NULL: the queue's head) and leaving there the
+ * skb the range ends in, where the next range starts. With @spare, it
+ * carries the message publishing may have to create.
  */
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
-					u64 origin, struct libra_scope *scope)
+static struct libra_anchor *libra_anchor_build_one(struct sock *sk, struct sk_buff **from,
+						   u32 seq, u32 len, struct libra_proc *proc,
+						   struct libra_scope *scope, bool spare)
 {
 	struct libra_anchor_builder b = { };
-	struct libra_proc *proc;
-	struct sk_buff *skb;
+	struct sk_buff *skb, *first = *from ?: skb_peek(&sk->sk_receive_queue);
 	u32 pieces = 0, want = len, s = seq;
 	int err = 0;
 
-	sock_owned_by_me(sk);
-	proc = libra_proc_get(task_tgid(current));
-	if (!proc)
+	if (!first)
 		return NULL;
-	skb_queue_walk(&sk->sk_receive_queue, skb) {
+	skb = first;
+	skb_queue_walk_from(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len;
 
 		if (!want)
@@ -702,19 +699,20 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL_ACCOUNT);
 	if (!b.a)
 		return NULL;
-	b.a->spare_msg = kzalloc(sizeof(*b.a->spare_msg), GFP_KERNEL_ACCOUNT);
-	if (!b.a->spare_msg)
-		goto err_free;
+	if (spare) {
+		b.a->spare_msg = kzalloc(sizeof(*b.a->spare_msg), GFP_KERNEL_ACCOUNT);
+		if (!b.a->spare_msg)
+			goto err_free;
+	}
 	b.a->len = len;
 	b.max_pieces = pieces;
 
 	want = len;
 	s = seq;
-	skb_queue_walk(&sk->sk_receive_queue, skb) {
+	skb = first;
+	skb_queue_walk_from(&sk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, end = start + skb->len, n;
 
-		if (!want)
-			break;
 		if (!before(s, end))
 			continue;
 		n = min(want, end - s);
@@ -723,6 +721,10 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 			break;
 		want -= n;
 		s += n;
+		if (!want) {
+			*from = skb;
+			break;
+		}
 	}
 	if (b.copy_page)
 		put_page(b.copy_page);
@@ -744,8 +746,6 @@ struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 m
 	b.a->owner = get_pid(task_tgid(current));
 	b.a->proc = proc;
 	b.a->id = libra_token_new_id();
-	b.a->msg_id = msg_id;
-	b.a->origin = origin;
 	b.a->page_copied = b.copied;
 	return b.a;
 
@@ -755,26 +755,66 @@ err_free:
 }
 
 /*
- * Publishes a built anchor whose token went to user space at @uaddr (0 if
- * not user memory): from now on its token finds it.
+ * Anchors over @nr consecutive ranges of @sk's receive queue from sequence
+ * @seq, of @lens[i] bytes each (the buffers of one readv(): a region and a
+ * token each), for message @msg_id arriving on libra socket @origin, built
+ * in one walk of the queue, without consuming the bytes. The caller holds
+ * the socket lock and has checked those bytes are queued. Returns how many
+ * were built into @out: the first ones, up to where the budget or memory
+ * said no (none: the caller copies). Everything publishing needs is
+ * allocated here, so that once the tokens are in user space nothing can
+ * fail.
  */
-void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr)
+unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsigned int nr,
+				u64 msg_id, u64 origin, struct libra_scope *scope,
+				struct libra_anchor **out)
 {
-	struct libra_msg *m;
+	struct sk_buff *from = NULL;
+	struct libra_proc *proc;
+	unsigned int i;
 
-	a->uaddr = uaddr;
-	if (a->page_copied)
-		libra_scope_add(a->scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, a->page_copied);
-	libra_proc_flag(a->proc, LIBRA_PROC_TOKENS);
-	if (atomic_inc_return(&libra_anchor_count) == 1)
+	sock_owned_by_me(sk);
+	proc = libra_proc_get(task_tgid(current));
+	if (!proc)
+		return 0;
+	for (i = 0; i < nr; i++) {
+		/* the first carries the message: libra_anchor_publish() links them all at once */
+		out[i] = libra_anchor_build_one(sk, &from, seq, lens[i], proc, scope, !i);
+		if (!out[i])
+			break;
+		out[i]->msg_id = msg_id;
+		out[i]->origin = origin;
+		seq += lens[i];
+	}
+	return i;
+}
+
+/*
+ * Publishes @nr built anchors of one message (libra_anchor_build()), whose
+ * tokens went to user space at @uaddr[i] (0 if not user memory): from now
+ * on their tokens find them.
+ */
+void libra_anchor_publish(struct libra_anchor **as, const unsigned long *uaddr, unsigned int nr)
+{
+	struct libra_anchor *first = as[0];
+	struct libra_msg *m;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		as[i]->uaddr = uaddr[i];
+		if (as[i]->page_copied)
+			libra_scope_add(as[i]->scope, LIBRA_STAT_FALLBACK_PAGE_COPIED, as[i]->page_copied);
+	}
+	libra_proc_flag(first->proc, LIBRA_PROC_TOKENS);
+	if (atomic_add_return(nr, &libra_anchor_count) == nr)
 		__module_get(THIS_MODULE);
 	spin_lock_bh(&libra_anchor_lock);
-	m = libra_msg_find(a->msg_id);
+	m = libra_msg_find(first->msg_id);
 	if (!m) {
-		m = a->spare_msg;
-		a->spare_msg = NULL;
-		m->id = a->msg_id;
-		m->request = a->resendable;
+		m = first->spare_msg;
+		first->spare_msg = NULL;
+		m->id = first->msg_id;
+		m->request = first->resendable;
 		INIT_LIST_HEAD(&m->anchors);
 		hash_add(libra_msgs, &m->node, m->id);
 		list_add_tail(&m->idle_node, &libra_msgs_idle);
@@ -782,15 +822,19 @@ void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr)
 	/* more of it arriving keeps it alive: a slow upload is not an abandoned one */
 	m->active = jiffies;
 	list_move_tail(&m->idle_node, &libra_msgs_idle);
-	a->msg = m;
-	list_add_tail(&a->msg_node, &m->anchors);
-	list_add_tail(&a->proc_node, &a->proc->anchors);
-	WRITE_ONCE(a->proc->nr_anchors, a->proc->nr_anchors + 1);
-	WRITE_ONCE(a->proc->anchored_bytes, a->proc->anchored_bytes + a->charged);
-	hash_add_rcu(libra_anchor_table, &a->node, a->id);
+	for (i = 0; i < nr; i++) {
+		struct libra_anchor *a = as[i];
+
+		a->msg = m;
+		list_add_tail(&a->msg_node, &m->anchors);
+		list_add_tail(&a->proc_node, &a->proc->anchors);
+		WRITE_ONCE(a->proc->nr_anchors, a->proc->nr_anchors + 1);
+		WRITE_ONCE(a->proc->anchored_bytes, a->proc->anchored_bytes + a->charged);
+		hash_add_rcu(libra_anchor_table, &a->node, a->id);
+	}
 	spin_unlock_bh(&libra_anchor_lock);
-	kfree(a->spare_msg);
-	a->spare_msg = NULL;
+	kfree(first->spare_msg);
+	first->spare_msg = NULL;
 }
 
 /* Drops an anchor that was built but never published (its token never reached user space). */

@@ -168,9 +168,10 @@ struct libra_anchor {
 	bool poisoned;			/* under libra_anchor_lock: see libra_anchor_poison() */
 	struct bio_vec pieces[];
 };
-struct libra_anchor *libra_anchor_build(struct sock *sk, u32 seq, u32 len, u64 msg_id,
-					u64 origin, struct libra_scope *scope);
-void libra_anchor_publish(struct libra_anchor *a, unsigned long uaddr);
+unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsigned int nr,
+				u64 msg_id, u64 origin, struct libra_scope *scope,
+				struct libra_anchor **out);
+void libra_anchor_publish(struct libra_anchor **as, const unsigned long *uaddr, unsigned int nr);
 void libra_anchor_discard(struct libra_anchor *a);
 u64 libra_anchor_new_msg_id(void);
 void libra_anchor_abandon_msg(u64 msg_id);

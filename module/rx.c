@@ -35,6 +35,8 @@
  */
 #define LIBRA_RX_PARSE_AHEAD	65536
 #define LIBRA_RX_PARSE_RUNS	64
+/* Regions one receive anchors in one go at most: the buffers of a readv(), one each. */
+#define LIBRA_RX_BATCH		16
 
 /*
  * Request bodies (uploads) are anchored like response bodies, as resendable
@@ -220,19 +222,82 @@ static unsigned long libra_iter_uaddr(const struct iov_iter *iter)
 }
 
 /*
- * Anchors @n queued bytes at copied_seq: token and zero fill into the
- * caller's buffer, bytes off the queue. Returns bytes accounted to the
- * caller, 0 when libra declined (the caller copies instead), or -EFAULT.
+ * Moves @iter past empty buffers at its front (a readv() may pass some). An
+ * advance by 0 does that for iovec iterators: it walks over every segment
+ * the offset has reached, and an empty one is reached at once.
+ */
+static void libra_iov_iter_skip_empty(struct iov_iter *iter)
+{
+	if (iov_iter_count(iter) && !iov_iter_single_seg_count(iter))
+		iov_iter_advance(iter, 0);
+}
+
+/*
+ * How the next @avail bytes fall into the buffers of @iter, one region
+ * each (a region never spans two buffers of a readv(): the program may send
+ * them apart, with framing of its own in between), empty buffers passed
+ * over as copying passes them: their lengths go to @lens, up to the first
+ * too short to be worth a region. Returns how many.
+ */
+static unsigned int libra_rx_regions(const struct iov_iter *iter, u32 avail, u32 *lens)
+{
+	struct iov_iter it = *iter;
+	unsigned int nr = 0;
+
+	while (nr < LIBRA_RX_BATCH && avail) {
+		u32 n;
+
+		libra_iov_iter_skip_empty(&it);
+		n = min_t(size_t, avail, iov_iter_single_seg_count(&it));
+		if (n < LIBRA_MIN_REGION)
+			break;
+		lens[nr++] = n;
+		avail -= n;
+		iov_iter_advance(&it, n);
+	}
+	return nr;
+}
+
+/*
+ * Copies the first @want bytes of @as into @to: what the caller's buffers
+ * get when fewer bytes left the queue than were anchored.
+ */
+static u32 libra_rx_copy_anchored(struct libra_anchor **as, unsigned int nr, u32 want,
+				  struct iov_iter *to)
+{
+	u32 done = 0;
+	unsigned int j, i;
+
+	for (j = 0; j < nr && done < want; j++) {
+		for (i = 0; i < as[j]->nr_pieces && done < want; i++) {
+			const struct bio_vec *bv = &as[j]->pieces[i];
+			u32 k = min(bv->bv_len, want - done);
+
+			if (copy_page_to_iter(bv->bv_page, bv->bv_offset, k, to) != k)
+				return done;
+			done += k;
+		}
+	}
+	return done;
+}
+
+/*
+ * Anchors queued bytes at copied_seq as @nr regions of @lens[i] bytes, one
+ * per buffer of the call (libra_rx_regions()): a token and zero fill into
+ * each buffer, then the bytes off the queue, in one go. Returns bytes
+ * accounted to the caller, 0 when libra declined (the caller copies
+ * instead), or -EFAULT.
  */
 static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr *msg,
-			   u32 n, u64 msg_id)
+			   const u32 *lens, unsigned int nr, u64 msg_id)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
-	read_descriptor_t desc = { .count = n };
+	struct libra_anchor *as[LIBRA_RX_BATCH];
+	unsigned long uaddr[LIBRA_RX_BATCH];
 	struct iov_iter start = msg->msg_iter;
-	unsigned long uaddr = libra_iter_uaddr(&msg->msg_iter);
-	struct libra_anchor *a;
-	struct libra_token tok;
+	read_descriptor_t desc = { };
+	unsigned int i, built, written;
+	u32 total = 0;
 	int consumed;
 	u64 t0;
 
@@ -242,53 +307,67 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 	if (ls->role == LIBRA_ROLE_SERVER && !libra_sock_request_pending(ls, msg_id))
 		return 0;
 	t0 = libra_clock();
-	a = libra_anchor_build(sk, tp->copied_seq, n, msg_id, ls->id, ls->scope);
+	built = libra_anchor_build(sk, tp->copied_seq, lens, nr, msg_id, ls->id, ls->scope, as);
 	libra_time_add(LIBRA_STAT_TIME_ANCHOR_BUILD_NS, t0);
-	if (!a)
+	if (!built)
 		return 0;
-	if (ls->role == LIBRA_ROLE_SERVER) {
-		a->resendable = true;
-		ls->request_anchors = true;
+	/*
+	 * Every token and zero fill written before a byte leaves the queue: a
+	 * fault leaves the queue as it was from the buffer it hit on.
+	 */
+	for (written = 0; written < built; written++) {
+		struct libra_anchor *a = as[written];
+		struct iov_iter at;
+		struct libra_token tok;
+		u32 fill = a->len - sizeof(tok);
+
+		libra_iov_iter_skip_empty(&msg->msg_iter);
+		at = msg->msg_iter;
+		uaddr[written] = libra_iter_uaddr(&msg->msg_iter);
+		libra_token_make(&tok, a->id, a->len);
+		if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok)) {
+			msg->msg_iter = at;
+			break;
+		}
+		t0 = libra_clock();
+		if (iov_iter_zero(fill, &msg->msg_iter) != fill) {
+			msg->msg_iter = at;
+			break;
+		}
+		libra_time_add(LIBRA_STAT_TIME_ZERO_FILL_NS, t0);
+		if (ls->role == LIBRA_ROLE_SERVER) {
+			a->resendable = true;
+			ls->request_anchors = true;
+		}
+		total += a->len;
 	}
-	libra_token_make(&tok, a->id, n);
-	/* all of it written before a byte leaves the queue: a fault leaves the queue as it was */
-	if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok))
-		goto err_fault;
-	t0 = libra_clock();
-	if (iov_iter_zero(n - sizeof(tok), &msg->msg_iter) != n - sizeof(tok))
-		goto err_fault;
-	libra_time_add(LIBRA_STAT_TIME_ZERO_FILL_NS, t0);
+	for (i = written; i < built; i++)
+		libra_anchor_discard(as[i]);
+	if (!written) {
+		msg->msg_iter = start;
+		return -EFAULT;
+	}
+	nr = written;
+	desc.count = total;
 	consumed = tcp_read_sock(sk, &desc, libra_rx_consume_actor);
-	if (unlikely(consumed != n)) {
+	if (unlikely(consumed != total)) {
 		/*
 		 * Not with the lock held, the bytes queued and no urgent byte
-		 * among them; should it happen, the caller's buffer gets the
-		 * bytes that did leave the queue, from the anchor, as stock
+		 * among them; should it happen, the caller's buffers get the
+		 * bytes that did leave the queue, from the anchors, as stock
 		 * would have copied them.
 		 */
 		struct iov_iter to = start;
-		u32 i, done = 0, want = consumed > 0 ? consumed : 0;
+		u32 done = libra_rx_copy_anchored(as, nr, consumed > 0 ? consumed : 0, &to);
 
-		for (i = 0; i < a->nr_pieces && done < want; i++) {
-			const struct bio_vec *bv = &a->pieces[i];
-			u32 k = min(bv->bv_len, want - done);
-
-			if (copy_page_to_iter(bv->bv_page, bv->bv_offset, k, &to) != k)
-				break;
-			done += k;
-		}
-		libra_anchor_discard(a);
+		for (i = 0; i < nr; i++)
+			libra_anchor_discard(as[i]);
 		msg->msg_iter = to;
 		return done ?: -EFAULT;
 	}
-	libra_anchor_publish(a, uaddr);
-	libra_sock_add(ls, LIBRA_STAT_BYTES_ANCHORED, n);
-	return n;
-
-err_fault:
-	libra_anchor_discard(a);
-	msg->msg_iter = start;
-	return -EFAULT;
+	libra_anchor_publish(as, uaddr, nr);
+	libra_sock_add(ls, LIBRA_STAT_BYTES_ANCHORED, consumed);
+	return consumed;
 }
 
 /*
@@ -309,17 +388,6 @@ static int libra_rx_wait(struct sock *sk, long *timeo)
 	 * bytes are queued (fewer than the parser needs to go on) */
 	sk_wait_data(sk, timeo, skb_peek_tail(&sk->sk_receive_queue));
 	return 0;
-}
-
-/*
- * Moves @iter past empty buffers at its front (a readv() may pass some). An
- * advance by 0 does that for iovec iterators: it walks over every segment
- * the offset has reached, and an empty one is reached at once.
- */
-static void libra_iov_iter_skip_empty(struct iov_iter *iter)
-{
-	if (iov_iter_count(iter))
-		iov_iter_advance(iter, 0);
 }
 
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
@@ -386,16 +454,12 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		anchorable = queued ? libra_rx_classify(&ls->rx, cs, &copy_limit, &msg_id) : 0;
 		if (anchorable) {
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
+			u32 lens[LIBRA_RX_BATCH];
 			int r = 0;
 
-			/*
-			 * A region never spans two buffers of a readv(): the program
-			 * may send them apart, with framing of its own in between.
-			 * Empty buffers are passed over, as copying passes them.
-			 */
-			if (!iov_iter_single_seg_count(&msg->msg_iter))
-				libra_iov_iter_skip_empty(&msg->msg_iter);
-			n = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
+			/* the first buffer's share: all the stock copy takes if libra declines */
+			libra_iov_iter_skip_empty(&msg->msg_iter);
+			lens[0] = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
 
 			/*
 			 * MSG_TRUNC discards what it counts: nothing to anchor, but
@@ -403,13 +467,14 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 			 */
 			if (flags & MSG_TRUNC) {
 				r = 0;
-			} else if (n < LIBRA_MIN_REGION) {
+			} else if (lens[0] < LIBRA_MIN_REGION) {
 				libra_sock_add(ls, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
 			} else if (libra_proc_refuses_anchors(current, &why)) {
 				/* it speaks TLS, or sends bodies where libra cannot follow them */
 				libra_sock_add(ls, why, 1);
 			} else {
-				r = libra_rx_anchor(ls, sk, msg, n, msg_id);
+				r = libra_rx_anchor(ls, sk, msg, lens,
+						    libra_rx_regions(&msg->msg_iter, n, lens), msg_id);
 			}
 			if (r < 0) {
 				ret = r;
@@ -420,7 +485,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 				continue;
 			}
 			/* declined: copy the region the stock way */
-			copy_limit = n;
+			copy_limit = lens[0];
 		}
 		if (queued && !copy_limit && runs <= 0 && !ls->rx.passthrough) {
 			/*

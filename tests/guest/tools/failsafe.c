@@ -1004,6 +1004,86 @@ static void case_two_senders(void)
 		die("the client's bytes are neither send after the other");
 }
 
+/*
+ * A response read with readv() into buffers of mixed sizes, an empty one
+ * and one too short for a region among them, and every fifth call with an
+ * unreadable buffer in the middle; each call's buffers sent on one by one,
+ * as a proxy forwards them. Every region stays inside its buffer; a call
+ * that hits the unreadable buffer returns no byte past it (what went into
+ * the ones before it, or EFAULT with those bytes still queued, as stock
+ * may); the client gets the response byte for byte. Libra on must have
+ * anchored several buffers of one call at least once.
+ */
+static void case_readv_buffers(void)
+{
+	static const size_t lens[] = { 4096, 0, 8192, 100, 4096, 12288, 2000, 6000 };
+	enum { NBUF = sizeof(lens) / sizeof(lens[0]) };
+	struct msg m = make_response(512 * KiB + 123, 91);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	int fd = upstream(start_backend(&b)), err, calls = 0, faulted = 0, most_regions = 0;
+	uint8_t *bufs[NBUF], *flat = malloc(64 * KiB), *got;
+	void *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	size_t done = 0, glen;
+
+	if (!flat || bad == MAP_FAILED)
+		die("out of memory");
+	for (size_t i = 0; i < NBUF; i++)
+		if (!(bufs[i] = malloc(lens[i] ?: 1)))
+			die("out of memory");
+	read_headers(s.fd);
+	while (done < m.len) {
+		struct iovec v[NBUF];
+		size_t off = 0, at = 0;
+		ssize_t n;
+		int regions;
+
+		for (size_t i = 0; i < NBUF; i++)
+			v[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = lens[i] };
+		if (calls++ % 5 == 4)
+			v[4] = (struct iovec){ .iov_base = bad, .iov_len = 4096 };
+		n = readv(fd, v, NBUF);
+		/*
+		 * Stock may fail it all: the bytes of a copy that faulted part
+		 * way are not counted, and stay queued for the next call.
+		 */
+		if (n < 0 && errno == EFAULT && v[4].iov_base == bad)
+			continue;
+		if (n <= 0)
+			die("readv after %zu of %zu bytes: %s", done, m.len, n ? strerror(errno) : "EOF");
+		if (v[4].iov_base == bad && (size_t)n > lens[0] + lens[1] + lens[2] + lens[3])
+			die("readv put %zd bytes past an unreadable buffer", n);
+		faulted += v[4].iov_base == bad && (size_t)n == lens[0] + lens[1] + lens[2] + lens[3];
+		/* what the call returned, buffer after buffer: the sent bytes, or tokens and zeros */
+		for (size_t i = 0; i < NBUF && at < (size_t)n; i++) {
+			size_t k = v[i].iov_len < n - at ? v[i].iov_len : n - at;
+
+			memcpy(flat + at, v[i].iov_base, k);
+			at += k;
+		}
+		regions = scan_received(flat, m.p + done, n, NULL, 0);
+		if (regions > most_regions)
+			most_regions = regions;
+		for (size_t i = 0; i < NBUF && off < (size_t)n; i++) {
+			size_t k = v[i].iov_len < n - off ? v[i].iov_len : n - off;
+
+			if (k && send_all(s.fd, v[i].iov_base, k, 0))
+				die("sending buffer %zu of call %d", i, calls);
+			off += k;
+		}
+		done += n;
+	}
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, m.p, m.len);
+	expect_anchored(before);
+	say("%d readv calls, %d stopped at the unreadable buffer, at most %d regions in one", calls,
+	    faulted, most_regions);
+	if (on && most_regions < 2)
+		die("no readv anchored more than one buffer: the case tests nothing");
+	close(fd);
+}
+
 /* M3: part of a region sent, connect(AF_UNSPEC), reconnect elsewhere, send a request. */
 static void case_reconnect(void)
 {
@@ -2420,6 +2500,7 @@ static const struct fs_case cases[] = {
 	{ "rst-lowat", case_rst_lowat },
 	{ "urgent", case_urgent },
 	{ "two-senders", case_two_senders },
+	{ "readv-buffers", case_readv_buffers },
 	{ "reconnect", case_reconnect },
 	{ "stale-token", case_stale_token },
 	{ "send-after-shutdown", case_send_after_shutdown },
