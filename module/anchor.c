@@ -159,9 +159,14 @@ static bool libra_anchor_charge(u64 bytes)
 	return true;
 }
 
+static void libra_anchor_release(struct kref *ref);
+
 static void libra_anchor_free(struct libra_anchor *a)
 {
 	u32 i;
+
+	if (a->next)
+		kref_put(&a->next->ref, libra_anchor_release);
 
 	for (i = 0; i < a->nr_pieces; i++)
 		put_page(a->pieces[i].bv_page);
@@ -825,6 +830,10 @@ void libra_anchor_publish(struct libra_anchor **as, const unsigned long *uaddr, 
 	for (i = 0; i < nr; i++) {
 		struct libra_anchor *a = as[i];
 
+		if (i + 1 < nr) {
+			kref_get(&as[i + 1]->ref);
+			a->next = as[i + 1];
+		}
 		a->msg = m;
 		list_add_tail(&a->msg_node, &m->anchors);
 		list_add_tail(&a->proc_node, &a->proc->anchors);

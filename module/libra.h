@@ -123,6 +123,7 @@ void libra_parser_exit(void);
 void libra_token_init(void);
 u64 libra_token_new_id(void);
 void libra_token_make(struct libra_token *tok, u64 id, u32 len);
+void libra_token_fill(struct libra_token *tok, u64 id, u32 len, u64 mac);
 bool libra_token_valid(const struct libra_token *tok);
 
 /* What a token found in outgoing bytes is (libra_anchor_lookup). */
@@ -145,6 +146,13 @@ struct libra_anchor {
 	struct libra_msg *msg;		/* the HTTP message it is a body part of; NULL once unlinked */
 	struct libra_msg *spare_msg;	/* allocated by build, for publish */
 	struct libra_proc *proc;	/* of @owner: valid while linked */
+	/*
+	 * The region of the next buffer of the same receive (rx.c anchors a
+	 * readv()'s buffers in one go), referenced: where a send finds its
+	 * token right after this region, it runs on into it without a lookup.
+	 */
+	struct libra_anchor *next;
+	u64 mac;			/* its token's */
 	u64 msg_id;
 	u64 origin;			/* libra_sock id it arrived on */
 	struct rcu_head rcu;

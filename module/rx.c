@@ -325,6 +325,7 @@ static int libra_rx_anchor(struct libra_sock *ls, struct sock *sk, struct msghdr
 		at = msg->msg_iter;
 		uaddr[written] = libra_iter_uaddr(&msg->msg_iter);
 		libra_token_make(&tok, a->id, a->len);
+		a->mac = tok.mac;
 		if (copy_to_iter(&tok, sizeof(tok), &msg->msg_iter) != sizeof(tok)) {
 			msg->msg_iter = at;
 			break;

@@ -53,13 +53,19 @@ static u64 libra_token_mac(u64 id, u32 len)
 	return siphash_2u64(id, len, &libra_token_key);
 }
 
-void libra_token_make(struct libra_token *tok, u64 id, u32 len)
+/* The token of anchor @id of @len bytes whose MAC is known: @mac. */
+void libra_token_fill(struct libra_token *tok, u64 id, u32 len, u64 mac)
 {
 	memcpy(tok->magic, LIBRA_TOKEN_MAGIC, sizeof(tok->magic));
 	tok->id = id;
 	tok->len = len;
 	tok->reserved = 0;
-	tok->mac = libra_token_mac(id, len);
+	tok->mac = mac;
+}
+
+void libra_token_make(struct libra_token *tok, u64 id, u32 len)
+{
+	libra_token_fill(tok, id, len, libra_token_mac(id, len));
 }
 
 /* Whether @tok is a token this load of libra made (live or not). */

@@ -262,35 +262,157 @@ static void libra_tx_cut_region(struct libra_sock *ls)
 	ls->tx_cont = NULL;
 }
 
+/* A region's part one run sends: @len bytes of @a from @off. */
+struct libra_tx_seg {
+	struct libra_anchor *a;
+	u32 off, len;
+};
+
+/* Regions one run sends at most: the one being sent and the ones that follow it at once. */
+#define LIBRA_TX_CHAIN 16
+
 /*
- * Continues the region being sent over @n body bytes. Returns bytes sent
- * or a negative errno; -EPIPE when the entry died while the send slept.
+ * The pages of @nr consecutive parts, each handed to the socket once, as
+ * one piece where the pages of two parts run on (the same skb fragment, cut
+ * between two buffers of a readv()): MSG_MORE on all but the last unless
+ * @more. Returns the bytes sent, or a negative errno when none were.
  */
-static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more)
+static int libra_tx_send_segs(struct sock *sk, const struct libra_tx_seg *segs, unsigned int nr,
+			      int flags, bool more)
+{
+	struct bio_vec run = { };
+	u32 sent = 0, total = 0, j, i;
+	u64 t0 = libra_clock();
+	int ret = 0;
+
+	for (j = 0; j < nr; j++)
+		total += segs[j].len;
+	for (j = 0; j < nr; j++) {
+		const struct libra_anchor *a = segs[j].a;
+		u32 off = segs[j].off, left = segs[j].len;
+
+		for (i = 0; i < a->nr_pieces && left; i++) {
+			const struct bio_vec *bv = &a->pieces[i];
+			u32 take;
+
+			if (off >= bv->bv_len) {
+				off -= bv->bv_len;
+				continue;
+			}
+			take = min(bv->bv_len - off, left);
+			if (run.bv_len && run.bv_page == bv->bv_page &&
+			    run.bv_offset + run.bv_len == bv->bv_offset + off) {
+				run.bv_len += take;
+			} else {
+				if (run.bv_len) {
+					ret = libra_compat_send_page(sk, run.bv_page, run.bv_offset,
+								     run.bv_len, flags, true);
+					if (ret > 0)
+						sent += ret;
+					if (ret < (int)run.bv_len)
+						goto out;
+				}
+				run = (struct bio_vec){ .bv_page = bv->bv_page,
+							.bv_offset = bv->bv_offset + off, .bv_len = take };
+			}
+			left -= take;
+			off = 0;
+		}
+	}
+	if (run.bv_len) {
+		ret = libra_compat_send_page(sk, run.bv_page, run.bv_offset, run.bv_len, flags,
+					     more || sent + run.bv_len < total);
+		if (ret > 0)
+			sent += ret;
+	}
+out:
+	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
+	return sent ?: (ret < 0 ? ret : -EAGAIN);
+}
+
+/*
+ * Whether the call's bytes at @at are @next's token: where the region
+ * before it ended, the token a scan would find first, of an anchor still
+ * live (a send runs on into it without a scan, a MAC and a lookup).
+ */
+static bool libra_tx_successor(const struct libra_tx_call *call, u32 at,
+			       const struct libra_anchor *next)
+{
+	struct libra_token want, got;
+
+	if (hlist_unhashed_lockless(&next->node))
+		return false;	/* sent, released or expired: the scan decides */
+	if (!libra_tx_peek(call, at, &got, sizeof(got)))
+		return false;
+	libra_token_fill(&want, next->id, next->len, next->mac);
+	return !memcmp(&got, &want, sizeof(got));
+}
+
+/*
+ * Continues the region being sent over @n body bytes, and on into the
+ * regions of the buffers received after it, in one run, while their tokens
+ * follow one another in the call. Returns bytes sent or a negative errno
+ * (-EPIPE when the entry died while the send slept), and in *@planned how
+ * many it meant to send: fewer sent is a short send.
+ */
+static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *planned)
 {
 	struct libra_sock *ls = call->ls;
-	struct libra_anchor *a = ls->tx_cont;
-	u32 k = min(n, a->len - ls->tx_cont_off);
+	struct libra_tx_seg segs[LIBRA_TX_CHAIN];
+	unsigned int nr = 1, i;
+	u32 total, left;
 	int ret;
 
-	kref_get(&a->ref);	/* ours, across a send that may drop the lock */
-	ret = libra_tx_send_anchor(call->sk, a, ls->tx_cont_off, k, call->src->flags,
-				   more || k < iov_iter_count(call->iter));
-	if (READ_ONCE(ls->dead)) {
-		libra_anchor_put(a);
-		return -EPIPE;
+	segs[0] = (struct libra_tx_seg){ ls->tx_cont, ls->tx_cont_off,
+					 min(n, ls->tx_cont->len - ls->tx_cont_off) };
+	total = segs[0].len;
+	while (nr < LIBRA_TX_CHAIN) {
+		const struct libra_tx_seg *last = &segs[nr - 1];
+		struct libra_anchor *next = last->a->next;
+
+		if (!next || last->off + last->len != last->a->len ||
+		    n - total < LIBRA_TOKEN_BYTES || !libra_tx_successor(call, total, next))
+			break;
+		segs[nr] = (struct libra_tx_seg){ next, 0, min(n - total, next->len) };
+		total += segs[nr++].len;
 	}
-	if (ret > 0) {
-		libra_tx_consume(call, ret);
-		ls->tx_cont_off += ret;
-		libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+	*planned = total;
+	for (i = 0; i < nr; i++)
+		kref_get(&segs[i].a->ref);	/* ours, across a send that may drop the lock */
+	ret = libra_tx_send_segs(call->sk, segs, nr, call->src->flags,
+				 more || total < iov_iter_count(call->iter));
+	if (READ_ONCE(ls->dead)) {
+		ret = -EPIPE;
+		goto out;
+	}
+	if (ret <= 0)
+		goto out;
+	libra_tx_consume(call, ret);
+	libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
+	left = ret;
+	for (i = 0; i < nr && left; i++) {
+		struct libra_anchor *a = segs[i].a;
+		u32 k = min(left, segs[i].len);
+
+		if (i) {
+			/* the region before it went out whole: this one is tx_cont's now */
+			kref_get(&a->ref);
+			ls->tx_cont = a;
+			ls->tx_cont_off = 0;
+			libra_tx_note_msg(ls, a);
+			libra_anchor_touch(a);
+		}
+		ls->tx_cont_off += k;
+		left -= k;
 		if (ls->tx_cont_off == a->len) {
 			ls->tx_cont = NULL;
 			libra_anchor_sent(a);
 			libra_anchor_put(a);	/* tx_cont's */
 		}
 	}
-	libra_anchor_put(a);
+out:
+	for (i = 0; i < nr; i++)
+		libra_anchor_put(segs[i].a);
 	return ret;
 }
 
@@ -467,15 +589,15 @@ static int libra_tx_run(struct libra_tx_call *call)
 		if (body && ls->tx_cont && libra_tx_body_msg(ls, ls->tx_pos) != ls->tx_cont_msg)
 			libra_tx_cut_region(ls);	/* it does not run into another message */
 		if (body && ls->tx_cont) {
-			u32 k = min(n, ls->tx_cont->len - ls->tx_cont_off);
+			u32 planned;
 
-			ret = libra_tx_continue(call, n, false);
+			ret = libra_tx_continue(call, n, false, &planned);
 			if (ret < 0) {
 				err = ret;
 				break;
 			}
 			total += ret;
-			if (ret < k)
+			if (ret < planned)
 				break;	/* the socket took less */
 			continue;
 		}
