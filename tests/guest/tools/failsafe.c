@@ -1004,12 +1004,11 @@ static void case_two_senders(void)
 		die("the client's bytes are neither send after the other");
 }
 
-/* Sends the @n buffers of @iov with sendmsg() calls, as far as each takes them; 0 or -errno. */
-static int sendv_all(int fd, struct iovec *iov, int n)
+/* writev() until all of @iov went; 0, or -errno of the failing call. */
+static int writev_all(int fd, struct iovec *iov, int n)
 {
 	while (n) {
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = writev(fd, iov, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -1029,8 +1028,8 @@ static int sendv_all(int fd, struct iovec *iov, int n)
  * A response read with readv() into buffers of mixed sizes, an empty one
  * and one too short for a region among them, and every fifth call with an
  * unreadable buffer in the middle. Each call's buffers are sent on as a
- * proxy forwards them, by turns: one send per buffer; all in one sendmsg()
- * (a region runs on into the next buffer's); all in one sendmsg() with the
+ * proxy forwards them, by turns: one send per buffer; all in one writev()
+ * (a region runs on into the next buffer's); all in one writev() with the
  * first two swapped (each buffer's region found by its own token, never
  * the one received after it). Every region stays inside its buffer; a call
  * that hits the unreadable buffer returns no byte past it (what went into
@@ -1111,7 +1110,7 @@ static void case_readv_buffers(void)
 			for (size_t i = 0; i < nout; i++)
 				if (send_all(s.fd, out[i].iov_base, out[i].iov_len, 0))
 					die("sending buffer %zu of call %d", i, calls);
-		} else if (sendv_all(s.fd, out, nout)) {
+		} else if (writev_all(s.fd, out, nout)) {
 			die("sending the buffers of call %d", calls);
 		}
 		done += n;
@@ -1841,26 +1840,6 @@ static void expect_prefix(const char *what, const uint8_t *got, size_t glen,
 			    got[i], want[i],
 			    !memcmp(got + i, zeros, glen - i < sizeof(zeros) ? glen - i : sizeof(zeros)) ?
 			    " (zero fill)" : "");
-}
-
-/* writev() until all of @iov went; 0, or -errno of the failing call. */
-static int writev_all(int fd, struct iovec *iov, int n)
-{
-	while (n) {
-		ssize_t w = writev(fd, iov, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		for (; n && (size_t)w >= iov->iov_len; iov++, n--)
-			w -= iov->iov_len;
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
-	}
-	return 0;
 }
 
 /*
