@@ -54,10 +54,14 @@ static inline unsigned long libra_func_entry(unsigned long probed)
 
 /*
  * Sending pages without copying. Kernels with sendpage (probed by Kbuild:
- * LIBRA_HAVE_SENDPAGE) use do_tcp_sendpages(); from 6.5 sendpage is gone
- * and a bvec iterator with MSG_SPLICE_PAGES does the same through
- * tcp_sendmsg_locked(). Both need the socket lock and take their own page
- * references.
+ * LIBRA_HAVE_SENDPAGE) take one page run per call (do_tcp_sendpages(), a
+ * kTLS socket's sendpage); from 6.5 sendpage is gone and sendmsg takes a
+ * bvec iterator with MSG_SPLICE_PAGES, as many runs per call as the caller
+ * has (LIBRA_PAGE_RUNS): the per-call work (the MSS, the rate sample, the
+ * push) is paid once for them all. Both need the socket lock (the TCP
+ * ones) or take it themselves (kTLS: its tx_lock and socket lock, held by
+ * the caller neither), and take their own page references; kTLS references
+ * the pages until the record is encrypted.
  */
 #include <linux/bvec.h>
 #include <linux/socket.h>
@@ -70,57 +74,57 @@ static inline unsigned long libra_func_entry(unsigned long probed)
 #endif
 
 #ifdef LIBRA_HAVE_SENDPAGE
+#define LIBRA_PAGE_RUNS 1
+
 /* tcp_sendpage_locked, not do_tcp_sendpages: it copies where the device has no SG and marks app-limited */
-static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
-					 u32 len, int flags, bool more)
+static inline int libra_compat_send_pages(struct sock *sk, const struct bio_vec *bv,
+					  unsigned int nr, u32 len, int flags, bool more)
 {
 	if (more)
 		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
-	return tcp_sendpage_locked(sk, page, off, len, flags);
+	return tcp_sendpage_locked(sk, bv->bv_page, bv->bv_offset, bv->bv_len, flags);
+}
+
+static inline int libra_compat_ktls_send_pages(struct socket *sock, const struct bio_vec *bv,
+					       unsigned int nr, u32 len, int flags, bool more)
+{
+	struct sock *sk = sock->sk;
+
+	if (more)
+		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+	return READ_ONCE(sk->sk_prot)->sendpage(sk, bv->bv_page, bv->bv_offset, bv->bv_len, flags);
 }
 #else
-static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
-					 u32 len, int flags, bool more)
+#define LIBRA_PAGE_RUNS 16
+
+static inline int libra_compat_send_pages(struct sock *sk, const struct bio_vec *bv,
+					  unsigned int nr, u32 len, int flags, bool more)
 {
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES | (more ? MSG_MORE : 0) };
-	struct bio_vec bv;
 
-	bvec_set_page(&bv, page, len, off);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
 	return tcp_sendmsg_locked(sk, &msg, len);
 }
-#endif
 
-/*
- * Anchored pages into a kernel-TLS socket (ktls.c): its own sendpage
- * (tls_sw_sendpage, tls_device_sendpage) where sendpage exists, else its
- * sendmsg with MSG_SPLICE_PAGES. Both take the TLS socket's tx_lock and
- * socket lock themselves: the caller holds neither. Pages are referenced,
- * not copied, until the record is encrypted.
- */
-#ifdef LIBRA_HAVE_SENDPAGE
-static inline int libra_compat_ktls_send_page(struct socket *sock, struct page *page, u32 off,
-					      u32 len, int flags, bool more)
-{
-	struct sock *sk = sock->sk;
-
-	if (more)
-		flags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
-	return READ_ONCE(sk->sk_prot)->sendpage(sk, page, off, len, flags);
-}
-#else
-static inline int libra_compat_ktls_send_page(struct socket *sock, struct page *page, u32 off,
-					      u32 len, int flags, bool more)
+static inline int libra_compat_ktls_send_pages(struct socket *sock, const struct bio_vec *bv,
+					       unsigned int nr, u32 len, int flags, bool more)
 {
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES | (more ? MSG_MORE : 0) };
 	struct sock *sk = sock->sk;
-	struct bio_vec bv;
 
-	bvec_set_page(&bv, page, len, off);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nr, len);
 	return READ_ONCE(sk->sk_prot)->sendmsg(sk, &msg, len);
 }
 #endif
+
+/* One page run of the caller's own (a sendpage call, a sendfile()), as stock sends it. */
+static inline int libra_compat_send_page(struct sock *sk, struct page *page, u32 off,
+					 u32 len, int flags, bool more)
+{
+	struct bio_vec bv = { .bv_page = page, .bv_offset = off, .bv_len = len };
+
+	return libra_compat_send_pages(sk, &bv, 1, len, flags, more);
+}
 
 /*
  * Since 6.12 an skb may carry device memory that the CPU cannot read

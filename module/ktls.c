@@ -236,11 +236,12 @@ struct libra_ktls_dest {
 	int flags;
 };
 
-static int libra_ktls_send_page(void *to, struct page *page, u32 off, u32 len, bool more)
+static int libra_ktls_sink(void *to, const struct bio_vec *runs, unsigned int nr, u32 len,
+			  bool more)
 {
 	struct libra_ktls_dest *d = to;
 
-	return libra_compat_ktls_send_page(d->sock, page, off, len, d->flags, more);
+	return libra_compat_ktls_send_pages(d->sock, runs, nr, len, d->flags, more);
 }
 
 /*
@@ -255,7 +256,8 @@ static int libra_ktls_send_anchor(struct libra_ktls_call *c, struct libra_anchor
 	struct libra_ktls_dest d = { .sock = c->sock,
 				     .flags = msg->msg_flags & (MSG_DONTWAIT | MSG_NOSIGNAL) };
 	bool more = (msg->msg_flags & MSG_MORE) || msg_data_left(msg) > (from_call ? n : 0);
-	int sent = libra_anchor_send(a, off, n, more, libra_ktls_send_page, &d);
+	struct libra_anchor_part part = { a, off, n };
+	int sent = libra_anchor_send(&part, 1, more, libra_ktls_sink, &d);
 
 	if (sent <= 0)
 		return sent;

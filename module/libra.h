@@ -408,8 +408,20 @@ bool libra_tx_proc_ktls_holding(struct pid *tgid);
 void libra_tx_held_forget(struct libra_sock *ls);
 void libra_tx_shutdown(struct sock *sk, int how);
 void libra_tx_close(struct sock *sk);
-int libra_anchor_send(struct libra_anchor *a, u32 off, u32 n, bool more,
-		      int (*send)(void *to, struct page *page, u32 off, u32 len, bool more), void *to);
+/* A stretch of an anchored region one send hands over: @len bytes of @a from @off. */
+struct libra_anchor_part {
+	struct libra_anchor *a;
+	u32 off, len;
+};
+/*
+ * Where a send's anchored pages go: @nr page runs, @len bytes in all,
+ * MSG_MORE if @more. Returns the bytes taken, or a negative errno when
+ * none were.
+ */
+typedef int (*libra_page_sink)(void *to, const struct bio_vec *runs, unsigned int nr, u32 len,
+			       bool more);
+int libra_anchor_send(const struct libra_anchor_part *parts, unsigned int nr, bool more,
+		      libra_page_sink sink, void *to);
 struct libra_sock *libra_tx_enter(struct sock *sk, int flags, int *err);
 void libra_tx_leave(struct sock *sk, struct libra_sock *ls);
 void libra_tx_exit(void);

@@ -92,39 +92,68 @@ static int libra_tx_send_plain(struct libra_tx_call *call, size_t n, bool more)
 	return ret;
 }
 /*
- * @n bytes of @a's region from @off, its pieces handed to @send one by one
- * (MSG_MORE on all but the last unless @more). Returns the bytes sent, or a
- * negative errno when none were.
+ * The pages of @nr consecutive parts of anchored regions, handed to @sink
+ * LIBRA_PAGE_RUNS runs at a time, where the pages of two pieces run on
+ * (the same skb fragment cut between two buffers of a readv()) as one run:
+ * MSG_MORE on all but the last batch unless @more. Returns the bytes sent
+ * (fewer than the parts hold: the sink took less), or a negative errno
+ * when none were.
  */
-int libra_anchor_send(struct libra_anchor *a, u32 off, u32 n, bool more,
-		      int (*send)(void *to, struct page *page, u32 off, u32 len, bool more), void *to)
+int libra_anchor_send(const struct libra_anchor_part *parts, unsigned int nr, bool more,
+		      libra_page_sink sink, void *to)
 {
+	struct bio_vec runs[LIBRA_PAGE_RUNS];
+	unsigned int nr_runs = 0, i, j;
+	u32 total = 0, sent = 0, batch = 0;
 	u64 t0 = libra_clock();
-	u32 i, sent = 0;
-	int err = 0;
+	int ret = 0;
 
-	for (i = 0; i < a->nr_pieces && sent < n; i++) {
-		const struct bio_vec *bv = &a->pieces[i];
-		u32 take;
-		int ret;
+	for (j = 0; j < nr; j++)
+		total += parts[j].len;
+	for (j = 0; j < nr; j++) {
+		const struct libra_anchor *a = parts[j].a;
+		u32 off = parts[j].off, left = parts[j].len;
 
-		if (off >= bv->bv_len) {
-			off -= bv->bv_len;
-			continue;
+		for (i = 0; i < a->nr_pieces && left; i++) {
+			const struct bio_vec *bv = &a->pieces[i];
+			struct bio_vec *last = nr_runs ? &runs[nr_runs - 1] : NULL;
+			u32 take;
+
+			if (off >= bv->bv_len) {
+				off -= bv->bv_len;
+				continue;
+			}
+			take = min(bv->bv_len - off, left);
+			if (last && last->bv_page == bv->bv_page &&
+			    last->bv_offset + last->bv_len == bv->bv_offset + off) {
+				last->bv_len += take;
+			} else {
+				if (nr_runs == LIBRA_PAGE_RUNS) {
+					ret = sink(to, runs, nr_runs, batch, true);
+					if (ret > 0)
+						sent += ret;
+					if (ret < (int)batch)
+						goto out;
+					nr_runs = 0;
+					batch = 0;
+				}
+				runs[nr_runs++] = (struct bio_vec){ .bv_page = bv->bv_page,
+								    .bv_offset = bv->bv_offset + off,
+								    .bv_len = take };
+			}
+			batch += take;
+			left -= take;
+			off = 0;
 		}
-		take = min(bv->bv_len - off, n - sent);
-		ret = send(to, bv->bv_page, bv->bv_offset + off, take, more || sent + take < n);
-		if (ret <= 0) {
-			err = ret ?: -EAGAIN;
-			break;
-		}
-		sent += ret;
-		if (ret < take)
-			break;
-		off = 0;
 	}
+	if (nr_runs) {
+		ret = sink(to, runs, nr_runs, batch, more || sent + batch < total);
+		if (ret > 0)
+			sent += ret;
+	}
+out:
 	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
-	return sent ?: err;
+	return sent ?: (ret < 0 ? ret : -EAGAIN);
 }
 
 struct libra_tcp_dest {
@@ -132,19 +161,19 @@ struct libra_tcp_dest {
 	int flags;
 };
 
-static int libra_tx_send_page(void *to, struct page *page, u32 off, u32 len, bool more)
+static int libra_tx_sink(void *to, const struct bio_vec *runs, unsigned int nr, u32 len, bool more)
 {
 	struct libra_tcp_dest *d = to;
 
-	return libra_compat_send_page(d->sk, page, off, len, d->flags, more);
+	return libra_compat_send_pages(d->sk, runs, nr, len, d->flags, more);
 }
 
-int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n,
+int libra_tx_send_anchor(struct sock *sk, const struct libra_anchor_part *parts, unsigned int nr,
 			 int flags, bool more)
 {
 	struct libra_tcp_dest d = { .sk = sk, .flags = flags };
 
-	return libra_anchor_send(a, off, n, more, libra_tx_send_page, &d);
+	return libra_anchor_send(parts, nr, more, libra_tx_sink, &d);
 }
 
 /*
@@ -262,73 +291,8 @@ static void libra_tx_cut_region(struct libra_sock *ls)
 	ls->tx_cont = NULL;
 }
 
-/* A region's part one run sends: @len bytes of @a from @off. */
-struct libra_tx_seg {
-	struct libra_anchor *a;
-	u32 off, len;
-};
-
 /* Regions one run sends at most: the one being sent and the ones that follow it at once. */
 #define LIBRA_TX_CHAIN 16
-
-/*
- * The pages of @nr consecutive parts, each handed to the socket once, as
- * one piece where the pages of two parts run on (the same skb fragment, cut
- * between two buffers of a readv()): MSG_MORE on all but the last unless
- * @more. Returns the bytes sent, or a negative errno when none were.
- */
-static int libra_tx_send_segs(struct sock *sk, const struct libra_tx_seg *segs, unsigned int nr,
-			      int flags, bool more)
-{
-	struct bio_vec run = { };
-	u32 sent = 0, total = 0, j, i;
-	u64 t0 = libra_clock();
-	int ret = 0;
-
-	for (j = 0; j < nr; j++)
-		total += segs[j].len;
-	for (j = 0; j < nr; j++) {
-		const struct libra_anchor *a = segs[j].a;
-		u32 off = segs[j].off, left = segs[j].len;
-
-		for (i = 0; i < a->nr_pieces && left; i++) {
-			const struct bio_vec *bv = &a->pieces[i];
-			u32 take;
-
-			if (off >= bv->bv_len) {
-				off -= bv->bv_len;
-				continue;
-			}
-			take = min(bv->bv_len - off, left);
-			if (run.bv_len && run.bv_page == bv->bv_page &&
-			    run.bv_offset + run.bv_len == bv->bv_offset + off) {
-				run.bv_len += take;
-			} else {
-				if (run.bv_len) {
-					ret = libra_compat_send_page(sk, run.bv_page, run.bv_offset,
-								     run.bv_len, flags, true);
-					if (ret > 0)
-						sent += ret;
-					if (ret < (int)run.bv_len)
-						goto out;
-				}
-				run = (struct bio_vec){ .bv_page = bv->bv_page,
-							.bv_offset = bv->bv_offset + off, .bv_len = take };
-			}
-			left -= take;
-			off = 0;
-		}
-	}
-	if (run.bv_len) {
-		ret = libra_compat_send_page(sk, run.bv_page, run.bv_offset, run.bv_len, flags,
-					     more || sent + run.bv_len < total);
-		if (ret > 0)
-			sent += ret;
-	}
-out:
-	libra_time_add(LIBRA_STAT_TIME_PAGE_SEND_NS, t0);
-	return sent ?: (ret < 0 ? ret : -EAGAIN);
-}
 
 /*
  * Whether the call's bytes at @at are @next's token: where the region
@@ -358,29 +322,29 @@ static bool libra_tx_successor(const struct libra_tx_call *call, u32 at,
 static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *planned)
 {
 	struct libra_sock *ls = call->ls;
-	struct libra_tx_seg segs[LIBRA_TX_CHAIN];
+	struct libra_anchor_part segs[LIBRA_TX_CHAIN];
 	unsigned int nr = 1, i;
 	u32 total, left;
 	int ret;
 
-	segs[0] = (struct libra_tx_seg){ ls->tx_cont, ls->tx_cont_off,
+	segs[0] = (struct libra_anchor_part){ ls->tx_cont, ls->tx_cont_off,
 					 min(n, ls->tx_cont->len - ls->tx_cont_off) };
 	total = segs[0].len;
 	while (nr < LIBRA_TX_CHAIN) {
-		const struct libra_tx_seg *last = &segs[nr - 1];
+		const struct libra_anchor_part *last = &segs[nr - 1];
 		struct libra_anchor *next = last->a->next;
 
 		if (!next || last->off + last->len != last->a->len ||
 		    n - total < LIBRA_TOKEN_BYTES || !libra_tx_successor(call, total, next))
 			break;
-		segs[nr] = (struct libra_tx_seg){ next, 0, min(n - total, next->len) };
+		segs[nr] = (struct libra_anchor_part){ next, 0, min(n - total, next->len) };
 		total += segs[nr++].len;
 	}
 	*planned = total;
 	for (i = 0; i < nr; i++)
 		kref_get(&segs[i].a->ref);	/* ours, across a send that may drop the lock */
-	ret = libra_tx_send_segs(call->sk, segs, nr, call->src->flags,
-				 more || total < iov_iter_count(call->iter));
+	ret = libra_tx_send_anchor(call->sk, segs, nr, call->src->flags,
+				   more || total < iov_iter_count(call->iter));
 	if (READ_ONCE(ls->dead)) {
 		ret = -EPIPE;
 		goto out;

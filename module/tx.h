@@ -43,8 +43,8 @@ enum libra_tx_owed {
 /* tx.c */
 bool libra_tx_framed(const struct libra_sock *ls);
 void libra_tx_consume(struct libra_tx_call *call, u32 n);
-int libra_tx_send_anchor(struct sock *sk, struct libra_anchor *a, u32 off, u32 n, int flags,
-			 bool more);
+int libra_tx_send_anchor(struct sock *sk, const struct libra_anchor_part *parts, unsigned int nr,
+			 int flags, bool more);
 bool libra_tx_start_region(struct libra_tx_call *call, struct libra_anchor *a, u64 msg_id);
 void libra_tx_refuse(struct libra_tx_call *call, const struct libra_token *tok,
 		     enum libra_token_verdict why, const char *where);

@@ -57,11 +57,11 @@ static int libra_tx_send_owed(struct sock *sk, struct libra_sock *ls, int flags)
 			run = ls->tx_owed_len;
 		}
 		if (ls->tx_owed_state == LIBRA_OWED_ANCHOR && !framing) {
-			struct libra_anchor *a = ls->tx_cont;
+			struct libra_anchor_part part = { ls->tx_cont, ls->tx_cont_off, run };
 
-			kref_get(&a->ref);
-			ret = libra_tx_send_anchor(sk, a, ls->tx_cont_off, run, flags, flags & MSG_MORE);
-			libra_anchor_put(a);
+			kref_get(&part.a->ref);
+			ret = libra_tx_send_anchor(sk, &part, 1, flags, flags & MSG_MORE);
+			libra_anchor_put(part.a);
 			if (READ_ONCE(ls->dead))
 				return -EPIPE;
 			if (ret > 0) {
