@@ -277,6 +277,19 @@ static int libra_ktls_send_region(struct libra_ktls_call *c, struct libra_anchor
 	return libra_ktls_send_anchor(c, a, off, n, true);
 }
 
+/* @n more bytes of the region in progress went: done (sent) when its length is used up. */
+static void libra_ktls_region_went(struct libra_ktls_call *c, u32 n)
+{
+	struct libra_anchor *a = c->cont;
+
+	c->cont_off += n;
+	if (c->cont_off == a->len) {
+		libra_anchor_sent(a);
+		libra_anchor_put(a);
+		c->cont = NULL;
+	}
+}
+
 /*
  * The region in progress, over the call's next bytes while they are its
  * zero fill. 0 when it went as far as the call's data goes (or is done),
@@ -299,12 +312,7 @@ static int libra_ktls_continue(struct libra_ktls_call *c)
 	ret = libra_ktls_send_region(c, a, c->cont_off, n);
 	if (ret < 0)
 		return ret;
-	c->cont_off += ret;
-	if (c->cont_off == a->len) {
-		libra_anchor_sent(a);
-		libra_anchor_put(a);
-		c->cont = NULL;
-	}
+	libra_ktls_region_went(c, ret);
 	return ret < n;
 }
 
@@ -327,12 +335,8 @@ static int libra_ktls_start(struct libra_ktls_call *c, struct libra_anchor *a)
 		return ret;
 	}
 	c->cont = a;
-	c->cont_off = ret;
-	if (ret == a->len) {
-		libra_anchor_sent(a);
-		libra_anchor_put(a);
-		c->cont = NULL;
-	}
+	c->cont_off = 0;
+	libra_ktls_region_went(c, ret);
 	return ret < n;
 }
 
@@ -400,8 +404,7 @@ static int libra_ktls_settle_held(struct libra_ktls_call *c)
 					return -ECONNRESET;	/* part of a token start: nothing can mend it */
 				return ret;			/* held still: the program tries again */
 			}
-			ls->tx_owed_len = 0;
-			ls->tx_owed_state = LIBRA_OWED_NONE;
+			libra_tx_owed_clear(ls);
 			c->cont = a;
 			c->cont_off = have;
 			return libra_ktls_continue(c);
@@ -420,8 +423,7 @@ static int libra_ktls_settle_held(struct libra_ktls_call *c)
 				     (c->msg->msg_flags & (MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_MORE);
 	if (ret != have)
 		return ret > 0 ? -ECONNRESET : ret ?: -EAGAIN;
-	ls->tx_owed_len = 0;
-	ls->tx_owed_state = LIBRA_OWED_NONE;
+	libra_tx_owed_clear(ls);
 	return 0;
 }
 
@@ -514,8 +516,7 @@ int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls)
 	wake_up_all(&ls->tx_wait);
 	if (ret != n)
 		return ret < 0 ? ret : -EIO;
-	ls->tx_owed_len = 0;
-	ls->tx_owed_state = LIBRA_OWED_NONE;
+	libra_tx_owed_clear(ls);
 	return 0;
 }
 
@@ -600,8 +601,7 @@ static void libra_ktls_end(struct libra_ktls_call *c, int ret)
 	if (ls->dead || ret == -ECONNRESET) {
 		if (c->cont)
 			libra_anchor_put(c->cont);
-		ls->tx_owed_len = 0;
-		ls->tx_owed_state = LIBRA_OWED_NONE;
+		libra_tx_owed_clear(ls);
 	} else {
 		ls->ktls_cont = c->cont;
 		ls->ktls_cont_off = c->cont_off;
@@ -639,8 +639,7 @@ static int libra_ktls_settle_before(struct libra_ktls_call *c, const char *what)
 				     c->msg ? c->msg->msg_flags & (MSG_DONTWAIT | MSG_NOSIGNAL) : 0);
 	if (ret != ls->tx_owed_len)
 		return ret > 0 ? -ECONNRESET : ret ?: -EAGAIN;
-	ls->tx_owed_len = 0;
-	ls->tx_owed_state = LIBRA_OWED_NONE;
+	libra_tx_owed_clear(ls);
 	return 0;
 }
 

@@ -278,8 +278,7 @@ static void libra_tx_connection_lost(struct libra_sock *ls)
 			libra_anchor_abandon_msg(ls->tx_msgs[i]);
 		ls->tx_msgs[i] = 0;
 	}
-	ls->tx_owed_len = 0;
-	ls->tx_owed_state = LIBRA_OWED_NONE;
+	libra_tx_owed_clear(ls);
 	libra_tx_held_update(ls);
 }
 

@@ -62,6 +62,13 @@ enum libra_tx_hold libra_tx_may_hold(struct libra_tx_call *call, u32 pos);
 u32 libra_tx_find_token(struct libra_tx_call *call, u32 n, struct libra_anchor **found,
 			enum libra_tx_hold *held, bool *refused);
 
+/* Nothing is owed any more: sent, taken over by a region, or gone with the connection. */
+static inline void libra_tx_owed_clear(struct libra_sock *ls)
+{
+	ls->tx_owed_len = 0;
+	ls->tx_owed_state = LIBRA_OWED_NONE;
+}
+
 /* tx_owed.c */
 int libra_tx_send_raw(struct sock *sk, int flags, const void *data, u32 len);
 int libra_tx_settle_owed(struct libra_tx_call *call);
