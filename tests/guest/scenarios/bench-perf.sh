@@ -35,7 +35,7 @@ worker_ticks() {
 }
 
 hz=$(getconf CLK_TCK)
-for size in 1048576 65536; do
+for size in 1048576 65536 1024; do
 	for cfg in stock libra; do
 		port=8080 master=$stock
 		[[ $cfg == libra ]] && port=8090 master=$libra
@@ -56,7 +56,11 @@ for size in 1048576 65536; do
 			| grep '%' | head -25 || true
 		echo "#### the proxy workers' call paths (with children, % of all samples)"
 		perf report -i "$WORK/perf.data" --pid "$workers" --children --sort sym --stdio -g none 2>/dev/null \
-			| grep '%' | grep -v '\] 0x' | head -40 || true
+			| grep '%' | grep -v '\] 0x' > "$WORK/paths" || true
+		head -40 "$WORK/paths"
+		[[ $cfg == libra ]] || continue
+		echo "#### libra's own functions and its parser (with children, % of all samples)"
+		grep -E '\] (libra_|bpf_prog_)' "$WORK/paths" | head -30 || true
 	done
 done
 # What the hooks cost traffic that is not opted in (issue 16): wrk straight
