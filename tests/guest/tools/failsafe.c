@@ -2476,6 +2476,90 @@ static void case_ktls_held_tail(void)
 }
 
 /*
+ * A kernel-TLS send's last byte could begin a token, and the socket is
+ * full: the program has been told to wait, and sends the rest when it is
+ * writable (nginx stops at a full socket with a token cut anywhere in its
+ * 16 KiB buffer). The hold must not expire into the stream while there is
+ * no room (three of its periods go by with the peer not reading); once the
+ * peer drains the socket, the hold's expiry sends the byte, with no further
+ * send and before any close: the peer gets every byte.
+ */
+static void case_ktls_held_full(void)
+{
+	static const struct ktls_reader late = { .rcvbuf = 16 * KiB, .wait_us = 3000000 };
+	const size_t cap = 4 * 1024 * KiB;
+	uint8_t *want = malloc(cap), chunk[4 * KiB];
+	struct received r = receive_response(64 * KiB, 95);
+	int sndbuf = 16 * KiB;
+	uint64_t expired = 0;
+	struct ktls_peer p;
+	size_t n = 0;
+	ssize_t m;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = 'a' + i % 26;
+	p = ktls_open(&late);
+	setsockopt(p.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/*
+	 * Until the socket takes no more: the peer reads nothing for 3 s. A
+	 * send refused for room can be passing (the peer's ACKs free it an
+	 * instant later); full is no room for 200 ms.
+	 */
+	for (;;) {
+		struct pollfd pf = { .fd = p.fd, .events = POLLOUT };
+
+		if (n + sizeof(chunk) >= cap - 1)
+			die("the socket took %zu bytes and is still not full", n);
+		m = send(p.fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+		if (m > 0) {
+			memcpy(want + n, chunk, m);
+			n += m;
+			continue;
+		}
+		if (errno != EAGAIN)
+			die("filling the socket: %s", strerror(errno));
+		if (poll(&pf, 1, 200) == 0)
+			break;
+	}
+	if (on)
+		expired = stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED);
+	want[n] = 0xf7;	/* the magic's first byte */
+	/* held at once with libra; stock waits for room, until the peer reads */
+	if (send(p.fd, want + n, 1, 0) != 1)
+		die("sending the last byte: %s", strerror(errno));
+	n++;
+	if (on) {
+		struct pollfd pf = { .fd = p.fd, .events = POLLOUT };
+		uint64_t now;
+		bool room;
+
+		usleep(300 * 1000);	/* three times tx_hold_ms, and the peer still not reading */
+		/*
+		 * Room only grows from the fill on (the peer's ACKs free it, nothing
+		 * else is sent): a socket without room now had none when the hold
+		 * expired, if it did. The peer's kernel may reopen its window
+		 * before it reads (collapsing its queue), which gives room: the
+		 * program is told it may write, and the expiry may send the byte.
+		 */
+		now = stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED);
+		room = poll(&pf, 1, 0) == 1 && (pf.revents & POLLOUT);
+		if (now != expired && !room)
+			die("the hold expired while the socket had no room for it");
+		say("300 ms after the held byte: %s, the hold %s", room ? "room" : "no room",
+		    now != expired ? "expired" : "waiting");
+		/* the peer reads from 3 s on: the re-armed hold goes once there is room */
+		for (int i = 0; i < 100 && stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED) == expired; i++)
+			usleep(50 * 1000);
+		if (stat_now(LIBRA_STAT_TX_HOLDS_EXPIRED) == expired)
+			die("the held byte never went after the socket drained");
+		say("%zu bytes filled the socket; the held last byte went after it drained", n - 1);
+	}
+	ktls_expect(&p, want, n, "the kTLS peer");
+	free(want);
+	close(r.fd);
+}
+
+/*
  * The handshake's last byte is the first of a token's magic, and kernel TLS
  * is set up right after it, as OpenSSL does once its flight is written:
  * nothing of the handshake may be held (a held byte would go out later,
@@ -2542,6 +2626,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-handshake", case_ktls_handshake },
 	{ "ktls-handshake-midway", case_ktls_handshake_midway },
 	{ "ktls-held-tail", case_ktls_held_tail },
+	{ "ktls-held-full", case_ktls_held_full },
 	{ "ktls-handshake-tail", case_ktls_handshake_tail },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
