@@ -2476,57 +2476,6 @@ static void case_ktls_held_tail(void)
 }
 
 /*
- * A program sends a response in two pieces, the first ending @k bytes into
- * a token, and the rest only after tx_hold_ms has passed (nginx's
- * limit_rate, any paced writer). A start shorter than the magic goes as the
- * bytes it is when its hold expires; what follows it is then no token to
- * libra's scan. The client must get the response whole, or the connection
- * must fail: never the token's rest and its zero fill as body bytes.
- */
-static void send_token_late(size_t k, uint64_t seed)
-{
-	struct received r = receive_response(64 * KiB, seed);
-	struct region reg[8];
-	size_t nreg = on ? list_regions(r.buf, r.sent.p, r.sent.len, reg, ARRAY_LEN(reg)) : 0;
-	size_t cut = on ? reg[0].at + k : 4096 + k, glen;
-	uint64_t refused = stat_now(LIBRA_STAT_TOKENS_REFUSED);
-	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
-	uint8_t *got;
-	int err, e;
-
-	if (on && nreg < 1)
-		die("no region in the response");
-	read_headers(s.fd);
-	if ((e = send_all(s.fd, r.buf, cut, 0)))
-		die("sending up to %zu bytes into the token: %s", k, strerror(-e));
-	usleep(400 * 1000);	/* four times tx_hold_ms */
-	e = send_all(s.fd, r.buf + cut, r.sent.len - cut, 0);
-	got = finish_sink(&s, &glen, &err);
-	if (!e && glen == r.sent.len && !memcmp(got, r.sent.p, glen)) {
-		free(got);
-		close(r.fd);
-		return;
-	}
-	if (!on || !e)
-		die("%zu into the token: the client got %zu bytes of %zu, %s (send %s)", k, glen, r.sent.len,
-		    glen == r.sent.len ? "different" : "short", e ? strerror(-e) : "ok");
-	/* failed: before the token, the client's bytes are the response's */
-	if (memcmp(got, r.sent.p, glen < cut - k ? glen : cut - k) || glen > cut)
-		die("%zu into the token: the connection failed, but the client got wrong bytes first", k);
-	if (stat_now(LIBRA_STAT_TOKENS_REFUSED) == refused)
-		die("%zu into the token: the connection failed without a refusal counted", k);
-	say("%zu into the token: the connection failed (%s) after %zu bytes", k, strerror(-e), glen);
-	free(got);
-	close(r.fd);
-}
-
-static void case_token_late(void)
-{
-	for (size_t k = 1; k <= 8; k++)
-		send_token_late(k, 100 + k);
-}
-
-/*
  * A kernel-TLS send's last byte could begin a token, and the socket is
  * full: the program has been told to wait, and sends the rest when it is
  * writable (nginx stops at a full socket with a token cut anywhere in its
@@ -2665,7 +2614,6 @@ static const struct fs_case cases[] = {
 	{ "zerocopy", case_zerocopy },
 	{ "uring-send-zc", case_uring_send_zc },
 	{ "expired", case_expired },
-	{ "token-late", case_token_late },
 	{ "unsent-held", case_unsent_held },
 	{ "unsent-pressed", case_unsent_pressed },
 	{ "ktls-ciphers", case_ktls_ciphers },
