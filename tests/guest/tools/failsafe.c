@@ -185,8 +185,19 @@ static void write_all(int fd, const void *p, size_t n)
 }
 
 /* A child's result through a pipe: its length, then its bytes. */
+/*
+ * A peer reports what it received. Peers are fork children of the case's
+ * process, which holds tokens: libra guards their writes too (a child's
+ * memory may hold its parent's tokens), so a token that reached a peer
+ * would be written out as its region's bytes on the way into the pipe, and
+ * the case would compare the right bytes. Whether the bytes held a token
+ * is decided here, before that write.
+ */
 static void write_blob(int fd, const void *p, size_t len)
 {
+	bool token = has_magic(p, len);
+
+	write_all(fd, &token, sizeof(token));
 	write_all(fd, &len, sizeof(len));
 	write_all(fd, p, len);
 }
@@ -194,9 +205,13 @@ static void write_blob(int fd, const void *p, size_t len)
 static uint8_t *read_blob(int fd, size_t *len, const char *who)
 {
 	uint8_t *b;
+	bool token;
 
-	if (read(fd, len, sizeof(*len)) != sizeof(*len))
+	if (read(fd, &token, sizeof(token)) != sizeof(token) ||
+	    read(fd, len, sizeof(*len)) != sizeof(*len))
 		die("%s died", who);
+	if (token)
+		die("%s received a token's bytes", who);
 	b = malloc(*len + 1);
 	for (size_t n = 0; n < *len;) {
 		ssize_t k = read(fd, b + n, *len - n);
