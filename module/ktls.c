@@ -437,6 +437,14 @@ static int libra_ktls_run(struct libra_ktls_call *c)
 		if (ret)
 			return ret;
 	}
+	if (unlikely(c->ls->tx_raw_magic) && msg_data_left(msg)) {
+		u8 next[LIBRA_TOKEN_BYTES];
+		u32 got = min_t(size_t, msg_data_left(msg), LIBRA_TOKEN_BYTES - c->ls->tx_raw_magic);
+
+		if (libra_ktls_peek(msg, 0, next, got) &&
+		    libra_tx_raw_start_continues(c->ls, next, got))
+			return -ECONNRESET;
+	}
 	if (c->cont && msg_data_left(msg)) {
 		ret = libra_ktls_continue(c);
 		if (ret)
@@ -517,6 +525,7 @@ int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls)
 	if (ret != n)
 		return ret < 0 ? ret : -EIO;
 	libra_tx_owed_clear(ls);
+	ls->tx_raw_magic = n;	/* the next bytes tell whether it was a token */
 	return 0;
 }
 

@@ -364,6 +364,12 @@ struct libra_sock {
 	u64 tx_owed_framing;		/* bit i: tx_owed[i] is framing, never an anchor's */
 	u8 tx_owed_len;
 	u8 tx_owed_state;		/* enum libra_tx_owed in tx.h */
+	/*
+	 * How many of the magic's bytes went out as the bytes they were when
+	 * a hold expired: if the next body bytes complete a token of libra's,
+	 * its start is on the wire already (tx_owed.c).
+	 */
+	u8 tx_raw_magic;
 	u64 tx_owed_msg_id;		/* the message whose body the held start is in, if known */
 	struct list_head tx_held_node;	/* tx_owed.c's list of sockets owing bytes */
 	unsigned long tx_hold_expires;	/* jiffies; 0: no deadline. Under libra_tx_held_lock */

@@ -549,6 +549,16 @@ static int libra_tx_run(struct libra_tx_call *call)
 		}
 		n = min_t(size_t, remaining, span);
 
+		if (body && unlikely(ls->tx_raw_magic)) {
+			u8 next[LIBRA_TOKEN_BYTES];
+			u32 got = min_t(u32, n, LIBRA_TOKEN_BYTES - ls->tx_raw_magic);
+
+			if (libra_tx_peek(call, 0, next, got) &&
+			    libra_tx_raw_start_continues(ls, next, got)) {
+				err = -ECONNRESET;
+				break;
+			}
+		}
 		if (body && ls->tx_cont && libra_tx_body_msg(ls, ls->tx_pos) != ls->tx_cont_msg)
 			libra_tx_cut_region(ls);	/* it does not run into another message */
 		if (body && ls->tx_cont) {

@@ -75,5 +75,6 @@ int libra_tx_settle_owed(struct libra_tx_call *call);
 u32 libra_tx_owe(struct libra_tx_call *call, u32 k);
 void libra_tx_held_update(struct libra_sock *ls);
 void libra_tx_settle_at_release(struct sock *sk, struct libra_sock *ls);
+bool libra_tx_raw_start_continues(struct libra_sock *ls, const u8 *next, u32 got);
 
 #endif /* LIBRA_TX_H */

@@ -347,18 +347,20 @@ static int libra_tx_flush_owed(struct sock *sk, struct libra_sock *ls)
 	}
 	if (ls->tx_owed_state == LIBRA_OWED_CANDIDATE) {
 		u8 start[LIBRA_TOKEN_BYTES];
+		u32 body = libra_tx_owed_body(ls, start);
 
 		/*
 		 * The whole magic and no rest: it may be a token whose rest the
 		 * program has not sent yet. Sent as bytes it would be wrong;
 		 * the connection fails instead (the caller resets it).
 		 */
-		if (libra_tx_owed_body(ls, start) >= 8) {
+		if (body >= 8) {
 			libra_refuse_count(NULL, ls, "a send's last bytes",
 					   "a token's start whose rest never came");
 			return -ECONNRESET;
 		}
 		ls->tx_owed_state = LIBRA_OWED_RAW;
+		ls->tx_raw_magic = body;	/* the next body bytes tell whether it was a token */
 	}
 	WRITE_ONCE(sk->sk_sndbuf, max(sndbuf, sk->sk_wmem_queued + (int)SKB_TRUESIZE(SKB_MAX_HEAD(0))));
 	err = libra_tx_send_owed(sk, ls, MSG_DONTWAIT);
@@ -366,6 +368,42 @@ static int libra_tx_flush_owed(struct sock *sk, struct libra_sock *ls)
 	ls->tx_expect_seq = tcp_sk(sk)->write_seq;	/* libra's own bytes: no desync */
 	libra_tx_held_update(ls);
 	return err;
+}
+
+/*
+ * The program's next @got body bytes, @next, after a token start of
+ * ls->tx_raw_magic bytes went out as bytes at its hold's expiry: whether
+ * they complete a token of libra's. Then its start is on the wire and its
+ * rest must not follow as the program's bytes: true, counted and logged
+ * (the caller fails the connection). Bytes that only continue the magic
+ * are decided with the next ones.
+ */
+bool libra_tx_raw_start_continues(struct libra_sock *ls, const u8 *next, u32 got)
+{
+	u32 m = ls->tx_raw_magic, want = LIBRA_TOKEN_BYTES - m;
+	enum libra_token_verdict why;
+	struct libra_token tok;
+	struct libra_anchor *a;
+
+	ls->tx_raw_magic = 0;
+	if (memcmp(next, LIBRA_TOKEN_MAGIC + m, min(got, 8 - m)))
+		return false;	/* the start was the program's own bytes */
+	if (got < want && m + got < 8) {
+		ls->tx_raw_magic = m + got;
+		return false;
+	}
+	if (got >= want) {
+		memcpy(&tok, LIBRA_TOKEN_MAGIC, m);
+		memcpy((u8 *)&tok + m, next, want);
+		a = libra_anchor_lookup(&tok, &why);
+		if (a)
+			libra_anchor_put(a);
+		else if (why == LIBRA_TOKEN_NOT_OURS)
+			return false;	/* the magic, in the program's own bytes */
+	}
+	libra_refuse_count(NULL, ls, "a send",
+			   "a token whose start went out as bytes when its hold expired");
+	return true;
 }
 
 /* Settles one expired hold; false when none is left. */

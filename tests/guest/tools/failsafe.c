@@ -2490,6 +2490,106 @@ static void case_ktls_held_tail(void)
 	close(r.fd);
 }
 
+/* A response received, and where a send @k bytes into its first token ends. */
+static size_t receive_token_cut(struct received *r, size_t k, uint64_t seed)
+{
+	struct region reg[8];
+
+	*r = receive_response(64 * KiB, seed);
+	if (!on)
+		return 4096 + k;
+	if (list_regions(r->buf, r->sent.p, r->sent.len, reg, ARRAY_LEN(reg)) < 1)
+		die("no region in the response");
+	return reg[0].at + k;
+}
+
+/* Sends @r's response on @fd up to @cut, the rest after four hold periods: the second send's error. */
+static int send_token_late_on(int fd, const struct received *r, size_t k, size_t cut)
+{
+	int e = send_all(fd, r->buf, cut, 0);
+
+	if (e)
+		die("sending up to %zu bytes into the token: %s", k, strerror(-e));
+	usleep(400 * 1000);	/* four times tx_hold_ms */
+	return send_all(fd, r->buf + cut, r->sent.len - cut, 0);
+}
+
+/*
+ * What @who got of a response sent @k bytes into a token (up to @cut) and
+ * the rest after its hold expired (@e: the second send's error): the
+ * response whole, or a failed connection that carried nothing of the
+ * token past the start that went at the hold's expiry.
+ */
+static void expect_whole_or_failed(const char *who, size_t k, size_t cut, const struct received *r,
+				   const uint8_t *got, size_t glen, int e)
+{
+	if (!e && glen == r->sent.len && !memcmp(got, r->sent.p, glen))
+		return;
+	if (!on || !e)
+		die("%zu into the token: %s got %zu bytes of %zu, %s (send %s)", k, who, glen, r->sent.len,
+		    glen == r->sent.len ? "different" : "short", e ? strerror(-e) : "ok");
+	/* before the token, the bytes are the response's */
+	if (memcmp(got, r->sent.p, glen < cut - k ? glen : cut - k) || glen > cut)
+		die("%zu into the token: the connection failed, but %s got wrong bytes first", k, who);
+	say("%zu into the token: the connection failed (%s) after %zu bytes", k, strerror(-e), glen);
+}
+
+/*
+ * A program sends a response in two pieces, the first ending @k bytes into
+ * a token, and the rest only after tx_hold_ms has passed (nginx's
+ * limit_rate, any paced writer). A start shorter than the magic goes as the
+ * bytes it is when its hold expires; what follows it is then no token to
+ * libra's scan. The client must get the response whole, or the connection
+ * must fail: never the token's rest and its zero fill as body bytes.
+ */
+static void send_token_late(size_t k, uint64_t seed)
+{
+	struct received r;
+	size_t cut = receive_token_cut(&r, k, seed), glen;
+	uint64_t refused = stat_now(LIBRA_STAT_TOKENS_REFUSED);
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	uint8_t *got;
+	int err, e;
+
+	read_headers(s.fd);
+	e = send_token_late_on(s.fd, &r, k, cut);
+	got = finish_sink(&s, &glen, &err);
+	expect_whole_or_failed("the client", k, cut, &r, got, glen, e);
+	if (e && stat_now(LIBRA_STAT_TOKENS_REFUSED) == refused)
+		die("%zu into the token: the connection failed without a refusal counted", k);
+	free(got);
+	close(r.fd);
+}
+
+static void case_token_late(void)
+{
+	for (size_t k = 1; k <= 8; k++)
+		send_token_late(k, 100 + k);
+}
+
+/*
+ * token-late over kernel TLS: a send that ends 1-7 bytes into a token, the
+ * rest 400 ms later. The peer decrypts the response whole, or the
+ * connection fails before any of the token's rest goes.
+ */
+static void case_ktls_token_late(void)
+{
+	static const struct ktls_reader rd;
+
+	for (size_t k = 1; k < 8; k++) {
+		struct received r;
+		size_t cut = receive_token_cut(&r, k, 110 + k), glen;
+		struct ktls_peer p = ktls_open(&rd);
+		uint8_t *got;
+		int err, e = send_token_late_on(p.fd, &r, k, cut);
+
+		got = ktls_finish(&p, &glen, &err);
+		expect_whole_or_failed("the kTLS peer", k, cut, &r, got, glen, e);
+		free(got);
+		close(r.fd);
+	}
+}
+
 /*
  * A kernel-TLS send's last byte could begin a token, and the socket is
  * full: the program has been told to wait, and sends the rest when it is
@@ -2629,6 +2729,7 @@ static const struct fs_case cases[] = {
 	{ "zerocopy", case_zerocopy },
 	{ "uring-send-zc", case_uring_send_zc },
 	{ "expired", case_expired },
+	{ "token-late", case_token_late },
 	{ "unsent-held", case_unsent_held },
 	{ "unsent-pressed", case_unsent_pressed },
 	{ "ktls-ciphers", case_ktls_ciphers },
@@ -2642,6 +2743,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-handshake-midway", case_ktls_handshake_midway },
 	{ "ktls-held-tail", case_ktls_held_tail },
 	{ "ktls-held-full", case_ktls_held_full },
+	{ "ktls-token-late", case_ktls_token_late },
 	{ "ktls-handshake-tail", case_ktls_handshake_tail },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
