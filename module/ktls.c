@@ -525,7 +525,9 @@ int libra_ktls_flush_held(struct sock *sk, struct libra_sock *ls)
 	if (ret != n)
 		return ret < 0 ? ret : -EIO;
 	libra_tx_owed_clear(ls);
-	ls->tx_raw_magic = n;	/* the next bytes tell whether it was a token */
+	/* a start shorter than the magic: the next bytes tell whether it was a token */
+	if (n < 8)
+		ls->tx_raw_magic = n;
 	return 0;
 }
 
