@@ -321,28 +321,28 @@ static bool libra_tx_successor(const struct libra_tx_call *call, u32 at,
 static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *planned)
 {
 	struct libra_sock *ls = call->ls;
-	struct libra_anchor_part segs[LIBRA_TX_CHAIN];
+	struct libra_anchor_part parts[LIBRA_TX_CHAIN];
 	unsigned int nr = 1, i;
 	u32 total, left;
 	int ret;
 
-	segs[0] = (struct libra_anchor_part){ ls->tx_cont, ls->tx_cont_off,
-					 min(n, ls->tx_cont->len - ls->tx_cont_off) };
-	total = segs[0].len;
+	parts[0] = (struct libra_anchor_part){ ls->tx_cont, ls->tx_cont_off,
+					      min(n, ls->tx_cont->len - ls->tx_cont_off) };
+	total = parts[0].len;
 	while (nr < LIBRA_TX_CHAIN) {
-		const struct libra_anchor_part *last = &segs[nr - 1];
+		const struct libra_anchor_part *last = &parts[nr - 1];
 		struct libra_anchor *next = last->a->next;
 
 		if (!next || last->off + last->len != last->a->len ||
 		    n - total < LIBRA_TOKEN_BYTES || !libra_tx_successor(call, total, next))
 			break;
-		segs[nr] = (struct libra_anchor_part){ next, 0, min(n - total, next->len) };
-		total += segs[nr++].len;
+		parts[nr] = (struct libra_anchor_part){ next, 0, min(n - total, next->len) };
+		total += parts[nr++].len;
 	}
 	*planned = total;
 	for (i = 0; i < nr; i++)
-		kref_get(&segs[i].a->ref);	/* ours, across a send that may drop the lock */
-	ret = libra_tx_send_anchor(call->sk, segs, nr, call->src->flags,
+		kref_get(&parts[i].a->ref);	/* ours, across a send that may drop the lock */
+	ret = libra_tx_send_anchor(call->sk, parts, nr, call->src->flags,
 				   more || total < iov_iter_count(call->iter));
 	if (READ_ONCE(ls->dead)) {
 		ret = -EPIPE;
@@ -354,8 +354,8 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 	libra_sock_add(ls, LIBRA_STAT_BYTES_ZERO_COPY_SENT, ret);
 	left = ret;
 	for (i = 0; i < nr && left; i++) {
-		struct libra_anchor *a = segs[i].a;
-		u32 k = min(left, segs[i].len);
+		struct libra_anchor *a = parts[i].a;
+		u32 k = min(left, parts[i].len);
 
 		if (i) {
 			/* the region before it went out whole: this one is tx_cont's now */
@@ -375,7 +375,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 	}
 out:
 	for (i = 0; i < nr; i++)
-		libra_anchor_put(segs[i].a);
+		libra_anchor_put(parts[i].a);
 	return ret;
 }
 
