@@ -8,6 +8,13 @@
  * Locking: libra_parser_lock serialises attach/detach; the program pointer is
  * read under RCU and the old program is put after a grace period, so a
  * parse in progress keeps using the program it started with.
+ *
+ * Each CPU keeps the skb of its last run (libra_parser_spare): a parse runs
+ * for every metadata unit of every opted-in socket, and allocating, zeroing
+ * and freeing a fresh skb and its buffer cost about as much as the program
+ * itself. A run takes the spare with this_cpu_xchg(), so it owns it outright
+ * while its fill sleeps or it moves to another CPU, and offers it back to
+ * whichever CPU it ends on; a spare that finds its slot taken is freed.
  */
 #include <linux/bpf.h>
 #include <linux/filter.h>
@@ -20,6 +27,14 @@
 
 static struct bpf_prog __rcu *libra_parser_prog;
 static DEFINE_MUTEX(libra_parser_lock);
+static DEFINE_PER_CPU(struct sk_buff *, libra_parser_spare);
+
+/*
+ * The smallest buffer a run builds: one page with its skb_shared_info, which
+ * holds the ctx and the usual window (rx and tx offer 2 KiB at a time), so
+ * a spare fits nearly every run. Larger windows get a buffer of their own.
+ */
+#define LIBRA_PARSER_SKB_BYTES	SKB_WITH_OVERHEAD(PAGE_SIZE)
 
 int libra_parser_attach(int prog_fd)
 {
@@ -54,9 +69,47 @@ bool libra_parser_attached(void)
 	return rcu_access_pointer(libra_parser_prog) != NULL;
 }
 
+/* Called once no run can start or be in progress: the hooks are gone. */
 void libra_parser_exit(void)
 {
+	int cpu;
+
 	libra_parser_attach(-1);
+	for_each_possible_cpu(cpu)
+		consume_skb(xchg(per_cpu_ptr(&libra_parser_spare, cpu), NULL));
+}
+
+/* An empty linear skb with room for @len bytes: this CPU's spare, or a new one. */
+static struct sk_buff *libra_parser_skb_get(u32 len)
+{
+	struct sk_buff *skb = this_cpu_xchg(libra_parser_spare, NULL);
+
+	if (skb && skb_end_offset(skb) >= len)
+		return skb;
+	consume_skb(skb);
+	return alloc_skb(max_t(u32, len, LIBRA_PARSER_SKB_BYTES), GFP_KERNEL);
+}
+
+/*
+ * Gives back the skb of a run that started with @head as its buffer. It is
+ * kept as the spare only if the program left it as built (a tc program can
+ * reallocate, clone or extend an skb, or attach a dst: such an skb is freed
+ * as usual), then emptied: the next run's program reads only the bytes that
+ * run copies in, up to data_end.
+ */
+static void libra_parser_skb_put(struct sk_buff *skb, const unsigned char *head)
+{
+	if (skb->head != head || skb_is_nonlinear(skb) || skb_cloned(skb) ||
+	    refcount_read(&skb->users) != 1 || skb_dst(skb) || skb->destructor ||
+	    skb_end_offset(skb) > LIBRA_PARSER_SKB_BYTES) {
+		consume_skb(skb);	/* a parse, not a drop: drop monitors must not count it */
+		return;
+	}
+	skb->data = skb->head;
+	skb->len = 0;
+	skb_reset_tail_pointer(skb);
+	if (this_cpu_cmpxchg(libra_parser_spare, NULL, skb))
+		consume_skb(skb);
 }
 
 /*
@@ -68,14 +121,16 @@ void libra_parser_exit(void)
 int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
 		     int (*fill)(void *dst, u32 len, void *arg), void *arg)
 {
+	const unsigned char *head;
 	struct bpf_prog *prog;
 	struct sk_buff *skb;
 	int err;
 
 	avail = min_t(u32, avail, LIBRA_PARSE_WINDOW_MAX);
-	skb = alloc_skb(sizeof(*ctx) + avail, GFP_KERNEL);
+	skb = libra_parser_skb_get(sizeof(*ctx) + avail);
 	if (!skb)
 		return -ENOMEM;
+	head = skb->head;
 	ctx->abi_version = LIBRA_PARSER_ABI_VERSION;
 	ctx->avail = avail;
 	skb_put_data(skb, ctx, sizeof(*ctx));
@@ -112,6 +167,6 @@ int libra_parser_run(struct libra_parse_ctx *ctx, u32 avail,
 	memcpy(ctx, skb->data, sizeof(*ctx));
 	err = 0;
 out_free:
-	consume_skb(skb);	/* a parse, not a drop: drop monitors must not count it */
+	libra_parser_skb_put(skb, head);
 	return err;
 }

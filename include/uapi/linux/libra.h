@@ -476,7 +476,9 @@ struct libra_proc_list {
  *     hands the program data_in from its first byte (the 14 bytes an
  *     Ethernet header would take are re-pushed for L2 types), so the host
  *     tests run the very object the daemon loads. The program uses no tc
- *     helper and no skb field other than data/data_end.
+ *     helper and no skb field other than data/data_end. The module reuses
+ *     its skb from one call to the next (of any connection): a program must
+ *     keep nothing in it, and reads only what lies before data_end.
  *   - It uses only bpf_loop (5.17+) and direct packet access: it loads on
  *     Debian's 6.1 kernel and on newer ones.
  *
