@@ -6,8 +6,8 @@
  * (see the parser ABI in include/uapi/linux/libra.h). Output: written back
  * into the same struct. The program is a thin driver: it checks the window
  * really is in the packet, then feeds it to the shared core
- * (libra_http_core.h) from a bpf_loop callback, eight plain bytes or one byte
- * per step, so the verifier checks the step once instead of once per byte of
+ * (libra_http_core.h) from a bpf_loop callback, up to eight plain bytes and
+ * the byte after them per step, so the verifier checks the step once instead of once per byte of
  * an unrolled loop.
  */
 #include <linux/bpf.h>
@@ -23,7 +23,10 @@ struct libra_scan {
 	__u32 offset;			/* of the next byte to feed */
 };
 
-/* One step: eight plain bytes at once (libra_http_skip8), else one byte. */
+/*
+ * One step: the plain bytes at the start of the next eight (libra_http_run8),
+ * then the byte after them, if any, alone.
+ */
 static long libra_scan_step(__u32 index, void *arg)
 {
 	struct libra_scan *scan = arg;
@@ -35,10 +38,14 @@ static long libra_scan_step(__u32 index, void *arg)
 	/* bounds the verifier can see; the caller already capped the count */
 	if (offset >= scan->avail || offset >= LIBRA_PARSE_WINDOW_MAX)
 		return 1;
-	if (scan->avail - offset >= 8 && (const void *)(window + offset + 8) <= scan->data_end &&
-	    libra_http_skip8(ctx, st, *(const __u64 *)(window + offset))) {
-		scan->offset = offset + 8;
-		return 0;
+	if (scan->avail - offset >= 8 && (const void *)(window + offset + 8) <= scan->data_end) {
+		__u32 plain = libra_http_run8(ctx, st, *(const __u64 *)(window + offset));
+
+		if (plain >= 8) {
+			scan->offset = offset + 8;
+			return 0;
+		}
+		offset += plain;
 	}
 	if ((const void *)(window + offset + 1) > scan->data_end)
 		return 1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libra_http_core.h - HTTP/1.1 message framing, one byte at a time (eight at
- * once through runs of plain bytes).
+ * libra_http_core.h - HTTP/1.1 message framing, one byte at a time (up to
+ * eight at once through runs of plain bytes).
  *
  * The same code runs in two places: inside the BPF program (libra_http.bpf.c
  * drives it from a bpf_loop callback over the window) and natively (the
@@ -1488,23 +1488,57 @@ LIBRA_CORE_INLINE int libra_token_run8(__u64 word)
 }
 
 /*
- * Eight bytes at once, @word as loaded from the window (any byte order),
- * where the phase only counts them: the rest of an origin-form request
- * target, a reason phrase, a field value whose content does not matter, a
- * token no word can match (libra_in_unmatched_token()).
- * Most metadata bytes are such runs, and under emulation every instruction
- * per byte counts. Returns 1 if all eight were plain and are taken: the state
- * is then exactly what feeding them one at a time leaves. Returns 0, with
- * nothing changed, if any byte may end or break the run (CR, HTAB, controls,
- * DEL, SP in a target), or the unit would pass max_header_bytes: they are
- * fed one at a time.
+ * How many of @word's bytes, in window order, come before the first one
+ * @flags marks (its high bit set; all eight if none). The SWAR tests that make
+ * @flags can also mark a byte after a marked one (a borrow runs up from it),
+ * never one before, so the first mark is exact where the first byte is the
+ * word's least significant: on little-endian machines, the BPF target there
+ * included. Elsewhere a marked word counts as no plain byte at all.
  */
-LIBRA_CORE_INLINE int libra_http_skip8(const struct libra_parse_ctx *ctx,
-				       struct libra_http_state *st, __u64 word)
+LIBRA_CORE_INLINE __u32 libra_plain_prefix(__u64 flags)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__u64 first = flags & -flags;	/* bit 8k + 7 of the first marked byte k */
+	__u32 k = 0;
+
+	if (!flags)
+		return 8;
+	if (first >> 39) {
+		k += 4;
+		first >>= 32;
+	}
+	if (first >> 23) {
+		k += 2;
+		first >>= 16;
+	}
+	if (first >> 15)
+		k += 1;
+	return k;
+#else
+	return flags ? 0 : 8;
+#endif
+}
+
+/*
+ * Up to eight bytes at once, @word as loaded from the window (eight bytes
+ * from where the next byte is), where the phase only counts them: the rest of
+ * an origin-form request target, a reason phrase, a field value whose content
+ * does not matter, a token no word can match (libra_in_unmatched_token()).
+ * Most metadata bytes are such runs, and under emulation every instruction
+ * per byte counts. Returns how many leading bytes were plain and are taken
+ * (0-8): the state is then exactly what feeding them one at a time leaves.
+ * The byte after a shorter run may end or break it (CR, HTAB, controls, DEL,
+ * SP in a target) and is for libra_http_feed(). Nothing is taken in other
+ * phases, or if the unit could pass max_header_bytes within the eight.
+ * A token takes all eight or none.
+ */
+LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
+					struct libra_http_state *st, __u64 word)
 {
 	const __u64 ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	const __u64 del = word ^ (ones * 0x7f);
 	__u64 special;
+	__u32 plain;
 
 	if (st->unit_bytes >= ctx->max_header_bytes || ctx->max_header_bytes - st->unit_bytes < 8)
 		return 0;
@@ -1522,7 +1556,7 @@ LIBRA_CORE_INLINE int libra_http_skip8(const struct libra_parse_ctx *ctx,
 			if (!libra_in_unmatched_token(st) || !libra_token_run8(word))
 				return 0;
 			st->unit_bytes += 8;
-			return 1;
+			return 8;
 		}
 		/* fall through */
 	case LIBRA_PH_REASON:
@@ -1533,10 +1567,9 @@ LIBRA_CORE_INLINE int libra_http_skip8(const struct libra_parse_ctx *ctx,
 		return 0;
 	}
 	special |= (del - ones) & ~del;	/* a 0x7f */
-	if (special & highs)
-		return 0;
-	st->unit_bytes += 8;
-	return 1;
+	plain = libra_plain_prefix(special & highs);
+	st->unit_bytes += plain;
+	return plain;
 }
 
 /* The fewest bytes that could still complete the current unit. */
@@ -1626,8 +1659,8 @@ LIBRA_CORE_INLINE void libra_http_window_done(struct libra_parse_ctx *ctx, __u32
 
 /*
  * The native driver: same logic, window at @bytes (ctx->avail of them). With
- * @runs, plain runs go eight bytes at a time, as in the BPF program; without,
- * every byte is fed alone, the reference the tests hold the runs to.
+ * @runs, plain runs go up to eight bytes at a time, as in the BPF program;
+ * without, every byte is fed alone, the reference the tests hold the runs to.
  */
 LIBRA_CORE_INLINE __u32 libra_http_parse_native(struct libra_parse_ctx *ctx, const __u8 *bytes,
 						int runs)
@@ -1641,11 +1674,13 @@ LIBRA_CORE_INLINE __u32 libra_http_parse_native(struct libra_parse_ctx *ctx, con
 		__u64 word;
 
 		if (runs && ctx->avail - i >= 8) {
+			__u32 plain;
+
 			__builtin_memcpy(&word, bytes + i, sizeof(word));
-			if (libra_http_skip8(ctx, st, word)) {
-				i += 8;
+			plain = libra_http_run8(ctx, st, word);
+			i += plain;
+			if (plain == 8)
 				continue;
-			}
 		}
 		if (libra_http_feed(ctx, st, bytes[i], i))
 			return ctx->verdict;

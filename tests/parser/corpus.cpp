@@ -557,9 +557,11 @@ void add_response_step_asides(std::vector<CorpusCase>& cases)
 }
 
 // Runs of plain bytes (target, reason phrase, values that do not matter) go
-// eight at a time: a byte that ends or breaks the run is checked at every
-// position of a 24-byte run, so each lands first, in the middle and last of
-// an eight-byte step, and in the bytes fed alone after the last step.
+// up to eight at a time, a step ending at the first byte that may end or
+// break the run: such a byte is checked at every position of a 24-byte run,
+// so each lands at every offset of a step's eight bytes (the step takes the
+// plain bytes before it and feeds it alone), and in the bytes fed alone
+// after the last step.
 void add_plain_run_cases(std::vector<CorpusCase>& cases)
 {
     const std::string run = "abcdefghijklmnopqrstuvwx";

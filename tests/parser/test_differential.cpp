@@ -152,7 +152,7 @@ TEST(Differential, AgreesWithLibHttpParser)
             problem = "native core and BPF program differ:\n  bpf:    " + describe(ours) +
                       "\n  native: " + describe(native_trace);
         else if (!bytewise_trace.same_to_the_byte(native_trace))
-            problem = "eight-byte runs of plain bytes changed what the core did:\n  runs:     " +
+            problem = "runs of plain bytes changed what the core did:\n  runs:     " +
                       describe(native_trace) + "\n  bytewise: " + describe(bytewise_trace);
         else if (problem = compare_with_reference(ours, reference, bytes); problem.empty())
             problem = accepted_chunk_line_outside_grammar(ours, bytes);
