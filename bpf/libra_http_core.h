@@ -1477,13 +1477,15 @@ LIBRA_CORE_INLINE int libra_in_unmatched_token(const struct libra_http_state *st
 	((((word) + 0x0101010101010101ULL * (0x80 - (lo))) &				\
 	  ~((word) + 0x0101010101010101ULL * (0x7f - (hi)))) & 0x8080808080808080ULL)
 
-/* Are all eight bytes "-", ".", digits or letters (token bytes, no "+")? */
-LIBRA_CORE_INLINE int libra_token_run8(__u64 word)
+/*
+ * The high bit of each of @word's bytes that is not "-", ".", a digit or a
+ * letter (token bytes, no "+"). A byte from 0x80, marked itself, can carry
+ * into the tests of the bytes after it: the first mark is exact.
+ */
+LIBRA_CORE_INLINE __u64 libra_non_token_bytes(__u64 word)
 {
-	if (word & 0x8080808080808080ULL)
-		return 0;
-	return (LIBRA_BYTES_IN(word, '-', '.') | LIBRA_BYTES_IN(word, '0', '9') |
-		LIBRA_BYTES_IN(word, 'A', 'Z') | LIBRA_BYTES_IN(word, 'a', 'z')) ==
+	return (word | ~(LIBRA_BYTES_IN(word, '-', '.') | LIBRA_BYTES_IN(word, '0', '9') |
+			 LIBRA_BYTES_IN(word, 'A', 'Z') | LIBRA_BYTES_IN(word, 'a', 'z'))) &
 	       0x8080808080808080ULL;
 }
 
@@ -1522,8 +1524,10 @@ LIBRA_CORE_INLINE __u32 libra_plain_prefix(__u64 flags)
 /*
  * Up to eight bytes at once, @word as loaded from the window (eight bytes
  * from where the next byte is), where the phase only counts them: the rest of
- * an origin-form request target, a reason phrase, a field value whose content
- * does not matter, a token no word can match (libra_in_unmatched_token()).
+ * an origin-form request target, a reason phrase, a field name no candidate
+ * matches any more (its letters, digits, "-" and "."), a field value whose
+ * content does not matter, a token no word can match
+ * (libra_in_unmatched_token()).
  * Most metadata bytes are such runs, and under emulation every instruction
  * per byte counts. Returns how many leading bytes were plain and are taken
  * (0-8): the state is then exactly what feeding them one at a time leaves.
@@ -1543,6 +1547,13 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 	if (st->unit_bytes >= ctx->max_header_bytes || ctx->max_header_bytes - st->unit_bytes < 8)
 		return 0;
 	switch (st->phase) {
+	case LIBRA_PH_FIELD_NAME:
+		/* a name no candidate matches any more: its token bytes only count */
+		if (st->name_match)
+			return 0;
+		plain = libra_plain_prefix(libra_non_token_bytes(word));
+		st->unit_bytes += plain;
+		return plain;
 	case LIBRA_PH_TARGET:
 		if (st->pos != LIBRA_TARGET_ORIGIN)
 			return 0;
@@ -1553,7 +1564,7 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 		if (st->value_phase != LIBRA_VALUE_TOKEN)
 			return 0;
 		if (st->field != LIBRA_FIELD_OTHER) {
-			if (!libra_in_unmatched_token(st) || !libra_token_run8(word))
+			if (!libra_in_unmatched_token(st) || libra_non_token_bytes(word))
 				return 0;
 			st->unit_bytes += 8;
 			return 8;

@@ -556,8 +556,8 @@ void add_response_step_asides(std::vector<CorpusCase>& cases)
                              {aside(kOk + "Set-Cookie: " + std::string(500, 'c') + "\r\n\r\n")}, 256));
 }
 
-// Runs of plain bytes (target, reason phrase, values that do not matter) go
-// up to eight at a time, a step ending at the first byte that may end or
+// Runs of plain bytes (target, reason phrase, names and values that do not
+// matter) go up to eight at a time, a step ending at the first byte that may end or
 // break the run: such a byte is checked at every position of a 24-byte run,
 // so each lands at every offset of a step's eight bytes (the step takes the
 // plain bytes before it and feeds it alone), and in the bytes fed alone
@@ -594,6 +594,28 @@ void add_plain_run_cases(std::vector<CorpusCase>& cases)
         cases.push_back(request("target-run-allowed-at-" + n,
                                 {meta("GET /" + with(at, "!~/?%"[at % 5]) + " HTTP/1.1\r\n\r\n",
                                       none(), S | E)}));
+        // a field name no candidate matches any more ("X", or "Content-"
+        // and then no name libra reads) runs too, up to a byte that is no
+        // letter, digit, "-" or ".": 16 positions put each at every offset
+        // of a step twice
+        if (at >= 16)
+            continue;
+        for (const auto& [what, c] : {std::pair{"space", ' '}, {"cr", '\r'}, {"del", '\x7f'},
+                                      {"paren", '('}, {"obs-text", '\x80'}}) {
+            cases.push_back(request(std::string("name-run-") + what + "-at-" + n,
+                                    {aside("GET / HTTP/1.1\r\nX" + with(at, c) + ": v\r\n\r\n")}));
+        }
+        for (const auto& [what, c] : {std::pair{"bang", '!'}, {"underscore", '_'}, {"colon", ':'}}) {
+            cases.push_back(request(std::string("name-run-allowed-") + what + "-at-" + n,
+                                    {meta("GET / HTTP/1.1\r\nX" + with(at, c) + ": v\r\n\r\n",
+                                          none(), S | E)}));
+        }
+        for (const auto& [what, c] : {std::pair{"tilde", '~'}, {"colon", ':'}}) {
+            cases.push_back(response(std::string("name-run-content-") + what + "-at-" + n, {GET},
+                                     {meta(kOk + "Content-" + with(at, c) +
+                                               ": v\r\nContent-Length: 0\r\n\r\n",
+                                           none(), S | E)}));
+        }
     }
 }
 
