@@ -89,28 +89,49 @@ struct libra_ktls_call {
 	u64 zero_copy;			/* of them, from anchored pages */
 };
 
+/*
+ * Sets @it to a copy of the call's iterator at @off of its unsent data, for
+ * reading on from there in order: advancing an iovec iterator walks its
+ * segments, so a scan reads through one copy rather than advancing a fresh
+ * one per chunk (that is quadratic in the segments of a large writev).
+ */
+static bool libra_ktls_iter_at(const struct msghdr *msg, size_t off, struct iov_iter *it)
+{
+	*it = msg->msg_iter;
+	if (off > iov_iter_count(it))
+		return false;
+	iov_iter_advance(it, off);
+	return true;
+}
+
+/* Reads the next @len bytes from @it; false past the data's end or on a fault. */
+static bool libra_ktls_read(struct iov_iter *it, void *dst, size_t len)
+{
+	return len <= iov_iter_count(it) && copy_from_iter(dst, len, it) == len;
+}
+
 /* Copies @len bytes at @off of the call's unsent data; false past its end or on a fault. */
 static bool libra_ktls_peek(const struct msghdr *msg, size_t off, void *dst, size_t len)
 {
-	struct iov_iter it = msg->msg_iter;
+	struct iov_iter it;
 
-	if (off + len > iov_iter_count(&it))
-		return false;
-	iov_iter_advance(&it, off);
-	return copy_from_iter(dst, len, &it) == len;
+	return libra_ktls_iter_at(msg, off, &it) && libra_ktls_read(&it, dst, len);
 }
 
 /* How many of the @n bytes at @off of the call's unsent data are zero before one that is not. */
 static size_t libra_ktls_zero_run(const struct msghdr *msg, size_t off, size_t n)
 {
 	u8 buf[LIBRA_KTLS_CHUNK];
+	struct iov_iter it;
 	size_t done = 0;
 
+	if (!libra_ktls_iter_at(msg, off, &it))
+		return 0;
 	while (done < n) {
 		size_t k = min_t(size_t, n - done, sizeof(buf));
 		const u8 *p;
 
-		if (!libra_ktls_peek(msg, off + done, buf, k))
+		if (!libra_ktls_read(&it, buf, k))
 			return done;
 		p = memchr_inv(buf, 0, k);
 		if (p)
@@ -130,8 +151,11 @@ static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct l
 				  u32 a_off, u32 n)
 {
 	u8 buf[LIBRA_KTLS_CHUNK];
+	struct iov_iter it;
 	u32 i, done = 0;
 
+	if (!libra_ktls_iter_at(msg, off, &it))
+		return false;
 	for (i = 0; i < a->nr_pieces && done < n; i++) {
 		const struct bio_vec *bv = &a->pieces[i];
 		u32 at;
@@ -147,7 +171,7 @@ static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct l
 			bool same;
 
 			k = min_t(u32, k, PAGE_SIZE - po);
-			if (!libra_ktls_peek(msg, off + done, buf, k))
+			if (!libra_ktls_read(&it, buf, k))
 				return false;
 			vaddr = kmap_local_page(bv->bv_page + pg);
 			same = !memcmp(buf, vaddr + po, k);
@@ -162,6 +186,17 @@ static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct l
 	return done == n;
 }
 
+/* The token-sized bytes at @at of the unsent data, of which @buf holds the first @have. */
+static bool libra_ktls_token_bytes(const struct msghdr *msg, const u8 *buf, size_t have,
+				   size_t at, struct libra_token *tok)
+{
+	if (have >= sizeof(*tok)) {
+		memcpy(tok, buf, sizeof(*tok));
+		return true;
+	}
+	return libra_ktls_peek(msg, at, tok, sizeof(*tok));
+}
+
 /*
  * The first of libra's tokens in the call's unsent data: its offset (the
  * data's length when there is none), the anchor lookup's answer in *@a and
@@ -173,13 +208,14 @@ static size_t libra_ktls_find(const struct msghdr *msg, struct libra_anchor **a,
 {
 	size_t left = iov_iter_count(&msg->msg_iter), off = 0;
 	u8 buf[LIBRA_KTLS_CHUNK];
+	struct iov_iter it = msg->msg_iter;
 
 	*a = NULL;
 	*cut = false;
 	while (off < left) {
 		size_t n = min_t(size_t, left - off, sizeof(buf)), i = 0;
 
-		if (!libra_ktls_peek(msg, off, buf, n))
+		if (!libra_ktls_read(&it, buf, n))
 			return left;	/* the stock call reports the fault */
 		while (i < n) {
 			const u8 *p = memchr(buf + i, LIBRA_TOKEN_MAGIC[0], n - i);
@@ -199,7 +235,7 @@ static size_t libra_ktls_find(const struct msghdr *msg, struct libra_anchor **a,
 					*cut = true;
 					return at;
 				}
-			} else if (libra_ktls_peek(msg, at, &tok, sizeof(tok)) &&
+			} else if (libra_ktls_token_bytes(msg, p, n - i, at, &tok) &&
 				   !memcmp(tok.magic, LIBRA_TOKEN_MAGIC, sizeof(tok.magic))) {
 				*a = libra_anchor_lookup(&tok, why);
 				if (*a || *why != LIBRA_TOKEN_NOT_OURS)

@@ -11,8 +11,9 @@
 # SEND_ZC; expired anchors, and a response held unsent past their time
 # (its tokens still in place: it stays, unless anchored memory is over half
 # the budget); kernel TLS (ktls-*: every cipher the kernel has, odd buffers
-# and writev(), records, a region cut by the program's writes, waiting for
-# room, close with bytes pending, two threads sending on one socket,
+# and writev() (a thousand small iovecs a call too), records, a region cut
+# by the program's writes, waiting for room, close with bytes pending, two
+# threads sending on one socket,
 # sendfile() and splice(), a handshake in the clear before TLS_TX, a
 # handshake opened on another connection while regions are halfway out, a
 # held last byte that only the hold's expiry, a close or a shutdown sends),

@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/errqueue.h>
 #include <linux/io_uring.h>
 #include <linux/tls.h>
@@ -2054,6 +2055,52 @@ static void case_ktls_records(void)
 }
 
 /*
+ * kTLS with writev()s of many small iovecs: 97 bytes each, IOV_MAX a call,
+ * so every token and region straddles iovec boundaries and one call holds
+ * a thousand segments. The token scan reads a call's data in order through
+ * one iterator (not a fresh copy advanced per 512 bytes, which is quadratic
+ * in the segments): it must find every token wherever the iovecs cut it,
+ * and the regions go zero-copy.
+ */
+static void case_ktls_iovecs(void)
+{
+	static const struct ktls_reader rd;
+	static struct iovec iov[IOV_MAX];
+	struct msg m = make_response(256 * KiB + 7, 54);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), zc;
+	uint8_t *buf = malloc(m.len);
+	struct region reg[64];
+	struct ktls_peer p;
+	size_t nreg, at = 0, calls = 0;
+	int fd, e;
+
+	memset(buf, STALE, m.len);
+	fd = upstream(start_backend(&b));
+	if (recv(fd, buf, m.len, MSG_WAITALL) != (ssize_t)m.len)
+		die("recv: %s", strerror(errno));
+	nreg = list_regions(buf, m.p, m.len, reg, ARRAY_LEN(reg));
+	expect_anchored(before);
+	p = ktls_open(&rd);
+	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
+	while (at < m.len) {
+		int n = 0;
+
+		for (size_t o = at; o < m.len && n < IOV_MAX; o += 97)
+			iov[n++] = (struct iovec){ buf + o, m.len - o < 97 ? m.len - o : 97 };
+		if ((e = writev_all(p.fd, iov, n)))
+			die("writev of %d iovecs at %zu: %s", n, at, strerror(-e));
+		at += (size_t)n * 97 < m.len - at ? (size_t)n * 97 : m.len - at;
+		calls++;
+	}
+	if (on)
+		say("%zu region(s) sent in %zu writev()s of 97-byte iovecs", nreg, calls);
+	ktls_expect(&p, m.p, m.len, "the kTLS peer of the iovecs");
+	expect_zero_copy(zc, region_bytes(reg, nreg), "writev of 97-byte iovecs");
+	close(fd);
+}
+
+/*
  * A peer that reads slowly (a small receive buffer, a pause between reads)
  * and a proxy with a small send buffer: kernel TLS waits for room. First
  * with blocking sends, which wait. Then non-blocking: sends stop short,
@@ -2735,6 +2782,7 @@ static const struct fs_case cases[] = {
 	{ "ktls-ciphers", case_ktls_ciphers },
 	{ "ktls-misaligned", case_ktls_misaligned },
 	{ "ktls-records", case_ktls_records },
+	{ "ktls-iovecs", case_ktls_iovecs },
 	{ "ktls-wait-space", case_ktls_wait_space },
 	{ "ktls-close-pending", case_ktls_close_pending },
 	{ "ktls-two-senders", case_ktls_two_senders },
