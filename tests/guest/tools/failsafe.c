@@ -2066,38 +2066,31 @@ static void case_ktls_iovecs(void)
 {
 	static const struct ktls_reader rd;
 	static struct iovec iov[IOV_MAX];
-	struct msg m = make_response(256 * KiB + 7, 54);
-	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
-	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), zc;
-	uint8_t *buf = malloc(m.len);
+	struct received r = receive_response(256 * KiB + 7, 54);
+	size_t len = r.sent.len, at = 0, calls = 0, nreg;
 	struct region reg[64];
 	struct ktls_peer p;
-	size_t nreg, at = 0, calls = 0;
-	int fd, e;
+	uint64_t zc;
+	int e;
 
-	memset(buf, STALE, m.len);
-	fd = upstream(start_backend(&b));
-	if (recv(fd, buf, m.len, MSG_WAITALL) != (ssize_t)m.len)
-		die("recv: %s", strerror(errno));
-	nreg = list_regions(buf, m.p, m.len, reg, ARRAY_LEN(reg));
-	expect_anchored(before);
+	nreg = list_regions(r.buf, r.sent.p, len, reg, ARRAY_LEN(reg));
 	p = ktls_open(&rd);
 	zc = stat_now(LIBRA_STAT_BYTES_ZERO_COPY_SENT);
-	while (at < m.len) {
+	while (at < len) {
 		int n = 0;
 
-		for (size_t o = at; o < m.len && n < IOV_MAX; o += 97)
-			iov[n++] = (struct iovec){ buf + o, m.len - o < 97 ? m.len - o : 97 };
+		for (size_t o = at; o < len && n < IOV_MAX; o += 97)
+			iov[n++] = (struct iovec){ r.buf + o, len - o < 97 ? len - o : 97 };
 		if ((e = writev_all(p.fd, iov, n)))
 			die("writev of %d iovecs at %zu: %s", n, at, strerror(-e));
-		at += (size_t)n * 97 < m.len - at ? (size_t)n * 97 : m.len - at;
+		at += (size_t)n * 97 < len - at ? (size_t)n * 97 : len - at;
 		calls++;
 	}
 	if (on)
 		say("%zu region(s) sent in %zu writev()s of 97-byte iovecs", nreg, calls);
-	ktls_expect(&p, m.p, m.len, "the kTLS peer of the iovecs");
+	ktls_expect(&p, r.sent.p, len, "the kTLS peer of the iovecs");
 	expect_zero_copy(zc, region_bytes(reg, nreg), "writev of 97-byte iovecs");
-	close(fd);
+	close(r.fd);
 }
 
 /*
