@@ -37,6 +37,16 @@
 #include "libra_http.h"
 
 #define LIBRA_CORE_INLINE static inline __attribute__((always_inline))
+/*
+ * A function the verifier checks once, on its own, with its arguments
+ * unknown (a global BPF subprogram: scalars in, a scalar out), instead of
+ * once per path that reaches it inlined; in the native build, inline.
+ */
+#ifdef __bpf__
+#define LIBRA_CORE_SUBPROG __attribute__((noinline))
+#else
+#define LIBRA_CORE_SUBPROG LIBRA_CORE_INLINE
+#endif
 
 /* Phases of the state machine; 0 must be "at the start of a message". */
 enum libra_http_phase {
@@ -253,6 +263,30 @@ static const __u64 libra_field_name_columns[LIBRA_FIELD_NAME_MAX] = {
 	LIBRA_FIELD_NAME_COLUMN(9), LIBRA_FIELD_NAME_COLUMN(10), LIBRA_FIELD_NAME_COLUMN(11),
 	LIBRA_FIELD_NAME_COLUMN(12), LIBRA_FIELD_NAME_COLUMN(13), LIBRA_FIELD_NAME_COLUMN(14),
 	LIBRA_FIELD_NAME_COLUMN(15), LIBRA_FIELD_NAME_COLUMN(16), LIBRA_FIELD_NAME_COLUMN(17),
+};
+/*
+ * The same names the other way round, for runs over a name (libra_name_run()):
+ * row i holds, for each candidate k, its chars i to i + 7 as one word, the
+ * first in the low byte (NUL past its end), to compare with eight bytes of
+ * the window at once.
+ */
+#define LIBRA_OCTET_AT(s, i)								\
+	(LIBRA_CHAR_AT(s, i) | LIBRA_CHAR_AT(s, (i) + 1) << 8 |				\
+	 LIBRA_CHAR_AT(s, (i) + 2) << 16 | LIBRA_CHAR_AT(s, (i) + 3) << 24 |			\
+	 LIBRA_CHAR_AT(s, (i) + 4) << 32 | LIBRA_CHAR_AT(s, (i) + 5) << 40 |			\
+	 LIBRA_CHAR_AT(s, (i) + 6) << 48 | LIBRA_CHAR_AT(s, (i) + 7) << 56)
+#define LIBRA_FIELD_NAME_OCTETS(i)							\
+	{ LIBRA_OCTET_AT(LIBRA_FIELD_NAME_1, i), LIBRA_OCTET_AT(LIBRA_FIELD_NAME_2, i),	\
+	  LIBRA_OCTET_AT(LIBRA_FIELD_NAME_3, i), LIBRA_OCTET_AT(LIBRA_FIELD_NAME_4, i),	\
+	  LIBRA_OCTET_AT(LIBRA_FIELD_NAME_5, i), LIBRA_OCTET_AT(LIBRA_FIELD_NAME_6, i),	\
+	  LIBRA_OCTET_AT(LIBRA_FIELD_NAME_7, i) }
+static const __u64 libra_field_name_octets[LIBRA_FIELD_NAME_MAX][LIBRA_FIELD_CANDIDATES] = {
+	LIBRA_FIELD_NAME_OCTETS(0), LIBRA_FIELD_NAME_OCTETS(1), LIBRA_FIELD_NAME_OCTETS(2),
+	LIBRA_FIELD_NAME_OCTETS(3), LIBRA_FIELD_NAME_OCTETS(4), LIBRA_FIELD_NAME_OCTETS(5),
+	LIBRA_FIELD_NAME_OCTETS(6), LIBRA_FIELD_NAME_OCTETS(7), LIBRA_FIELD_NAME_OCTETS(8),
+	LIBRA_FIELD_NAME_OCTETS(9), LIBRA_FIELD_NAME_OCTETS(10), LIBRA_FIELD_NAME_OCTETS(11),
+	LIBRA_FIELD_NAME_OCTETS(12), LIBRA_FIELD_NAME_OCTETS(13), LIBRA_FIELD_NAME_OCTETS(14),
+	LIBRA_FIELD_NAME_OCTETS(15), LIBRA_FIELD_NAME_OCTETS(16), LIBRA_FIELD_NAME_OCTETS(17),
 };
 /* names that must not go on: libhttp-parser takes "Transfer-Encodingx" for one */
 #define LIBRA_FIELDS_FRAMING							\
@@ -1521,13 +1555,107 @@ LIBRA_CORE_INLINE __u32 libra_plain_prefix(__u64 flags)
 #endif
 }
 
+/* How many bytes of @prefix, a run of 0xff bytes from the first, are set (0-8). */
+LIBRA_CORE_INLINE __u32 libra_prefix_bytes(__u64 prefix)
+{
+	return (__u32)((((prefix & 0x8080808080808080ULL) >> 7) * 0x0101010101010101ULL) >> 56);
+}
+
+/*
+ * Byte masks, a byte's bits all set or all clear, for the name runs: the
+ * bytes of @x before its first nonzero one (all eight if it has none), the
+ * prefix where two words agree, given their XOR ...
+ */
+LIBRA_CORE_INLINE __u64 libra_zero_prefix(__u64 x)
+{
+	const __u64 lows = 0x7f7f7f7f7f7f7f7fULL;
+	/* the high bit of each nonzero byte, exactly (no carry between bytes) */
+	__u64 nonzero = (((x & lows) + lows) | x) & ~lows;
+
+	return ((nonzero & -nonzero) >> 7) - 1;
+}
+
+/* ... the bytes before its first zero one ... */
+LIBRA_CORE_INLINE __u64 libra_nonzero_prefix(__u64 x)
+{
+	const __u64 lows = 0x7f7f7f7f7f7f7f7fULL;
+	__u64 zero = ~(((x & lows) + lows) | x | lows);
+
+	return ((zero & -zero) >> 7) - 1;
+}
+
+/* ... and the byte right after such a prefix (none after all eight). */
+LIBRA_CORE_INLINE __u64 libra_byte_after(__u64 prefix)
+{
+	return ~prefix & (prefix << 8 | 0xff);
+}
+
+/*
+ * A run over a field name that candidates still match: the letters, digits,
+ * "-" and "." at the start of @word, each candidate's next eight chars
+ * (libra_field_name_octets) compared with them at once. It stops before a
+ * byte that would take a framing name on past its end (libra_match_name_char()
+ * steps aside there) and leaves name_match and pos as feeding the bytes one
+ * at a time does: a candidate stays if it matched every byte taken, and pos
+ * counts the bytes taken while any still matched. From name_match @match and
+ * pos @pos, returns the bytes taken (0-8) | the new name_match << 8 | the new
+ * pos << 16. Little-endian only (the first byte of the window is the word's
+ * low byte); takes nothing elsewhere.
+ */
+LIBRA_CORE_SUBPROG __u32 libra_name_run_packed(__u64 word, __u32 match, __u32 pos)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const __u64 highs = 0x8080808080808080ULL;
+	const __u64 non_token = libra_non_token_bytes(word);
+	/* to lower case: "-", ".", digits and lower-case letters have 0x20 set already */
+	const __u64 lower = word | 0x2020202020202020ULL;
+	__u64 take = ((non_token & -non_token) >> 7) - 1, reach = 0;
+	__u32 survivors = 0, k;
+
+	if (pos >= LIBRA_FIELD_NAME_MAX)
+		return match << 8 | pos << 16;
+	/* a framing name matched to its end (its first difference its first NUL): no further */
+	for (k = 0; k < LIBRA_FIELD_CANDIDATES; k++) {
+		const __u64 chars = libra_field_name_octets[pos][k];
+
+		if ((match & LIBRA_FIELDS_FRAMING) >> k & 1)
+			take &= ((libra_byte_after(libra_zero_prefix(lower ^ chars)) &
+				  libra_byte_after(libra_nonzero_prefix(chars)) & highs) >> 7) - 1;
+	}
+	for (k = 0; k < LIBRA_FIELD_CANDIDATES; k++) {
+		__u64 same;
+
+		if (!(match >> k & 1))
+			continue;
+		same = libra_zero_prefix(lower ^ libra_field_name_octets[pos][k]);
+		reach |= same;
+		if (!(take & ~same))	/* it matched every byte taken */
+			survivors |= 1U << k;
+	}
+	/* byte j moves pos if a candidate matched bytes 0..j-1: j up to reach's length */
+	pos += libra_prefix_bytes(take & (reach << 8 | 0xff));
+	return libra_prefix_bytes(take) | survivors << 8 | pos << 16;
+#else
+	return match << 8 | pos << 16;
+#endif
+}
+
+LIBRA_CORE_INLINE __u32 libra_name_run(struct libra_http_state *st, __u64 word)
+{
+	__u32 packed = libra_name_run_packed(word, st->name_match, st->pos);
+
+	st->name_match = (__u8)(packed >> 8);
+	st->pos = (__u8)(packed >> 16);
+	return packed & 0xf;
+}
+
 /*
  * Up to eight bytes at once, @word as loaded from the window (eight bytes
  * from where the next byte is), where the phase only counts them: the rest of
- * an origin-form request target, a reason phrase, a field name no candidate
- * matches any more (its letters, digits, "-" and "."), a field value whose
- * content does not matter, a token no word can match
- * (libra_in_unmatched_token()).
+ * an origin-form request target, a reason phrase, a field name's letters,
+ * digits, "-" and "." (matched against the names it may still be:
+ * libra_name_run()), a field value whose content does not matter, a token no
+ * word can match (libra_in_unmatched_token()).
  * Most metadata bytes are such runs, and under emulation every instruction
  * per byte counts. Returns how many leading bytes were plain and are taken
  * (0-8): the state is then exactly what feeding them one at a time leaves.
@@ -1548,10 +1676,9 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 		return 0;
 	switch (st->phase) {
 	case LIBRA_PH_FIELD_NAME:
-		/* a name no candidate matches any more: its token bytes only count */
-		if (st->name_match)
-			return 0;
-		plain = libra_plain_prefix(libra_non_token_bytes(word));
+		/* its letters, digits, "-" and "."; while candidates match, against them */
+		plain = st->name_match ? libra_name_run(st, word)
+				       : libra_plain_prefix(libra_non_token_bytes(word));
 		st->unit_bytes += plain;
 		return plain;
 	case LIBRA_PH_TARGET:

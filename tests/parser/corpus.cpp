@@ -3,6 +3,7 @@
 // the parser step aside.
 #include "corpus.h"
 
+#include <cctype>
 #include <tuple>
 
 namespace libra::parser_test {
@@ -619,6 +620,94 @@ void add_plain_run_cases(std::vector<CorpusCase>& cases)
     }
 }
 
+// Field names that candidates still match run up to eight bytes at a time
+// against them (libra_name_run()): each name libra reads, in mixed case, with
+// one byte off at every position, cut short at every length, and with a byte
+// after it. A near miss must read as any other field; the field it misses
+// would change the outcome (a second Content-Length, a coding, a close), so a
+// run that kept a candidate it should have dropped fails the case. A name
+// matched one byte past a framing name's end ("Content-Lengthx") steps aside.
+void add_name_run_cases(std::vector<CorpusCase>& cases)
+{
+    struct Name {
+        std::string name;  // lower case
+        bool request;
+        std::string value;  // what the field would change, read as that name
+        bool framing;
+    };
+    const std::vector<Name> names = {
+        {"content-length", false, "5", true},
+        {"transfer-encoding", false, "chunked", true},
+        {"connection", false, "close", false},
+        {"upgrade", true, "foo", false},
+        {"accept-encoding", true, "gzip", false},
+        {"content-encoding", false, "gzip", false},
+        {"content-type", false, "image/png", false},
+    };
+    // every other byte upper case, from @first
+    auto mixed_case = [](std::string text, size_t first) {
+        for (size_t i = first; i < text.size(); i += 2)
+            text[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+        return text;
+    };
+    for (const auto& n : names) {
+        auto other_field = [&](const std::string& label, const std::string& field) {
+            const std::string line = field + ": " + n.value + "\r\n";
+            // the coding flags of a header without coding fields, said outright
+            if (n.request)
+                cases.push_back(request("name-" + label,
+                                        {coded(meta("GET / HTTP/1.1\r\n" + line + "\r\n", none(), S | E),
+                                               K)}));
+            else
+                cases.push_back(response("name-" + label, {GET},
+                                         {coded(meta(kOk + line + "Content-Length: 0\r\n\r\n", none(),
+                                                     S | E),
+                                                K | T)}));
+        };
+        for (size_t at = 0; at < n.name.size(); at++) {
+            std::string missed = mixed_case(n.name, at % 2);
+            const char off = "x.9-"[at % 4];
+            missed[at] = off == n.name[at] ? 'q' : off;
+            other_field(n.name + "-off-at-" + std::to_string(at), missed);
+            if (at > 0)
+                other_field(n.name + "-cut-at-" + std::to_string(at), mixed_case(n.name.substr(0, at), 1));
+        }
+        for (const char after : std::string("x-.5_!")) {
+            const std::string longer = mixed_case(n.name, 0) + after;
+            const std::string label = n.name + "-then-" + std::to_string(static_cast<int>(after));
+            if (!n.framing) {
+                other_field(label, longer);
+                continue;
+            }
+            const std::string head = kOk + "Server: s\r\n" + longer;
+            cases.push_back(response("name-" + label, {GET},
+                                     {aside_at(head.substr(0, head.size() - 1), head.substr(head.size() - 1) +
+                                                                                ": " + n.value + "\r\n\r\n")}));
+        }
+    }
+    // the names themselves, in mixed case, read as what they are
+    cases.push_back(response("name-content-length-mixed-case", {GET},
+                             {meta(kOk + "cOnTeNt-LeNgTh: 5\r\n\r\n", cl(5), S | E), body("hello")}));
+    cases.push_back(response("name-transfer-encoding-mixed-case", {GET},
+                             {meta(kOk + "tRaNsFeR-EnCoDiNg: chunked\r\n\r\n0\r\n\r\n", none(), S | E)}));
+    cases.push_back(response("name-connection-mixed-case", {GET},
+                             {meta(kOk + "cOnNeCtIoN: close\r\nContent-Length: 0\r\n\r\n", none(),
+                                   S | E | L)}));
+    cases.push_back(request("name-upgrade-mixed-case",
+                            {aside("GET / HTTP/1.1\r\nuPgRaDe: foo\r\n\r\n")}));
+    cases.push_back(request("name-accept-encoding-mixed-case",
+                            {coded(meta("GET / HTTP/1.1\r\naCcEpT-EnCoDiNg: gzip\r\n\r\n", none(), S | E),
+                                   K | A)}));
+    cases.push_back(response("name-content-encoding-mixed-case", {GET},
+                             {coded(meta(kOk + "cOnTeNt-EnCoDiNg: gzip\r\nContent-Length: 0\r\n\r\n",
+                                         none(), S | E),
+                                    K | T | C)}));
+    cases.push_back(response("name-content-type-mixed-case", {GET},
+                             {coded(meta(kOk + "cOnTeNt-TyPe: image/png\r\nContent-Length: 0\r\n\r\n",
+                                         none(), S | E),
+                                    K)}));
+}
+
 // Chunk extensions, RFC 9112 7.1.1:
 //   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 // with names and values tokens, values also quoted-strings. Each form is
@@ -1169,6 +1258,7 @@ std::vector<CorpusCase> corpus_cases()
     add_valid_responses(cases);
     add_response_step_asides(cases);
     add_plain_run_cases(cases);
+    add_name_run_cases(cases);
     add_chunk_extension_cases(cases);
     add_content_coding_cases(cases);
     add_method_cases(cases);
