@@ -237,13 +237,16 @@ static void libra_iov_iter_skip_empty(struct iov_iter *iter)
  * each (a region never spans two buffers of a readv(): the program may send
  * them apart, with framing of its own in between), empty buffers passed
  * over as copying passes them: their lengths go to @lens, up to the first
- * too short to be worth a region. Returns how many.
+ * too short to be worth a region. Returns how many; @lens[0] is the first
+ * buffer's share even when it is too short (what a stock copy takes).
+ * @iter is at a non-empty buffer (libra_iov_iter_skip_empty()).
  */
 static unsigned int libra_rx_regions(const struct iov_iter *iter, u32 avail, u32 *lens)
 {
 	struct iov_iter it = *iter;
 	unsigned int nr = 0;
 
+	lens[0] = min_t(size_t, avail, iov_iter_single_seg_count(&it));
 	while (nr < LIBRA_RX_BATCH && avail) {
 		u32 n;
 
@@ -456,26 +459,24 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		if (anchorable) {
 			u32 n = min3((u32)min_t(size_t, want, U32_MAX), anchorable, queued);
 			u32 lens[LIBRA_RX_BATCH];
+			unsigned int nr;
 			int r = 0;
 
-			/* the first buffer's share: all the stock copy takes if libra declines */
 			libra_iov_iter_skip_empty(&msg->msg_iter);
-			lens[0] = min_t(size_t, n, iov_iter_single_seg_count(&msg->msg_iter));
-
+			nr = libra_rx_regions(&msg->msg_iter, n, lens);
 			/*
 			 * MSG_TRUNC discards what it counts: nothing to anchor, but
 			 * it goes through here so the parser keeps its place.
 			 */
 			if (flags & MSG_TRUNC) {
 				r = 0;
-			} else if (lens[0] < LIBRA_MIN_REGION) {
+			} else if (!nr) {
 				libra_sock_add(ls, LIBRA_STAT_FALLBACK_SMALL_BODY, 1);
 			} else if (libra_proc_refuses_anchors(current, &why)) {
 				/* it speaks TLS, or sends bodies where libra cannot follow them */
 				libra_sock_add(ls, why, 1);
 			} else {
-				r = libra_rx_anchor(ls, sk, msg, lens,
-						    libra_rx_regions(&msg->msg_iter, n, lens), msg_id);
+				r = libra_rx_anchor(ls, sk, msg, lens, nr, msg_id);
 			}
 			if (r < 0) {
 				ret = r;
