@@ -1649,13 +1649,34 @@ LIBRA_CORE_INLINE __u32 libra_name_run(struct libra_http_state *st, __u64 word)
 	return packed & 0xf;
 }
 
+/* The bytes libra_plain_prefix(@flags) counts, as 0xff bytes of a word as loaded. */
+LIBRA_CORE_INLINE __u64 libra_plain_mask(__u64 flags)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return ((flags & -flags) >> 7) - 1;
+#else
+	return flags ? 0 : ~0ULL;
+#endif
+}
+
+/* The first of the window's eight bytes in @word, as loaded. */
+LIBRA_CORE_INLINE __u8 libra_first_byte(__u64 word)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (__u8)(word >> 56);
+#else
+	return (__u8)word;
+#endif
+}
+
 /*
  * Up to eight bytes at once, @word as loaded from the window (eight bytes
  * from where the next byte is), where the phase only counts them: the rest of
  * an origin-form request target, a reason phrase, a field name's letters,
  * digits, "-" and "." (matched against the names it may still be:
- * libra_name_run()), a field value whose content does not matter, a token no
- * word can match (libra_in_unmatched_token()).
+ * libra_name_run()), a field value whose content does not matter (and the
+ * whitespace before it), a token no word can match (libra_in_unmatched_token()),
+ * a line's LF (then the next line's first byte is the unit's byte fed alone).
  * Most metadata bytes are such runs, and under emulation every instruction
  * per byte counts. Returns how many leading bytes were plain and are taken
  * (0-8): the state is then exactly what feeding them one at a time leaves.
@@ -1681,6 +1702,14 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 				       : libra_plain_prefix(libra_non_token_bytes(word));
 		st->unit_bytes += plain;
 		return plain;
+	case LIBRA_PH_START_LINE_LF:
+	case LIBRA_PH_FIELD_LF:
+		/* a line's LF: the unit goes on to the next line's first byte, fed alone */
+		if (libra_first_byte(word) != '\n')
+			return 0;
+		st->phase = LIBRA_PH_FIELD_START;
+		st->unit_bytes++;
+		return 1;
 	case LIBRA_PH_TARGET:
 		if (st->pos != LIBRA_TARGET_ORIGIN)
 			return 0;
@@ -1688,15 +1717,20 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 		special = ((word - ones * 0x21) & ~word) | word;
 		break;
 	case LIBRA_PH_FIELD_VALUE:
-		if (st->value_phase != LIBRA_VALUE_TOKEN)
-			return 0;
 		if (st->field != LIBRA_FIELD_OTHER) {
-			if (!libra_in_unmatched_token(st) || libra_non_token_bytes(word))
+			if (st->value_phase != LIBRA_VALUE_TOKEN || !libra_in_unmatched_token(st) ||
+			    libra_non_token_bytes(word))
 				return 0;
 			st->unit_bytes += 8;
 			return 8;
 		}
-		/* fall through */
+		/* the OWS before the value too: a byte taken that is no SP starts the value */
+		special = (((word - ones * 0x20) & ~word) | ((del - ones) & ~del)) & highs;
+		if ((word ^ (ones * ' ')) & libra_plain_mask(special))
+			st->value_phase = LIBRA_VALUE_TOKEN;
+		plain = libra_plain_prefix(special);
+		st->unit_bytes += plain;
+		return plain;
 	case LIBRA_PH_REASON:
 		/* a byte below 0x20 (obs-text from 0x80 is allowed) */
 		special = (word - ones * 0x20) & ~word;

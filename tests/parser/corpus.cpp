@@ -595,6 +595,23 @@ void add_plain_run_cases(std::vector<CorpusCase>& cases)
         cases.push_back(request("target-run-allowed-at-" + n,
                                 {meta("GET /" + with(at, "!~/?%"[at % 5]) + " HTTP/1.1\r\n\r\n",
                                       none(), S | E)}));
+        // the whitespace before a value runs with it, and a line's LF
+        // starts a unit: SP runs of every length up to 15, then the byte
+        // that ends them, and a CR with something other than LF after it
+        if (at < 16) {
+            const std::string ows = "GET / HTTP/1.1\r\nX-Run:" + std::string(at, ' ');
+            for (const auto& [what, c] : {std::pair{"del", '\x7f'}, {"us", '\x1f'}, {"nul", '\0'}})
+                cases.push_back(request(std::string("value-ows-") + what + "-after-" + n,
+                                        {aside_at(ows, std::string(1, c) + "v\r\n\r\n")}));
+            cases.push_back(request("value-ows-htab-after-" + n,
+                                    {meta(ows + "\t v\r\n\r\n", none(), S | E)}));
+            cases.push_back(request("value-ows-then-value-after-" + n,
+                                    {meta(ows + "v w\r\nX-Next: x\r\n\r\n", none(), S | E)}));
+            cases.push_back(request("value-ows-then-empty-after-" + n,
+                                    {meta(ows + "\r\nX-Next: x\r\n\r\n", none(), S | E)}));
+            cases.push_back(request("value-ows-cr-without-lf-after-" + n,
+                                    {aside_at(ows + "v\r", "X-Next: x\r\n\r\n")}));
+        }
         // a field name no candidate matches any more ("X", or "Content-"
         // and then no name libra reads) runs too, up to a byte that is no
         // letter, digit, "-" or ".": 16 positions put each at every offset
