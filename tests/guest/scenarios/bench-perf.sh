@@ -35,6 +35,7 @@ worker_ticks() {
 }
 
 hz=$(getconf CLK_TCK)
+clock_read=read_$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
 for size in 1048576 65536 1024; do
 	for cfg in stock libra; do
 		port=8080 master=$stock
@@ -58,6 +59,13 @@ for size in 1048576 65536 1024; do
 		perf report -i "$WORK/perf.data" --pid "$workers" --children --sort sym --stdio -g none 2>/dev/null \
 			| grep '%' | grep -v '\] 0x' > "$WORK/paths" || true
 		head -40 "$WORK/paths"
+		# under emulation the clocksource is an emulated device (hpet), every
+		# read an exit to the emulator: who reads it (epoll_wait's timeout,
+		# TCP's timestamps) shows where a configuration pays for that
+		echo "#### who reads the clock ($clock_read, self % of all samples, by caller)"
+		perf report -i "$WORK/perf.data" --pid "$workers" --no-children --sort sym -S "$clock_read" \
+			--stdio -g graph,1,callee,function,percent --max-stack 12 2>/dev/null \
+			| grep -v '^#' | grep -E '[0-9]%' | head -40 || true
 		[[ $cfg == libra ]] || continue
 		echo "#### libra's own functions and its parser (with children, % of all samples)"
 		grep -E '\] (libra_|bpf_prog_)' "$WORK/paths" | head -30 || true
