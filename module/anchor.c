@@ -438,11 +438,13 @@ void libra_anchor_release_answered(u64 msg_id)
 /*
  * The connection with id @origin, adopted by @owner, is gone. Request
  * bodies that arrived on it can no longer be asked for again; response
- * bodies that arrived on it and of which nothing went out never will (the
- * proxy gave up on the message: a client that reset after the headers).
- * Only @owner's anchors can have come from it.
+ * bodies that arrived on it cut off (messages from @cut_from on, 0: none)
+ * and of which nothing went out never will (the proxy gave up on the
+ * message). A response that arrived whole may still go out after its
+ * connection ended (a buffering proxy behind a slow client): it stays, for
+ * the collector. Only @owner's anchors can have come from it.
  */
-void libra_anchor_release_origin(u64 origin, struct pid *owner)
+void libra_anchor_release_origin(u64 origin, struct pid *owner, u64 cut_from)
 {
 	struct libra_anchor *a, *tmp;
 	struct libra_proc *p;
@@ -459,7 +461,7 @@ void libra_anchor_release_origin(u64 origin, struct pid *owner)
 			continue;
 		if (a->resendable)
 			libra_anchor_doom(a, &dead, false);
-		else if (!a->msg->started)
+		else if (!a->msg->started && cut_from && a->msg_id >= cut_from)
 			libra_anchor_doom(a, &dead, true);
 	}
 	spin_unlock_bh(&libra_anchor_lock);

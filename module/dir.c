@@ -45,6 +45,15 @@ static void libra_dir_push_extent(struct libra_dir *d, u32 start, u32 end, bool 
 	d->ext_count++;
 }
 
+/* A unit that ends its message: where the message ends (d->next_seq, set). */
+static void libra_dir_note_end(struct libra_dir *d, const struct libra_parse_ctx *c)
+{
+	if (!(c->flags & LIBRA_PARSE_F_MESSAGE_END))
+		return;
+	d->whole_msg_id = d->msg_id;
+	d->whole_end_seq = d->next_seq;
+}
+
 /* Whether the parser's answer stays inside the window it was given and moves on. */
 static bool libra_dir_verdict_sane(const struct libra_parse_ctx *c, u32 avail)
 {
@@ -126,6 +135,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 		if (c->flags & LIBRA_PARSE_F_MESSAGE_END)
 			d->ended_msg_id = d->msg_id;
 		d->next_seq = meta_end;
+		libra_dir_note_end(d, c);
 		return true;
 	case LIBRA_BODY_CONTENT_LENGTH:
 	case LIBRA_BODY_CHUNK:
@@ -138,6 +148,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 			libra_dir_push_extent(d, meta_end, meta_end + (u32)c->body_len,
 					      c->body_kind == LIBRA_BODY_CHUNK);
 		d->next_seq = meta_end + (u32)c->body_len;
+		libra_dir_note_end(d, c);
 		return true;
 	case LIBRA_BODY_CLOSE_DELIMITED:
 		d->next_seq = meta_end;

@@ -184,7 +184,7 @@ void libra_anchor_discard(struct libra_anchor *a);
 u64 libra_anchor_new_msg_id(void);
 void libra_anchor_abandon_msg(u64 msg_id);
 void libra_anchor_release_answered(u64 msg_id);
-void libra_anchor_release_origin(u64 origin, struct pid *owner);
+void libra_anchor_release_origin(u64 origin, struct pid *owner, u64 cut_from);
 bool libra_anchor_msg_abandoned(u64 msg_id);
 struct libra_anchor *libra_anchor_lookup(const struct libra_token *tok,
 					 enum libra_token_verdict *why);
@@ -271,6 +271,8 @@ struct libra_dir {
 	u64 msg_id;			/* the message being parsed */
 	u64 ended_msg_id;		/* the last message parsed to an end no body follows
 					 * (a last chunk, a message without body) */
+	u64 whole_msg_id;		/* the last message whose end the parser has seen ... */
+	u32 whole_end_seq;		/* ... and where it ends */
 	bool msg_transformable;		/* rx: the message's body may be compressed by the proxy:
 					 * never anchored */
 	struct libra_extent ext[LIBRA_EXTENTS];
@@ -335,6 +337,12 @@ struct libra_sock {
 	struct libra_scope *scope;	/* of the opt-in entry that adopted it */
 	struct libra_dir rx, tx;
 	u64 id;				/* unique for the module's lifetime */
+	/*
+	 * Set as the connection ends (libra_rx_cut_from()): response messages
+	 * from this id on that arrived here were cut off with it; the older
+	 * ones arrived whole and the proxy may still send them.
+	 */
+	u64 rx_cut_from;
 	struct libra_method_entry methods[LIBRA_METHOD_QUEUE];
 	u8 method_head, method_count;
 	bool request_anchors;		/* a request body was anchored here */
@@ -402,6 +410,7 @@ bool libra_dir_apply_verdict(struct libra_sock *ls, struct libra_dir *d, u32 min
 int libra_dir_parse(struct libra_sock *ls, struct libra_dir *d, u32 avail,
 		    int (*fill)(void *dst, u32 len, void *arg), void *arg);
 
+u64 libra_rx_cut_from(const struct libra_sock *ls, const struct sock *sk);
 /* rx.c, tx.c: the handlers opted-in calls are redirected to */
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		     int *addr_len);

@@ -394,6 +394,39 @@ static int libra_rx_wait(struct sock *sk, long *timeo)
 	return 0;
 }
 
+/*
+ * The connection of @ls ends: from which message on what arrived on it
+ * was cut off (0: none, every message read whole). A message is whole
+ * once the parser saw its end and the program read up to it (a
+ * close-delimited one: up to the FIN); older messages are, except those
+ * whose body extents are still ahead of what was read (the parser runs
+ * ahead of the reads). Read as the socket is destroyed or disconnected;
+ * what it gets wrong either way is kept a while or released early, as
+ * before: never a byte sent wrong.
+ */
+u64 libra_rx_cut_from(const struct libra_sock *ls, const struct sock *sk)
+{
+	const struct libra_dir *d = &ls->rx;
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 cs = READ_ONCE(tp->copied_seq);
+	unsigned int i;
+
+	if (!d->msg_id)
+		return 0;
+	if (d->to_close && !d->passthrough)
+		return (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) && cs == READ_ONCE(tp->rcv_nxt)
+		       ? 0 : d->msg_id;
+	for (i = 0; i < d->ext_count; i++) {
+		const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
+
+		if (after(e->end, cs))
+			return min(e->msg_id, d->msg_id);
+	}
+	if (d->whole_msg_id == d->msg_id && !before(cs, d->whole_end_seq))
+		return 0;
+	return d->msg_id;
+}
+
 int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		     int *addr_len)
 {

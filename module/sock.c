@@ -231,7 +231,7 @@ static void libra_sock_drop_state(struct libra_sock *ls)
 	 * response bodies that arrived here and never started going out: the
 	 * proxy gave up on them
 	 */
-	libra_anchor_release_origin(ls->id, ls->owner);
+	libra_anchor_release_origin(ls->id, ls->owner, ls->rx_cut_from);
 }
 
 /* Unlinks @ls if it still is linked; true if this call did. */
@@ -293,6 +293,7 @@ struct libra_sock *libra_sock_get(struct sock *sk, struct task_struct *task)
 	INIT_LIST_HEAD(&ls->tx_held_node);
 	init_waitqueue_head(&ls->tx_wait);
 	ls->id = atomic64_inc_return(&libra_sock_next_id);
+	ls->rx_cut_from = 1;	/* unless its end says otherwise: every message cut off */
 	libra_sock_note_identity(ls, sk, task);
 	ls->role = LIBRA_ROLE_UNKNOWN;
 	ls->rx.aside_reason = LIBRA_SOCKET_ASIDE_NONE;
@@ -498,6 +499,7 @@ static void libra_sock_connection_over(struct sock *sk, bool disconnect)
 	rcu_read_unlock();
 	if (!ls)
 		return;
+	ls->rx_cut_from = libra_rx_cut_from(ls, sk);
 	if (libra_sock_unlink(ls) && disconnect)
 		libra_sock_add(ls, LIBRA_STAT_SOCKETS_RESET, 1);
 	libra_sock_put(ls);

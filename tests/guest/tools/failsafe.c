@@ -1586,6 +1586,35 @@ static void case_unsent_pressed(void)
 	send_unsent(UNSENT_HELD_PRESSED);
 }
 
+/*
+ * The upstream connection a whole response arrived on ends (its FIN read,
+ * the proxy closes it) before any of the body went out: a proxy with
+ * buffering does that behind a slow client, and sends the body later. It
+ * goes out whole, nothing expired.
+ */
+static void case_origin_closed(void)
+{
+	uint64_t expired = stat_now(LIBRA_STAT_ANCHORS_EXPIRED);
+	struct received r = receive_response(64 * KiB, 29);
+	struct sink s;
+	size_t glen;
+	uint8_t *got;
+	int err, e;
+
+	close(r.fd);
+	s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	read_headers(s.fd);
+	e = send_all(s.fd, r.buf, r.sent.len, 0);
+	got = finish_sink(&s, &glen, &err);
+	if (e)
+		die("sending the response: %s", strerror(-e));
+	expect_equal("the client", got, glen, r.sent.p, r.sent.len);
+	if (on && stat_now(LIBRA_STAT_ANCHORS_EXPIRED) != expired)
+		die("anchors_expired counted %llu for a response the proxy still sends",
+		    (unsigned long long)(stat_now(LIBRA_STAT_ANCHORS_EXPIRED) - expired));
+	free(got);
+}
+
 /* ------------------------------------------------------- kernel TLS */
 
 /*
@@ -2772,6 +2801,7 @@ static const struct fs_case cases[] = {
 	{ "token-late", case_token_late },
 	{ "unsent-held", case_unsent_held },
 	{ "unsent-pressed", case_unsent_pressed },
+	{ "origin-closed", case_origin_closed },
 	{ "ktls-ciphers", case_ktls_ciphers },
 	{ "ktls-misaligned", case_ktls_misaligned },
 	{ "ktls-records", case_ktls_records },
