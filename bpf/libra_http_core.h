@@ -1675,7 +1675,8 @@ LIBRA_CORE_INLINE __u8 libra_first_byte(__u64 word)
  * an origin-form request target, a reason phrase, a field name's letters,
  * digits, "-" and "." (matched against the names it may still be:
  * libra_name_run()), a field value whose content does not matter (and the
- * whitespace before it), a token no word can match (libra_in_unmatched_token()),
+ * whitespace before it; before any value, its SPs), a token no word can match
+ * (libra_in_unmatched_token()),
  * a line's LF (then the next line's first byte is the unit's byte fed alone).
  * Most metadata bytes are such runs, and under emulation every instruction
  * per byte counts. Returns how many leading bytes were plain and are taken
@@ -1717,6 +1718,14 @@ LIBRA_CORE_INLINE __u32 libra_http_run8(const struct libra_parse_ctx *ctx,
 		special = ((word - ones * 0x21) & ~word) | word;
 		break;
 	case LIBRA_PH_FIELD_VALUE:
+		if (st->field != LIBRA_FIELD_OTHER && st->value_phase == LIBRA_VALUE_LEADING_WS) {
+			/* its leading SPs: the first byte that is none is the field's to read */
+			const __u64 x = word ^ (ones * ' ');
+
+			plain = libra_plain_prefix((((x & ~highs) + ~highs) | x) & highs);
+			st->unit_bytes += plain;
+			return plain;
+		}
 		if (st->field != LIBRA_FIELD_OTHER) {
 			if (st->value_phase != LIBRA_VALUE_TOKEN || !libra_in_unmatched_token(st) ||
 			    libra_non_token_bytes(word))

@@ -611,6 +611,21 @@ void add_plain_run_cases(std::vector<CorpusCase>& cases)
                                     {meta(ows + "\r\nX-Next: x\r\n\r\n", none(), S | E)}));
             cases.push_back(request("value-ows-cr-without-lf-after-" + n,
                                     {aside_at(ows + "v\r", "X-Next: x\r\n\r\n")}));
+            // before a value libra reads, the SPs run up to its first byte
+            const std::string spaces(at, ' ');
+            cases.push_back(response("content-length-ows-after-" + n, {GET},
+                                     {meta(kOk + "Content-Length:" + spaces + "5\r\n\r\n", cl(5), S | E),
+                                      body("hello")}));
+            cases.push_back(response("content-length-ows-del-after-" + n, {GET},
+                                     {aside_at(kOk + "Content-Length:" + spaces, "\x7f" "5\r\n\r\n")}));
+            cases.push_back(response("connection-ows-after-" + n, {GET},
+                                     {meta(kOk + "Connection:" + spaces + "close\r\nContent-Length: 0\r\n\r\n",
+                                           none(), S | E | L)}));
+            cases.push_back(response("content-type-ows-after-" + n, {GET},
+                                     {coded(meta(kOk + "Content-Type:" + spaces +
+                                                     "image/png\r\nContent-Length: 0\r\n\r\n",
+                                                 none(), S | E),
+                                            K)}));
         }
         // a field name no candidate matches any more ("X", or "Content-"
         // and then no name libra reads) runs too, up to a byte that is no
