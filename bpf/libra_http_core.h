@@ -1555,6 +1555,16 @@ LIBRA_CORE_INLINE __u32 libra_plain_prefix(__u64 flags)
 #endif
 }
 
+/* The bytes libra_plain_prefix(@flags) counts, as 0xff bytes of a word as loaded. */
+LIBRA_CORE_INLINE __u64 libra_plain_mask(__u64 flags)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return ((flags & -flags) >> 7) - 1;
+#else
+	return flags ? 0 : ~0ULL;
+#endif
+}
+
 /* How many bytes of @prefix, a run of 0xff bytes from the first, are set (0-8). */
 LIBRA_CORE_INLINE __u32 libra_prefix_bytes(__u64 prefix)
 {
@@ -1609,7 +1619,7 @@ LIBRA_CORE_SUBPROG __u32 libra_name_run_packed(__u64 word, __u32 match, __u32 po
 	const __u64 non_token = libra_non_token_bytes(word);
 	/* to lower case: "-", ".", digits and lower-case letters have 0x20 set already */
 	const __u64 lower = word | 0x2020202020202020ULL;
-	__u64 take = ((non_token & -non_token) >> 7) - 1, reach = 0;
+	__u64 take = libra_plain_mask(non_token), reach = 0;
 	__u32 survivors = 0, k;
 
 	if (pos >= LIBRA_FIELD_NAME_MAX)
@@ -1647,16 +1657,6 @@ LIBRA_CORE_INLINE __u32 libra_name_run(struct libra_http_state *st, __u64 word)
 	st->name_match = (__u8)(packed >> 8);
 	st->pos = (__u8)(packed >> 16);
 	return packed & 0xf;
-}
-
-/* The bytes libra_plain_prefix(@flags) counts, as 0xff bytes of a word as loaded. */
-LIBRA_CORE_INLINE __u64 libra_plain_mask(__u64 flags)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return ((flags & -flags) >> 7) - 1;
-#else
-	return flags ? 0 : ~0ULL;
-#endif
 }
 
 /* The first of the window's eight bytes in @word, as loaded. */
