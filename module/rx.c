@@ -413,15 +413,16 @@ u64 libra_rx_cut_from(const struct libra_sock *ls, const struct sock *sk)
 
 	if (!d->msg_id)
 		return 0;
-	if (d->to_close && !d->passthrough)
-		return (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) && cs == READ_ONCE(tp->rcv_nxt)
-		       ? 0 : d->msg_id;
+	/* the oldest message whose body is still ahead of the reads was cut */
 	for (i = 0; i < d->ext_count; i++) {
 		const struct libra_extent *e = &d->ext[(d->ext_head + i) % LIBRA_EXTENTS];
 
 		if (after(e->end, cs))
 			return min(e->msg_id, d->msg_id);
 	}
+	if (d->to_close && !d->passthrough)
+		return (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) && cs == READ_ONCE(tp->rcv_nxt)
+		       ? 0 : d->msg_id;
 	if (d->whole_msg_id == d->msg_id && !before(cs, d->whole_end_seq))
 		return 0;
 	return d->msg_id;

@@ -1621,6 +1621,47 @@ static void case_origin_closed(void)
 	send_whole(r.buf, &r, expired, "a response the proxy still sends");
 }
 
+/*
+ * Two responses queued back to back, the second close-delimited (no
+ * Content-Length): the program reads part of the first and closes. The
+ * parser ran ahead of the reads into the second, but the first is the
+ * one cut off with the connection: its unsent anchors go at the close,
+ * not with the collector minutes later.
+ */
+static void case_origin_cut_behind_close(void)
+{
+	static const char gets[] = "GET /1 HTTP/1.1\r\nHost: f\r\n\r\nGET /2 HTTP/1.1\r\nHost: f\r\n\r\n";
+	static const char close_hdr[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+	struct msg m[2] = { make_response(64 * KiB, 33) };
+	struct backend b = { .msgs = m, .nmsgs = 2 };
+	uint64_t expired = stat_now(LIBRA_STAT_ANCHORS_EXPIRED);
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	size_t want = m[0].hdr + 24 * KiB;
+	uint8_t *got;
+	int fd, tries;
+
+	m[1].hdr = sizeof(close_hdr) - 1;
+	m[1].len = m[1].hdr + 16 * KiB;
+	m[1].p = malloc(m[1].len);
+	memcpy(m[1].p, close_hdr, m[1].hdr);
+	memset(m[1].p + m[1].hdr, 'b', m[1].len - m[1].hdr);
+	fd = connect_to(start_backend(&b));
+	if (send_all(fd, gets, sizeof(gets) - 1, 0))
+		die("sending the requests");
+	usleep(300000);	/* both responses queued before the first read */
+	got = recv_stream(fd, want, 8 * KiB);
+	check_received(got, m[0].p, want);
+	expect_anchored(before);
+	close(fd);
+	for (tries = 0; on && tries < 40 && stat_now(LIBRA_STAT_ANCHORS_EXPIRED) == expired; tries++)
+		usleep(50000);
+	if (on && stat_now(LIBRA_STAT_ANCHORS_EXPIRED) == expired)
+		die("the cut response's anchors outlived its connection");
+	free(got);
+	free(m[0].p);
+	free(m[1].p);
+}
+
 /* ------------------------------------------------------- kernel TLS */
 
 /*
@@ -2808,6 +2849,7 @@ static const struct fs_case cases[] = {
 	{ "unsent-held", case_unsent_held },
 	{ "unsent-pressed", case_unsent_pressed },
 	{ "origin-closed", case_origin_closed },
+	{ "origin-cut-behind-close", case_origin_cut_behind_close },
 	{ "ktls-ciphers", case_ktls_ciphers },
 	{ "ktls-misaligned", case_ktls_misaligned },
 	{ "ktls-records", case_ktls_records },
