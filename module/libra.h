@@ -361,6 +361,13 @@ struct libra_sock {
 	u32 tx_cont_off;		/* ... how much of it went ... */
 	u64 tx_cont_msg;		/* ... and the outgoing message it belongs to */
 	/*
+	 * The region of the buffer received after tx_cont's, referenced, when
+	 * tx_cont's went out whole at the end of a call: if the next call's
+	 * body bytes open with its token, the region runs on into it without a
+	 * scan, a MAC and a lookup (tx.c). Consulted once, then dropped.
+	 */
+	struct libra_anchor *tx_succ;
+	/*
 	 * Bytes the program handed over that are not sent yet: the start of
 	 * what may be a token, cut off by the end of a send call, and what
 	 * came after it until it can be decided, framing the program put in
@@ -417,6 +424,7 @@ int libra_rx_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 int libra_tx_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 int libra_tx_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
 		      int flags);
+void libra_tx_drop_successor(struct libra_sock *ls);
 /* tx_owed.c: bytes a send held back, settled at shutdown and close */
 bool libra_tx_any_held(void);
 bool libra_tx_proc_ktls_holding(struct pid *tgid);

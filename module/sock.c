@@ -218,6 +218,7 @@ static void libra_sock_drop_state(struct libra_sock *ls)
 		libra_anchor_put(ls->tx_cont);
 		ls->tx_cont = NULL;
 	}
+	libra_tx_drop_successor(ls);
 	if (ls->ktls_cont) {
 		libra_anchor_put(ls->ktls_cont);
 		ls->ktls_cont = NULL;

@@ -13,7 +13,10 @@
  * in between (a proxy re-chunking a body), even when the framing splits the
  * token itself (tx_owed.c) — until its length is used up. A region never
  * continues into another message: one the program cut short is dropped
- * (regions_cut) when the next message's body begins.
+ * (regions_cut) when the next message's body begins. Where a region ends,
+ * the one received right after it (the next buffer of the same readv())
+ * is expected next: body bytes that are exactly its token, in the same
+ * call or the next one, start it without a scan, a MAC and a lookup.
  *
  * Where libra cannot follow the framing (the parser stepped aside: FastCGI,
  * h2c, WebSocket, a custom method; a connection older than the opt-in;
@@ -273,6 +276,7 @@ static void libra_tx_connection_lost(struct libra_sock *ls)
 		libra_anchor_put(ls->tx_cont);
 		ls->tx_cont = NULL;
 	}
+	libra_tx_drop_successor(ls);
 	for (i = 0; i < LIBRA_TX_MSGS; i++) {
 		if (ls->tx_msgs[i])
 			libra_anchor_abandon_msg(ls->tx_msgs[i]);
@@ -311,6 +315,34 @@ static bool libra_tx_successor(const struct libra_tx_call *call, u32 at,
 	return !memcmp(&got, &want, sizeof(got));
 }
 
+void libra_tx_drop_successor(struct libra_sock *ls)
+{
+	if (ls->tx_succ) {
+		libra_anchor_put(ls->tx_succ);
+		ls->tx_succ = NULL;
+	}
+}
+
+/*
+ * No region is in progress and @n bytes of a body are next: if they open
+ * with the token of the region that followed the last one sent
+ * (ls->tx_succ), that region starts here, as a scan would start it (a
+ * live token of this process, where the body's message stands) but
+ * without a scan, a MAC and a lookup. Anything else, and the scan decides.
+ */
+static void libra_tx_take_successor(struct libra_tx_call *call, u32 n)
+{
+	struct libra_sock *ls = call->ls;
+	struct libra_anchor *next = ls->tx_succ;
+
+	ls->tx_succ = NULL;
+	if (n >= LIBRA_TOKEN_BYTES && !ls->tx_raw_magic && !ls->tx_owed_len &&
+	    next->owner == task_tgid(current) && libra_tx_successor(call, 0, next) &&
+	    libra_tx_start_region(call, next, libra_tx_body_msg(ls, ls->tx_pos)))
+		return;	/* tx_cont took our reference */
+	libra_anchor_put(next);
+}
+
 /*
  * Continues the region being sent over @n body bytes, and on into the
  * regions of the buffers received after it, in one run, while their tokens
@@ -322,6 +354,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 {
 	struct libra_sock *ls = call->ls;
 	struct libra_anchor_part parts[LIBRA_TX_CHAIN];
+	struct libra_anchor *done = NULL;	/* the last region that went out whole */
 	unsigned int nr = 1, i;
 	u32 total, left;
 	int ret;
@@ -369,9 +402,16 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 		left -= k;
 		if (ls->tx_cont_off == a->len) {
 			ls->tx_cont = NULL;
+			done = a;
 			libra_anchor_sent(a);
 			libra_anchor_put(a);	/* tx_cont's */
 		}
+	}
+	if (!ls->tx_cont && done && done->next) {
+		/* the next buffer's region may follow after framing, or open the next call */
+		kref_get(&done->next->ref);
+		libra_tx_drop_successor(ls);
+		ls->tx_succ = done->next;
 	}
 out:
 	for (i = 0; i < nr; i++)
@@ -559,6 +599,12 @@ static int libra_tx_run(struct libra_tx_call *call)
 				break;
 			}
 		}
+		if (ls->tx_succ) {
+			if (body && !ls->tx_cont)
+				libra_tx_take_successor(call, n);
+			else
+				libra_tx_drop_successor(ls);
+		}
 		if (body && ls->tx_cont && libra_tx_body_msg(ls, ls->tx_pos) != ls->tx_cont_msg)
 			libra_tx_cut_region(ls);	/* it does not run into another message */
 		if (body && ls->tx_cont) {
@@ -664,6 +710,7 @@ static int libra_tx_one_call(struct libra_tx_call *call, size_t size)
 		ret = -ECONNRESET;
 		goto out;
 	}
+	libra_tx_drop_successor(ls);
 	ret = libra_tx_tls_check(call);
 	if (ret)
 		goto out;

@@ -1044,10 +1044,11 @@ static int writev_all(int fd, struct iovec *iov, int n)
  * A response read with readv() into buffers of mixed sizes, an empty one
  * and one too short for a region among them, and every fifth call with an
  * unreadable buffer in the middle. Each call's buffers are sent on as a
- * proxy forwards them, by turns: one send per buffer; all in one writev()
- * (a region runs on into the next buffer's); all in one writev() with the
- * first two swapped (each buffer's region found by its own token, never
- * the one received after it). Every region stays inside its buffer; a call
+ * proxy forwards them, by turns: one send per buffer (a region runs on
+ * into the next buffer's across calls); all in one writev() (and within
+ * one); all in one writev() with the first two swapped, and one send per
+ * buffer with the first two swapped (each buffer's region found by its own
+ * token, never the one received after it). Every region stays inside its buffer; a call
  * that hits the unreadable buffer returns no byte past it (what went into
  * the ones before it, or EFAULT with those bytes still queued, as stock
  * may); the client gets the bytes in the order they were sent. Libra on
@@ -1075,7 +1076,7 @@ static void case_readv_buffers(void)
 	while (done < m.len) {
 		struct iovec v[NBUF], out[NBUF];
 		size_t at = 0, nout = 0;
-		int regions, how = calls % 3;
+		int regions, how = calls % 4;
 		ssize_t n;
 
 		for (size_t i = 0; i < NBUF; i++)
@@ -1107,7 +1108,7 @@ static void case_readv_buffers(void)
 		if (regions > most_regions)
 			most_regions = regions;
 		/* the first call carries the headers: its buffers go in order */
-		if (how == 2 && done && nout >= 2) {
+		if (how >= 2 && done && nout >= 2) {
 			struct iovec t = out[0];
 
 			out[0] = out[1];
@@ -1122,7 +1123,7 @@ static void case_readv_buffers(void)
 			memcpy(want + wlen, m.p + done + off, out[i].iov_len);
 			wlen += out[i].iov_len;
 		}
-		if (how == 0) {
+		if (how == 0 || how == 3) {
 			for (size_t i = 0; i < nout; i++)
 				if (send_all(s.fd, out[i].iov_base, out[i].iov_len, 0))
 					die("sending buffer %zu of call %d", i, calls);
@@ -1275,6 +1276,71 @@ static void case_fork_child(void)
 		return;	/* the child's send came after the parent's anchors could be found: fine if whole */
 	if (!WEXITSTATUS(st))
 		die("a short response, yet the child's send succeeded");
+}
+
+/*
+ * The buffers of one readv() sent on one per call, the first by the
+ * process that read them and the rest by its fork child. The child's first
+ * send opens with the token of the region received after the one its
+ * parent just finished: an ancestor's token, which it may only send as the
+ * bytes written into its own memory, never by running on from its
+ * parent's region as the parent's next call would.
+ */
+static void case_fork_successor(void)
+{
+	enum { NBUF = 4, BUFLEN = 16 * KiB };
+	struct msg m = make_response(NBUF * BUFLEN, 43);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED), mat;
+	int fd = upstream(start_backend(&b)), err, st, regions;
+	uint8_t *hdr, *body = malloc(NBUF * BUFLEN), *got;
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	struct iovec v[NBUF];
+	size_t glen, done = 0;
+	pid_t c;
+
+	if (!body)
+		die("out of memory");
+	read_headers(s.fd);
+	hdr = recv_stream(fd, m.hdr, m.hdr);
+	usleep(200000);	/* the whole body queued: one readv() fills every buffer */
+	while (done < NBUF * BUFLEN) {
+		int nv = 0;
+		ssize_t n;
+
+		for (size_t at = done; at < NBUF * BUFLEN; at = (at / BUFLEN + 1) * BUFLEN)
+			v[nv++] = (struct iovec){ body + at, (at / BUFLEN + 1) * BUFLEN - at };
+		n = readv(fd, v, nv);
+		if (n <= 0)
+			die("readv after %zu body bytes: %s", done, n ? strerror(errno) : "EOF");
+		done += n;
+	}
+	regions = check_received(body, m.p + m.hdr, NBUF * BUFLEN);
+	expect_anchored(before);
+	if (on && regions < NBUF)
+		die("%d regions in %d buffers: the case tests nothing", regions, NBUF);
+	mat = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
+	if (send_all(s.fd, hdr, m.hdr, 0) || send_all(s.fd, body, BUFLEN, 0))
+		die("sending the headers and the first buffer");
+	c = fork();
+	if (c == 0) {
+		for (int i = 1; i < NBUF; i++)
+			if (send_all(s.fd, body + i * BUFLEN, BUFLEN, 0))
+				_exit(1);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, m.p, m.len);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		die("the child's sends failed");
+	if (on && stat_now(LIBRA_STAT_BYTES_MATERIALIZED) - mat < (NBUF - 1) * BUFLEN)
+		die("the child's buffers were not written into its memory (%llu bytes)",
+		    (unsigned long long)(stat_now(LIBRA_STAT_BYTES_MATERIALIZED) - mat));
+	free(got);
+	free(hdr);
+	free(body);
+	close(fd);
 }
 
 /*
@@ -2841,6 +2907,7 @@ static const struct fs_case cases[] = {
 	{ "stale-token", case_stale_token },
 	{ "send-after-shutdown", case_send_after_shutdown },
 	{ "fork-child", case_fork_child },
+	{ "fork-successor", case_fork_successor },
 	{ "tls-upload", case_tls_upload },
 	{ "zerocopy", case_zerocopy },
 	{ "uring-send-zc", case_uring_send_zc },
