@@ -449,13 +449,17 @@ static void libra_tx_check_sync(struct libra_sock *ls, struct sock *sk)
 static int libra_tx_tls_check(struct libra_tx_call *call)
 {
 	struct libra_sock *ls = call->ls;
+	bool first = ls->tx_pos == 0 && !ls->tx_synced && ls->role != LIBRA_ROLE_PASS;
 	u8 b[9];
 	u32 n = min_t(size_t, sizeof(b), iov_iter_count(call->iter));
 	bool had;
 
+	/* HTTP past a connection's first bytes: nothing to look at, no user memory to read */
+	if (!first && ls->role != LIBRA_ROLE_PASS && !(ls->flags & LIBRA_SOCKET_F_TLS))
+		return 0;
 	if (n < 3 || !libra_tx_peek(call, 0, b, n))
 		return 0;
-	if (ls->tx_pos == 0 && !ls->tx_synced && ls->role != LIBRA_ROLE_PASS) {
+	if (first) {
 		if (libra_tls_record_start(b, n, true)) {
 			libra_tls_handshake_begin(ls);
 			/* TLS records from here on, never HTTP */
@@ -470,8 +474,6 @@ static int libra_tx_tls_check(struct libra_tx_call *call)
 		}
 		return 0;
 	}
-	if (ls->role != LIBRA_ROLE_PASS && !(ls->flags & LIBRA_SOCKET_F_TLS))
-		return 0;
 	if (!libra_tls_record_start(b, n, false))
 		return 0;
 	if (ls->tls_tgid) {
