@@ -1603,20 +1603,31 @@ static uint8_t *receive_then_wait_unsent(struct received *r, enum unsent_how how
 }
 
 /*
+ * Sends @len bytes of @out to a fresh client as the response to its
+ * request; returns what the client got (*@glen bytes), *@e the send's
+ * result.
+ */
+static uint8_t *send_to_client(const uint8_t *out, size_t len, size_t *glen, int *e)
+{
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	int err;
+
+	read_headers(s.fd);
+	*e = send_all(s.fd, out, len, 0);
+	return finish_sink(&s, glen, &err);
+}
+
+/*
  * Sends @out, the @r->sent.len bytes of a response received before, to a
  * client: every byte must reach it, and no anchor expire since @expired.
  */
 static void send_whole(const uint8_t *out, const struct received *r, uint64_t expired,
 		       const char *held)
 {
-	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
 	size_t glen;
-	uint8_t *got;
-	int err, e;
+	int e;
+	uint8_t *got = send_to_client(out, r->sent.len, &glen, &e);
 
-	read_headers(s.fd);
-	e = send_all(s.fd, out, r->sent.len, 0);
-	got = finish_sink(&s, &glen, &err);
 	if (e)
 		die("sending the response: %s", strerror(-e));
 	expect_equal("the client", got, glen, r->sent.p, r->sent.len);
@@ -1632,18 +1643,14 @@ static void send_unsent(enum unsent_how how)
 	uint64_t expired = stat_now(LIBRA_STAT_ANCHORS_EXPIRED);
 	struct received r;
 	uint8_t *out = receive_then_wait_unsent(&r, how), *got;
-	struct sink s;
 	size_t glen;
-	int err, e;
+	int e;
 
 	if (!on || how == UNSENT_HELD) {
 		send_whole(out, &r, expired, "a response still held");
 		return;
 	}
-	s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
-	read_headers(s.fd);
-	e = send_all(s.fd, out, r.sent.len, 0);
-	got = finish_sink(&s, &glen, &err);
+	got = send_to_client(out, r.sent.len, &glen, &e);
 	if (!e || has_magic(got, glen) || glen >= r.sent.len)
 		die("an expired token was sent (send %s, %zu bytes at the client)", e ? "failed" : "ok", glen);
 	if (stat_now(LIBRA_STAT_ANCHORS_EXPIRED) == expired)
