@@ -159,21 +159,46 @@ static bool libra_anchor_charge(u64 bytes)
 	return true;
 }
 
+static void libra_pages_free(struct libra_pages *p)
+{
+	u32 i;
+
+	for (i = 0; i < p->nr_pieces; i++)
+		put_page(p->pieces[i].bv_page);
+	libra_scope_put(p->scope);
+	kvfree(p);
+}
+
+/* Their charge goes with the last anchor over them, when it is released or discarded. */
+static void libra_pages_release(struct kref *ref)
+{
+	struct libra_pages *p = container_of(ref, struct libra_pages, ref);
+
+	atomic64_sub(p->charged, &libra_anchored_bytes);
+	libra_scope_uncharge(p->scope, p->charged);
+	libra_pages_free(p);
+}
+
+/*
+ * Dropped when an anchor's last reference goes, not after the RCU grace that
+ * frees it: a lookup under RCU reads an anchor's id, length and owner only,
+ * and takes a reference before anything touches its pages.
+ */
+static void libra_pages_put(struct libra_pages *p)
+{
+	kref_put(&p->ref, libra_pages_release);
+}
+
 static void libra_anchor_release(struct kref *ref);
 
 static void libra_anchor_free(struct libra_anchor *a)
 {
-	u32 i;
-
 	if (a->next)
 		kref_put(&a->next->ref, libra_anchor_release);
-
-	for (i = 0; i < a->nr_pieces; i++)
-		put_page(a->pieces[i].bv_page);
 	put_pid(a->owner);
 	libra_scope_put(a->scope);
 	kfree(a->spare_msg);
-	kvfree(a);
+	kfree(a);
 }
 
 static void libra_anchor_free_rcu(struct rcu_head *rcu)
@@ -185,8 +210,7 @@ static void libra_anchor_release(struct kref *ref)
 {
 	struct libra_anchor *a = container_of(ref, struct libra_anchor, ref);
 
-	atomic64_sub(a->charged, &libra_anchored_bytes);
-	libra_scope_uncharge(a->scope, a->charged);
+	libra_pages_put(a->pages);
 	libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_RELEASED, 1);
 	call_rcu(&a->rcu, libra_anchor_free_rcu);
 	if (atomic_dec_and_test(&libra_anchor_count))
@@ -508,9 +532,9 @@ void libra_anchor_poison(struct libra_anchor *a)
 	spin_unlock_bh(&libra_anchor_lock);
 }
 
-/* Building an anchor from the receive queue. */
+/* Building the pages of a receive's anchors from the receive queue. */
 struct libra_anchor_builder {
-	struct libra_anchor *a;
+	struct libra_pages *p;
 	u32 max_pieces;
 	struct page *copy_page;	/* current page for bytes that must be copied */
 	u32 copy_used;
@@ -527,21 +551,21 @@ struct libra_anchor_builder {
 static int libra_builder_add_ref(struct libra_anchor_builder *b, struct page *page,
 				 u32 off, u32 len)
 {
-	struct libra_anchor *a = b->a;
-	struct bio_vec *last = a->nr_pieces ? &a->pieces[a->nr_pieces - 1] : NULL;
+	struct libra_pages *p = b->p;
+	struct bio_vec *last = p->nr_pieces ? &p->pieces[p->nr_pieces - 1] : NULL;
 
 	if (last && last->bv_page == page && last->bv_offset + last->bv_len == off) {
 		last->bv_len += len;
 		return 0;
 	}
-	if (a->nr_pieces == b->max_pieces)
+	if (p->nr_pieces == b->max_pieces)
 		return -E2BIG;
 	if (compound_head(page) != b->last_head) {
 		b->last_head = compound_head(page);
 		b->charged += page_size(b->last_head);
 	}
 	get_page(page);
-	a->pieces[a->nr_pieces++] = (struct bio_vec){ .bv_page = page, .bv_offset = off, .bv_len = len };
+	p->pieces[p->nr_pieces++] = (struct bio_vec){ .bv_page = page, .bv_offset = off, .bv_len = len };
 	return 0;
 }
 
@@ -673,17 +697,15 @@ static u32 libra_skb_count_pieces(const struct sk_buff *skb)
 
 
 /*
- * An anchor over @len bytes of @sk's receive queue from sequence @seq, the
- * walk starting at *@from (NULL: the queue's head) and leaving there the
- * skb the range ends in, where the next range starts. With @spare, it
- * carries the message publishing may have to create.
+ * The pages of @len bytes of @sk's receive queue from sequence @seq, pinned
+ * and charged to @scope and the budget (NULL: over it, or out of memory).
+ * *@copied says how many of the bytes had to be copied into fresh pages.
  */
-static struct libra_anchor *libra_anchor_build_one(struct sock *sk, struct sk_buff **from,
-						   u32 seq, u32 len, struct libra_proc *proc,
-						   struct libra_scope *scope, bool spare)
+static struct libra_pages *libra_pages_build(struct sock *sk, u32 seq, u32 len,
+					     struct libra_scope *scope, u64 *copied)
 {
 	struct libra_anchor_builder b = { };
-	struct sk_buff *skb, *first = *from ?: skb_peek(&sk->sk_receive_queue);
+	struct sk_buff *skb, *first = skb_peek(&sk->sk_receive_queue);
 	u32 pieces = 0, want = len, s = seq;
 	int err = 0;
 
@@ -703,15 +725,9 @@ static struct libra_anchor *libra_anchor_build_one(struct sock *sk, struct sk_bu
 	}
 	pieces += len / PAGE_SIZE + 1;	/* copied bytes may straddle pages */
 
-	b.a = kvzalloc(struct_size(b.a, pieces, pieces), GFP_KERNEL_ACCOUNT);
-	if (!b.a)
+	b.p = kvzalloc(struct_size(b.p, pieces, pieces), GFP_KERNEL_ACCOUNT);
+	if (!b.p)
 		return NULL;
-	if (spare) {
-		b.a->spare_msg = kzalloc(sizeof(*b.a->spare_msg), GFP_KERNEL_ACCOUNT);
-		if (!b.a->spare_msg)
-			goto err_free;
-	}
-	b.a->len = len;
 	b.max_pieces = pieces;
 
 	want = len;
@@ -728,10 +744,8 @@ static struct libra_anchor *libra_anchor_build_one(struct sock *sk, struct sk_bu
 			break;
 		want -= n;
 		s += n;
-		if (!want) {
-			*from = skb;
+		if (!want)
 			break;
-		}
 	}
 	if (b.copy_page)
 		put_page(b.copy_page);
@@ -747,52 +761,82 @@ static struct libra_anchor *libra_anchor_build_one(struct sock *sk, struct sk_bu
 		libra_scope_uncharge(scope, b.charged);
 		goto err_free;
 	}
-	kref_init(&b.a->ref);
-	b.a->charged = b.charged;
-	b.a->scope = libra_scope_get(scope);
-	b.a->owner = get_pid(task_tgid(current));
-	b.a->proc = proc;
-	b.a->id = libra_token_new_id();
-	b.a->page_copied = b.copied;
-	return b.a;
+	kref_init(&b.p->ref);
+	b.p->charged = b.charged;
+	b.p->scope = libra_scope_get(scope);
+	*copied = b.copied;
+	return b.p;
 
 err_free:
-	libra_anchor_free(b.a);
+	libra_pages_free(b.p);
 	return NULL;
 }
 
 /*
  * Anchors over @nr consecutive ranges of @sk's receive queue from sequence
  * @seq, of @lens[i] bytes each (the buffers of one readv(): a region and a
- * token each), for message @msg_id arriving on libra socket @origin, built
- * in one walk of the queue, without consuming the bytes. The caller holds
- * the socket lock and has checked those bytes are queued. Returns how many
- * were built into @out: the first ones, up to where the budget or memory
- * said no (none: the caller copies). Everything publishing needs is
- * allocated here, so that once the tokens are in user space nothing can
- * fail.
+ * token each), for message @msg_id arriving on libra socket @origin, over
+ * one set of pages built in one walk of the queue, without consuming the
+ * bytes. The caller holds the socket lock and has checked those bytes are
+ * queued. Returns how many were built into @out: the first ones, up to where
+ * memory said no (none: the caller copies; also when the budget says no).
+ * Everything publishing needs is allocated here, so that once the tokens
+ * are in user space nothing can fail.
  */
 unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsigned int nr,
 				u64 msg_id, u64 origin, struct libra_scope *scope,
 				struct libra_anchor **out)
 {
-	struct sk_buff *from = NULL;
+	struct libra_pages *pages;
 	struct libra_proc *proc;
+	u32 total = 0, piece = 0, off = 0, done = 0;
+	u64 copied = 0, shared = 0;
 	unsigned int i;
 
 	sock_owned_by_me(sk);
 	proc = libra_proc_get(task_tgid(current));
 	if (!proc)
 		return 0;
+	for (i = 0; i < nr; i++)
+		total += lens[i];
+	pages = libra_pages_build(sk, seq, total, scope, &copied);
+	if (!pages)
+		return 0;
 	for (i = 0; i < nr; i++) {
-		/* the first carries the message: libra_anchor_publish() links them all at once */
-		out[i] = libra_anchor_build_one(sk, &from, seq, lens[i], proc, scope, !i);
-		if (!out[i])
+		struct libra_anchor *a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+
+		if (!a)
 			break;
-		out[i]->msg_id = msg_id;
-		out[i]->origin = origin;
-		seq += lens[i];
+		/* the first carries the message: libra_anchor_publish() links them all at once */
+		if (!i) {
+			a->spare_msg = kzalloc(sizeof(*a->spare_msg), GFP_KERNEL_ACCOUNT);
+			if (!a->spare_msg) {
+				kfree(a);
+				break;
+			}
+			a->page_copied = copied;
+		}
+		kref_get(&pages->ref);
+		a->pages = pages;
+		a->first_piece = piece;
+		a->first_off = off;
+		a->len = lens[i];
+		/* its share of the charge, for its process's figures; the last takes the rest */
+		done += lens[i];
+		a->charged = (i + 1 < nr ? div_u64(pages->charged * done, total) : pages->charged) - shared;
+		shared += a->charged;
+		kref_init(&a->ref);
+		a->scope = libra_scope_get(scope);
+		a->owner = get_pid(task_tgid(current));
+		a->proc = proc;
+		a->id = libra_token_new_id();
+		a->msg_id = msg_id;
+		a->origin = origin;
+		out[i] = a;
+		for (off += lens[i]; piece < pages->nr_pieces && off >= pages->pieces[piece].bv_len; piece++)
+			off -= pages->pieces[piece].bv_len;
 	}
+	libra_pages_put(pages);	/* the build's own: the anchors hold theirs */
 	return i;
 }
 
@@ -851,8 +895,7 @@ void libra_anchor_publish(struct libra_anchor **as, const unsigned long *uaddr, 
 /* Drops an anchor that was built but never published (its token never reached user space). */
 void libra_anchor_discard(struct libra_anchor *a)
 {
-	atomic64_sub(a->charged, &libra_anchored_bytes);
-	libra_scope_uncharge(a->scope, a->charged);
+	libra_pages_put(a->pages);
 	libra_anchor_free(a);
 }
 

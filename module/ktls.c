@@ -151,29 +151,27 @@ static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct l
 				  u32 a_off, u32 n)
 {
 	u8 buf[LIBRA_KTLS_CHUNK];
+	struct libra_piece_iter pieces;
 	struct iov_iter it;
-	u32 i, done = 0;
+	struct bio_vec bv;
+	u32 done = 0;
 
 	if (!libra_ktls_iter_at(msg, off, &it))
 		return false;
-	for (i = 0; i < a->nr_pieces && done < n; i++) {
-		const struct bio_vec *bv = &a->pieces[i];
+	libra_piece_iter_init(&pieces, a, a_off, n);
+	while (libra_piece_next(&pieces, &bv)) {
 		u32 at;
 
-		if (a_off >= bv->bv_len) {
-			a_off -= bv->bv_len;
-			continue;
-		}
-		for (at = a_off; at < bv->bv_len && done < n;) {
-			u32 k = min3(bv->bv_len - at, n - done, (u32)sizeof(buf));
-			u32 pg = (bv->bv_offset + at) / PAGE_SIZE, po = (bv->bv_offset + at) % PAGE_SIZE;
+		for (at = 0; at < bv.bv_len;) {
+			u32 k = min_t(u32, bv.bv_len - at, sizeof(buf));
+			u32 pg = (bv.bv_offset + at) / PAGE_SIZE, po = (bv.bv_offset + at) % PAGE_SIZE;
 			u8 *vaddr;
 			bool same;
 
 			k = min_t(u32, k, PAGE_SIZE - po);
 			if (!libra_ktls_read(&it, buf, k))
 				return false;
-			vaddr = kmap_local_page(bv->bv_page + pg);
+			vaddr = kmap_local_page(bv.bv_page + pg);
 			same = !memcmp(buf, vaddr + po, k);
 			kunmap_local(vaddr);
 			if (!same)
@@ -181,7 +179,6 @@ static bool libra_ktls_real_bytes(const struct msghdr *msg, size_t off, struct l
 			at += k;
 			done += k;
 		}
-		a_off = 0;
 	}
 	return done == n;
 }

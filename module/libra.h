@@ -138,6 +138,18 @@ const char *libra_token_verdict_name(enum libra_token_verdict why);
 /* anchor.c: body bytes held by page reference */
 struct libra_msg;
 struct libra_proc;
+/*
+ * The pages of one receive's anchors (rx.c anchors the buffers of a readv()
+ * in one go): pinned and charged once for all of them, freed with the last
+ * anchor over them. Read-only once built.
+ */
+struct libra_pages {
+	struct kref ref;		/* one per anchor over them */
+	struct libra_scope *scope;	/* charged for them; NULL if none */
+	u64 charged;			/* what the pieces pin: budget bytes */
+	u32 nr_pieces;
+	struct bio_vec pieces[];
+};
 struct libra_anchor {
 	struct hlist_node node;		/* libra_anchor_table, RCU */
 	struct list_head msg_node;	/* msg->anchors, under libra_anchor_lock */
@@ -159,12 +171,14 @@ struct libra_anchor {
 	struct kref ref;		/* the table's, plus one per user */
 	u64 id;
 	struct pid *owner;		/* thread group that received it */
-	struct libra_scope *scope;	/* charged for it; NULL if none */
-	u64 charged;			/* what its pieces pin: budget bytes */
+	struct libra_scope *scope;	/* its counters; NULL if none */
+	/* its share of @pages->charged, for its process's figures (the budget is charged per set) */
+	u64 charged;
 	unsigned long uaddr;		/* user address its token was written to; 0: none */
 	u32 len;			/* region bytes, token included */
-	u32 nr_pieces;
-	u32 page_copied;		/* of them, copied into fresh pages (slab heads, shared frags) */
+	struct libra_pages *pages;	/* referenced: its region is @len bytes of them from ... */
+	u32 first_piece, first_off;	/* ... byte @first_off of piece @first_piece */
+	u32 page_copied;		/* bytes of the set copied into fresh pages (slab heads, shared frags): the first anchor's */
 	/*
 	 * A request body's: sending does not release it, since a proxy may
 	 * resend a request to another upstream; it goes when the response to
@@ -174,8 +188,42 @@ struct libra_anchor {
 	bool resendable;
 	bool sent_once;			/* under libra_anchor_lock */
 	bool poisoned;			/* under libra_anchor_lock: see libra_anchor_poison() */
-	struct bio_vec pieces[];
 };
+
+/* Walks the pages of @len bytes of an anchor's region from byte @off of it. */
+struct libra_piece_iter {
+	const struct bio_vec *piece, *end;
+	u32 off, left;			/* into *@piece; bytes still to walk */
+};
+
+static inline void libra_piece_iter_init(struct libra_piece_iter *it, const struct libra_anchor *a,
+					 u32 off, u32 len)
+{
+	it->piece = &a->pages->pieces[a->first_piece];
+	it->end = &a->pages->pieces[a->pages->nr_pieces];
+	it->off = a->first_off + off;
+	it->left = off < a->len ? min(len, a->len - off) : 0;
+	while (it->left && it->piece < it->end && it->off >= it->piece->bv_len) {
+		it->off -= it->piece->bv_len;
+		it->piece++;
+	}
+}
+
+/* The next run of pages, as one bio_vec; false when the range is walked. */
+static inline bool libra_piece_next(struct libra_piece_iter *it, struct bio_vec *bv)
+{
+	u32 n;
+
+	if (!it->left || it->piece == it->end)
+		return false;
+	n = min(it->piece->bv_len - it->off, it->left);
+	*bv = (struct bio_vec){ .bv_page = it->piece->bv_page,
+				.bv_offset = it->piece->bv_offset + it->off, .bv_len = n };
+	it->left -= n;
+	it->off = 0;
+	it->piece++;
+	return true;
+}
 unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsigned int nr,
 				u64 msg_id, u64 origin, struct libra_scope *scope,
 				struct libra_anchor **out);

@@ -269,14 +269,17 @@ static u32 libra_rx_copy_anchored(struct libra_anchor **as, unsigned int nr, u32
 				  struct iov_iter *to)
 {
 	u32 done = 0;
-	unsigned int j, i;
+	unsigned int j;
 
 	for (j = 0; j < nr && done < want; j++) {
-		for (i = 0; i < as[j]->nr_pieces && done < want; i++) {
-			const struct bio_vec *bv = &as[j]->pieces[i];
-			u32 k = min(bv->bv_len, want - done);
+		struct libra_piece_iter it;
+		struct bio_vec bv;
 
-			if (copy_page_to_iter(bv->bv_page, bv->bv_offset, k, to) != k)
+		libra_piece_iter_init(&it, as[j], 0, want - done);
+		while (libra_piece_next(&it, &bv)) {
+			u32 k = bv.bv_len;
+
+			if (copy_page_to_iter(bv.bv_page, bv.bv_offset, k, to) != k)
 				return done;
 			done += k;
 		}

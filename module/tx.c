@@ -106,7 +106,7 @@ int libra_anchor_send(const struct libra_anchor_part *parts, unsigned int nr, bo
 		      libra_page_sink sink, void *to)
 {
 	struct bio_vec runs[LIBRA_PAGE_RUNS];
-	unsigned int nr_runs = 0, i, j;
+	unsigned int nr_runs = 0, j;
 	u32 total = 0, sent = 0, batch = 0;
 	u64 t0 = libra_clock();
 	int ret = 0;
@@ -114,22 +114,16 @@ int libra_anchor_send(const struct libra_anchor_part *parts, unsigned int nr, bo
 	for (j = 0; j < nr; j++)
 		total += parts[j].len;
 	for (j = 0; j < nr; j++) {
-		const struct libra_anchor *a = parts[j].a;
-		u32 off = parts[j].off, left = parts[j].len;
+		struct libra_piece_iter it;
+		struct bio_vec bv;
 
-		for (i = 0; i < a->nr_pieces && left; i++) {
-			const struct bio_vec *bv = &a->pieces[i];
+		libra_piece_iter_init(&it, parts[j].a, parts[j].off, parts[j].len);
+		while (libra_piece_next(&it, &bv)) {
 			struct bio_vec *last = nr_runs ? &runs[nr_runs - 1] : NULL;
-			u32 take;
 
-			if (off >= bv->bv_len) {
-				off -= bv->bv_len;
-				continue;
-			}
-			take = min(bv->bv_len - off, left);
-			if (last && last->bv_page == bv->bv_page &&
-			    last->bv_offset + last->bv_len == bv->bv_offset + off) {
-				last->bv_len += take;
+			if (last && last->bv_page == bv.bv_page &&
+			    last->bv_offset + last->bv_len == bv.bv_offset) {
+				last->bv_len += bv.bv_len;
 			} else {
 				if (nr_runs == LIBRA_PAGE_RUNS) {
 					ret = sink(to, runs, nr_runs, batch, true);
@@ -140,13 +134,9 @@ int libra_anchor_send(const struct libra_anchor_part *parts, unsigned int nr, bo
 					nr_runs = 0;
 					batch = 0;
 				}
-				runs[nr_runs++] = (struct bio_vec){ .bv_page = bv->bv_page,
-								    .bv_offset = bv->bv_offset + off,
-								    .bv_len = take };
+				runs[nr_runs++] = bv;
 			}
-			batch += take;
-			left -= take;
-			off = 0;
+			batch += bv.bv_len;
 		}
 	}
 	if (nr_runs) {

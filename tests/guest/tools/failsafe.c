@@ -1142,6 +1142,89 @@ static void case_readv_buffers(void)
 	close(fd);
 }
 
+/*
+ * The buffers of one readv() share their pages in the kernel (one set, each
+ * buffer's region a range of it). One readv() of four 8 KiB buffers, all
+ * regions, goes on as: the first over TCP, the second through a pipe (its
+ * real bytes written into the program's memory from the middle of the set)
+ * and what the pipe gave over TCP, then the fourth before the third. The
+ * client must get each buffer's own bytes, in the order sent. The rest of
+ * the response is read and sent as it comes.
+ */
+static void case_readv_part_to_pipe(void)
+{
+	enum { NBUF = 4, BUF = 8192 };
+	struct msg m = make_response(256 * KiB + 55, 93);
+	struct backend b = { .msgs = &m, .nmsgs = 1, .request_first = true };
+	uint64_t before = stat_now(LIBRA_STAT_BYTES_ANCHORED);
+	uint64_t materialized = stat_now(LIBRA_STAT_BYTES_MATERIALIZED);
+	int fd = upstream(start_backend(&b)), p[2], err, regions = -1;
+	uint8_t *bufs[NBUF], *flat = malloc(NBUF * BUF), *piped = malloc(BUF);
+	uint8_t *want = calloc(1, m.len), *got;
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	size_t done = 0, wlen = 0, glen;
+
+	if (!flat || !piped || !want || pipe(p))
+		die("out of memory or pipes");
+	for (size_t i = 0; i < NBUF; i++)
+		if (!(bufs[i] = malloc(BUF)))
+			die("out of memory");
+	read_headers(s.fd);
+	while (done < m.len) {
+		struct iovec v[NBUF];
+		ssize_t n;
+
+		for (size_t i = 0; i < NBUF; i++)
+			v[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = BUF };
+		n = readv(fd, v, NBUF);
+		if (n <= 0)
+			die("readv after %zu of %zu bytes: %s", done, m.len, n ? strerror(errno) : "EOF");
+		for (size_t at = 0, i = 0; at < (size_t)n; at += BUF, i++)
+			memcpy(flat + at, bufs[i], (size_t)n - at < BUF ? (size_t)n - at : BUF);
+		if (regions < 0 && done && n == NBUF * BUF) {
+			static const int order[NBUF] = { 0, 1, 3, 2 };
+
+			regions = scan_received(flat, m.p + done, n, NULL, 0);
+			if (send_all(s.fd, bufs[0], BUF, 0))
+				die("sending the first buffer");
+			write_all(p[1], bufs[1], BUF);
+			if (read(p[0], piped, BUF) != BUF)
+				die("reading the pipe back");
+			if (send_all(s.fd, piped, BUF, 0) || send_all(s.fd, bufs[3], BUF, 0) ||
+			    send_all(s.fd, bufs[2], BUF, 0))
+				die("sending the other buffers");
+			for (size_t i = 0; i < NBUF; i++) {
+				memcpy(want + wlen, m.p + done + order[i] * BUF, BUF);
+				wlen += BUF;
+			}
+		} else {
+			size_t left = n, nv = 0;
+
+			check_received(flat, m.p + done, n);
+			for (; left; nv++) {
+				if (v[nv].iov_len > left)
+					v[nv].iov_len = left;
+				left -= v[nv].iov_len;
+			}
+			if (writev_all(s.fd, v, nv))
+				die("sending the buffers");
+			memcpy(want + wlen, m.p + done, n);
+			wlen += n;
+		}
+		done += n;
+	}
+	got = finish_sink(&s, &glen, &err);
+	expect_equal("the client", got, glen, want, wlen);
+	expect_anchored(before);
+	say("the four buffers of one readv() held %d regions", regions);
+	if (regions < 0)
+		die("no readv() filled all four buffers after the headers: the case tests nothing");
+	if (on && (regions != NBUF || stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == materialized))
+		die("%d regions, materialized %s: the case tests nothing", regions,
+		    stat_now(LIBRA_STAT_BYTES_MATERIALIZED) == materialized ? "nothing" : "some");
+	close(fd);
+}
+
 /* M3: part of a region sent, connect(AF_UNSPEC), reconnect elsewhere, send a request. */
 static void case_reconnect(void)
 {
@@ -2910,6 +2993,7 @@ static const struct fs_case cases[] = {
 	{ "urgent", case_urgent },
 	{ "two-senders", case_two_senders },
 	{ "readv-buffers", case_readv_buffers },
+	{ "readv-part-to-pipe", case_readv_part_to_pipe },
 	{ "reconnect", case_reconnect },
 	{ "stale-token", case_stale_token },
 	{ "send-after-shutdown", case_send_after_shutdown },
