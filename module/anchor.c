@@ -34,7 +34,10 @@
  *    call fails), never sent as bytes;
  *  - when its process is gone, or at unload.
  * libra_anchor_table holds one reference on every live anchor; a sender
- * takes another for as long as it uses one. While any anchor is live the
+ * takes another for as long as it uses one. The anchors of one receive (the
+ * buffers of a readv()) share one struct libra_pages, each holding a
+ * reference: the pages stay pinned, and charged, until the last of them
+ * is released. While any anchor is live the
  * module holds a reference on itself, so rmmod refuses rather than free
  * pages in flight.
  *
