@@ -6,7 +6,9 @@
 # configuration and body size: requests, the proxy's CPU time per request
 # (utime+stime of its workers), TCP segments sent in the guest per request
 # (nstat: both hops and their ACKs), and the proxy workers' hottest functions
-# (self time) and call paths (with children), as shares of all samples;
+# (self time) and call paths (with children), as shares of all samples, and
+# their samples as milliseconds per request by system call and what runs
+# under it (bench/perf-split.awk: what the copies cost stock, what libra adds);
 # then wrk straight to the backend, not opted in, for the share of all
 # samples in libra's hooks (the ftrace trampolines, with children).
 # Timings here are emulated (README: what emulation does to them).
@@ -66,6 +68,9 @@ for size in 1048576 65536 1024; do
 		perf report -i "$WORK/perf.data" --pid "$workers" --no-children --sort sym -S "$clock_read" \
 			--stdio -g graph,1,callee,function,percent --max-stack 12 2>/dev/null \
 			| grep -v '^#' | grep -E '[0-9]%' | head -40 || true
+		echo "#### the workers' time per request, by system call and what runs under it"
+		perf script -i "$WORK/perf.data" --pid "$workers" -F comm,ip,sym 2>/dev/null \
+			| awk -v req="$req" -v hz=1000 -f "$LIBRA_SRC/bench/perf-split.awk" || true
 		[[ $cfg == libra ]] || continue
 		echo "#### libra's own functions and its parser (with children, % of all samples)"
 		grep -E '\] (libra_|bpf_prog_)' "$WORK/paths" | head -30 || true
