@@ -35,9 +35,9 @@
  *  - when its process is gone, or at unload.
  * libra_anchor_table holds one reference on every live anchor; a sender
  * takes another for as long as it uses one. The anchors of one receive (the
- * buffers of a readv()) share one struct libra_pages, each holding a
- * reference: the pages stay pinned, and charged, until the last of them
- * is released. While any anchor is live the
+ * buffers of a readv()) share one struct libra_pages: it stays charged until
+ * the last of them is released (@holders), and pinned until the last is
+ * freed after its RCU grace (@ref), as a lone anchor's pages always were. While any anchor is live the
  * module holds a reference on itself, so rmmod refuses rather than free
  * pages in flight.
  *
@@ -172,24 +172,24 @@ static void libra_pages_free(struct libra_pages *p)
 	kvfree(p);
 }
 
-/* Their charge goes with the last anchor over them, when it is released or discarded. */
 static void libra_pages_release(struct kref *ref)
 {
-	struct libra_pages *p = container_of(ref, struct libra_pages, ref);
-
-	atomic64_sub(p->charged, &libra_anchored_bytes);
-	libra_scope_uncharge(p->scope, p->charged);
-	libra_pages_free(p);
+	libra_pages_free(container_of(ref, struct libra_pages, ref));
 }
 
-/*
- * Dropped when an anchor's last reference goes, not after the RCU grace that
- * frees it: a lookup under RCU reads an anchor's id, length and owner only,
- * and takes a reference before anything touches its pages.
- */
+/* The memory goes with the last anchor over the pages, after its RCU grace, as an anchor's does. */
 static void libra_pages_put(struct libra_pages *p)
 {
 	kref_put(&p->ref, libra_pages_release);
+}
+
+/* The charge goes when the last anchor over the pages is released (or discarded), as an anchor's did. */
+static void libra_pages_unhold(struct libra_pages *p)
+{
+	if (atomic_dec_and_test(&p->holders)) {
+		atomic64_sub(p->charged, &libra_anchored_bytes);
+		libra_scope_uncharge(p->scope, p->charged);
+	}
 }
 
 static void libra_anchor_release(struct kref *ref);
@@ -198,6 +198,8 @@ static void libra_anchor_free(struct libra_anchor *a)
 {
 	if (a->next)
 		kref_put(&a->next->ref, libra_anchor_release);
+	if (a->pages)
+		libra_pages_put(a->pages);
 	put_pid(a->owner);
 	libra_scope_put(a->scope);
 	kfree(a->spare_msg);
@@ -213,7 +215,7 @@ static void libra_anchor_release(struct kref *ref)
 {
 	struct libra_anchor *a = container_of(ref, struct libra_anchor, ref);
 
-	libra_pages_put(a->pages);
+	libra_pages_unhold(a->pages);
 	libra_scope_add(a->scope, LIBRA_STAT_ANCHORS_RELEASED, 1);
 	call_rcu(&a->rcu, libra_anchor_free_rcu);
 	if (atomic_dec_and_test(&libra_anchor_count))
@@ -765,6 +767,7 @@ static struct libra_pages *libra_pages_build(struct sock *sk, u32 seq, u32 len,
 		goto err_free;
 	}
 	kref_init(&b.p->ref);
+	atomic_set(&b.p->holders, 1);	/* the build's own, as the reference */
 	b.p->charged = b.charged;
 	b.p->scope = libra_scope_get(scope);
 	*copied = b.copied;
@@ -820,6 +823,7 @@ unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsig
 			a->page_copied = copied;
 		}
 		kref_get(&pages->ref);
+		atomic_inc(&pages->holders);
 		a->pages = pages;
 		a->first_piece = piece;
 		a->first_off = off;
@@ -839,7 +843,9 @@ unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsig
 		for (off += lens[i]; piece < pages->nr_pieces && off >= pages->pieces[piece].bv_len; piece++)
 			off -= pages->pieces[piece].bv_len;
 	}
-	libra_pages_put(pages);	/* the build's own: the anchors hold theirs */
+	/* the build's own: the anchors hold theirs */
+	libra_pages_unhold(pages);
+	libra_pages_put(pages);
 	return i;
 }
 
@@ -898,7 +904,7 @@ void libra_anchor_publish(struct libra_anchor **as, const unsigned long *uaddr, 
 /* Drops an anchor that was built but never published (its token never reached user space). */
 void libra_anchor_discard(struct libra_anchor *a)
 {
-	libra_pages_put(a->pages);
+	libra_pages_unhold(a->pages);
 	libra_anchor_free(a);
 }
 

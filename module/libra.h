@@ -144,7 +144,8 @@ struct libra_proc;
  * anchor over them. Read-only once built.
  */
 struct libra_pages {
-	struct kref ref;		/* one per anchor over them */
+	struct kref ref;		/* one per anchor over them, dropped when it is freed */
+	atomic_t holders;		/* anchors over them not yet released: the charge goes at 0 */
 	struct libra_scope *scope;	/* charged for them; NULL if none */
 	u64 charged;			/* what the pieces pin: budget bytes */
 	u32 nr_pieces;
