@@ -345,6 +345,7 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 	struct libra_sock *ls = call->ls;
 	struct libra_anchor_part parts[LIBRA_TX_CHAIN];
 	struct libra_anchor *done = NULL;	/* the last region that went out whole */
+	bool other_bytes = false;	/* the chain met bytes that are not the next region's token */
 	unsigned int nr = 1, i;
 	u32 total, left;
 	int ret;
@@ -356,9 +357,12 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 		const struct libra_anchor_part *last = &parts[nr - 1];
 		struct libra_anchor *next = last->a->next;
 
-		if (!next || last->off + last->len != last->a->len ||
-		    n - total < LIBRA_TOKEN_BYTES || !libra_tx_successor(call, total, next))
+		if (!next || last->off + last->len != last->a->len || n - total < LIBRA_TOKEN_BYTES)
 			break;
+		if (!libra_tx_successor(call, total, next)) {
+			other_bytes = true;
+			break;
+		}
 		parts[nr] = (struct libra_anchor_part){ next, 0, min(n - total, next->len) };
 		total += parts[nr++].len;
 	}
@@ -397,8 +401,12 @@ static int libra_tx_continue(struct libra_tx_call *call, u32 n, bool more, u32 *
 			libra_anchor_put(a);	/* tx_cont's */
 		}
 	}
-	if (!ls->tx_cont && done && done->next) {
-		/* the next buffer's region may follow after framing, or open the next call */
+	if (!ls->tx_cont && done && done->next && !other_bytes) {
+		/*
+		 * The next buffer's region may follow after framing, or open the
+		 * next call; where other bytes follow it in this call, the scan
+		 * takes them (the same 32 bytes need not be compared again).
+		 */
 		kref_get(&done->next->ref);
 		libra_tx_drop_successor(ls);
 		ls->tx_succ = done->next;
