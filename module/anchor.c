@@ -37,9 +37,9 @@
  * takes another for as long as it uses one. The anchors of one receive (the
  * buffers of a readv()) share one struct libra_pages: it stays charged until
  * the last of them is released (@holders), and pinned until the last is
- * freed after its RCU grace (@ref), as a lone anchor's pages always were. While any anchor is live the
- * module holds a reference on itself, so rmmod refuses rather than free
- * pages in flight.
+ * freed after its RCU grace (@ref), as a lone anchor's pages always were.
+ * While any anchor is live the module holds a reference on itself, so rmmod
+ * refuses rather than free pages in flight.
  *
  * Locking: libra_anchor_lock (BH) guards the message table, every message,
  * the per-process anchor lists and counts (struct libra_proc), and the
@@ -840,13 +840,33 @@ unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsig
 		a->msg_id = msg_id;
 		a->origin = origin;
 		out[i] = a;
-		for (off += lens[i]; piece < pages->nr_pieces && off >= pages->pieces[piece].bv_len; piece++)
-			off -= pages->pieces[piece].bv_len;
+		off += lens[i];
+		libra_pages_seek(pages, &piece, &off);
 	}
 	/* the build's own: the anchors hold theirs */
 	libra_pages_unhold(pages);
 	libra_pages_put(pages);
 	return i;
+}
+
+/*
+ * Copies @len bytes of @a's region from byte @off of it into @to, a piece
+ * at a time; stops at the first piece @to does not take whole. Returns the
+ * bytes of the pieces it took whole.
+ */
+u32 libra_anchor_copy_to_iter(const struct libra_anchor *a, u32 off, u32 len, struct iov_iter *to)
+{
+	struct libra_piece_iter it;
+	struct bio_vec bv;
+	u32 done = 0;
+
+	libra_piece_iter_init(&it, a, off, len);
+	while (libra_piece_next(&it, &bv)) {
+		if (copy_page_to_iter(bv.bv_page, bv.bv_offset, bv.bv_len, to) != bv.bv_len)
+			break;
+		done += bv.bv_len;
+	}
+	return done;
 }
 
 /*

@@ -101,13 +101,11 @@ int libra_materialize_at(struct libra_anchor *a, unsigned long uaddr, struct lib
 static int libra_materialize(struct libra_anchor *a, unsigned long uaddr, struct libra_sock *ls,
 			     bool consume)
 {
-	struct libra_piece_iter it;
 	struct libra_token tok;
 	struct iov_iter to;
 	struct libra_proc *p;
-	struct bio_vec bv;
 	u64 t0 = libra_clock();
-	u32 done = 0;
+	u32 done;
 
 	if (copy_from_user(&tok, (const void __user *)uaddr, sizeof(tok)) ||
 	    !libra_token_valid(&tok) || tok.id != a->id || tok.len != a->len)
@@ -115,14 +113,7 @@ static int libra_materialize(struct libra_anchor *a, unsigned long uaddr, struct
 	if (!libra_user_zero(uaddr + sizeof(tok), a->len - sizeof(tok)))
 		return -EBUSY;
 	iov_iter_ubuf(&to, ITER_DEST, (void __user *)uaddr, a->len);
-	libra_piece_iter_init(&it, a, 0, a->len);
-	while (libra_piece_next(&it, &bv)) {
-		size_t n = copy_page_to_iter(bv.bv_page, bv.bv_offset, bv.bv_len, &to);
-
-		done += n;
-		if (n != bv.bv_len)
-			break;
-	}
+	done = libra_anchor_copy_to_iter(a, 0, a->len, &to);
 	libra_time_add(LIBRA_STAT_TIME_MATERIALIZE_NS, t0);
 	if (done != a->len)
 		return -EFAULT;

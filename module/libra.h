@@ -197,17 +197,23 @@ struct libra_piece_iter {
 	u32 off, left;			/* into *@piece; bytes still to walk */
 };
 
+/* Moves (*@piece, *@off) on to the piece byte *@off of it lies in (or the end). */
+static inline void libra_pages_seek(const struct libra_pages *p, u32 *piece, u32 *off)
+{
+	for (; *piece < p->nr_pieces && *off >= p->pieces[*piece].bv_len; (*piece)++)
+		*off -= p->pieces[*piece].bv_len;
+}
+
 static inline void libra_piece_iter_init(struct libra_piece_iter *it, const struct libra_anchor *a,
 					 u32 off, u32 len)
 {
-	it->piece = &a->pages->pieces[a->first_piece];
-	it->end = &a->pages->pieces[a->pages->nr_pieces];
+	u32 piece = a->first_piece;
+
 	it->off = a->first_off + off;
+	libra_pages_seek(a->pages, &piece, &it->off);
+	it->piece = &a->pages->pieces[piece];
+	it->end = &a->pages->pieces[a->pages->nr_pieces];
 	it->left = off < a->len ? min(len, a->len - off) : 0;
-	while (it->left && it->piece < it->end && it->off >= it->piece->bv_len) {
-		it->off -= it->piece->bv_len;
-		it->piece++;
-	}
 }
 
 /* The next run of pages, as one bio_vec; false when the range is walked. */
@@ -225,6 +231,7 @@ static inline bool libra_piece_next(struct libra_piece_iter *it, struct bio_vec 
 	it->piece++;
 	return true;
 }
+u32 libra_anchor_copy_to_iter(const struct libra_anchor *a, u32 off, u32 len, struct iov_iter *to);
 unsigned int libra_anchor_build(struct sock *sk, u32 seq, const u32 *lens, unsigned int nr,
 				u64 msg_id, u64 origin, struct libra_scope *scope,
 				struct libra_anchor **out);

@@ -272,17 +272,11 @@ static u32 libra_rx_copy_anchored(struct libra_anchor **as, unsigned int nr, u32
 	unsigned int j;
 
 	for (j = 0; j < nr && done < want; j++) {
-		struct libra_piece_iter it;
-		struct bio_vec bv;
+		u32 k = min(want - done, as[j]->len), got = libra_anchor_copy_to_iter(as[j], 0, k, to);
 
-		libra_piece_iter_init(&it, as[j], 0, want - done);
-		while (libra_piece_next(&it, &bv)) {
-			u32 k = bv.bv_len;
-
-			if (copy_page_to_iter(bv.bv_page, bv.bv_offset, k, to) != k)
-				return done;
-			done += k;
-		}
+		done += got;
+		if (got != k)
+			break;
 	}
 	return done;
 }
