@@ -725,6 +725,21 @@ static uint8_t *finish_sink(struct sink *s, size_t *len, int *err)
 	return got;
 }
 
+/*
+ * Sends @len bytes of @out to a fresh client as the response to its
+ * request; returns what the client got (*@glen bytes), *@e the send's
+ * result.
+ */
+static uint8_t *send_to_client(const uint8_t *out, size_t len, size_t *glen, int *e)
+{
+	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
+	int err;
+
+	read_headers(s.fd);
+	*e = send_all(s.fd, out, len, 0);
+	return finish_sink(&s, glen, &err);
+}
+
 static uint8_t *concat(const void *a, size_t alen, const void *b, size_t blen, const void *c, size_t clen)
 {
 	uint8_t *p = malloc(alen + blen + clen);
@@ -1041,6 +1056,26 @@ static int writev_all(int fd, struct iovec *iov, int n)
 }
 
 /*
+ * What a readv() into @v returned, @n bytes: copied in order into @flat,
+ * and as the non-empty parts of its buffers into @out. Returns how many.
+ */
+static size_t received_iovecs(const struct iovec *v, size_t nv, size_t n, uint8_t *flat,
+			      struct iovec *out)
+{
+	size_t at = 0, nout = 0;
+
+	for (size_t i = 0; i < nv && at < n; i++) {
+		size_t k = v[i].iov_len < n - at ? v[i].iov_len : n - at;
+
+		memcpy(flat + at, v[i].iov_base, k);
+		if (k)
+			out[nout++] = (struct iovec){ .iov_base = v[i].iov_base, .iov_len = k };
+		at += k;
+	}
+	return nout;
+}
+
+/*
  * A response read with readv() into buffers of mixed sizes, an empty one
  * and one too short for a region among them, and every fifth call with an
  * unreadable buffer in the middle. Each call's buffers are sent on as a
@@ -1075,7 +1110,7 @@ static void case_readv_buffers(void)
 	read_headers(s.fd);
 	while (done < m.len) {
 		struct iovec v[NBUF], out[NBUF];
-		size_t at = 0, nout = 0;
+		size_t nout;
 		int regions, how = calls % 4;
 		ssize_t n;
 
@@ -1096,14 +1131,7 @@ static void case_readv_buffers(void)
 			die("readv put %zd bytes past an unreadable buffer", n);
 		faulted += v[4].iov_base == bad && (size_t)n == lens[0] + lens[1] + lens[2] + lens[3];
 		/* what the call returned, buffer after buffer: the sent bytes, or tokens and zeros */
-		for (size_t i = 0; i < NBUF && at < (size_t)n; i++) {
-			size_t k = v[i].iov_len < n - at ? v[i].iov_len : n - at;
-
-			memcpy(flat + at, v[i].iov_base, k);
-			if (k)
-				out[nout++] = (struct iovec){ .iov_base = v[i].iov_base, .iov_len = k };
-			at += k;
-		}
+		nout = received_iovecs(v, NBUF, n, flat, out);
 		regions = scan_received(flat, m.p + done, n, NULL, 0);
 		if (regions > most_regions)
 			most_regions = regions;
@@ -1171,7 +1199,8 @@ static void case_readv_part_to_pipe(void)
 			die("out of memory");
 	read_headers(s.fd);
 	while (done < m.len) {
-		struct iovec v[NBUF];
+		struct iovec v[NBUF], out[NBUF];
+		size_t nout;
 		ssize_t n;
 
 		for (size_t i = 0; i < NBUF; i++)
@@ -1179,8 +1208,7 @@ static void case_readv_part_to_pipe(void)
 		n = readv(fd, v, NBUF);
 		if (n <= 0)
 			die("readv after %zu of %zu bytes: %s", done, m.len, n ? strerror(errno) : "EOF");
-		for (size_t at = 0, i = 0; at < (size_t)n; at += BUF, i++)
-			memcpy(flat + at, bufs[i], (size_t)n - at < BUF ? (size_t)n - at : BUF);
+		nout = received_iovecs(v, NBUF, n, flat, out);
 		if (regions < 0 && done && n == NBUF * BUF) {
 			static const int order[NBUF] = { 0, 1, 3, 2 };
 
@@ -1198,15 +1226,8 @@ static void case_readv_part_to_pipe(void)
 				wlen += BUF;
 			}
 		} else {
-			size_t left = n, nv = 0;
-
 			check_received(flat, m.p + done, n);
-			for (; left; nv++) {
-				if (v[nv].iov_len > left)
-					v[nv].iov_len = left;
-				left -= v[nv].iov_len;
-			}
-			if (writev_all(s.fd, v, nv))
+			if (writev_all(s.fd, out, nout))
 				die("sending the buffers");
 			memcpy(want + wlen, m.p + done, n);
 			wlen += n;
@@ -1272,15 +1293,14 @@ static void case_reconnect(void)
 static void case_stale_token(void)
 {
 	struct received r = receive_response(64 * KiB, 11);
-	struct sink s1 = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0), s2;
+	struct sink s2;
 	uint8_t *got;
 	size_t glen;
 	int err, e;
 
-	read_headers(s1.fd);
-	if (send_all(s1.fd, r.buf, r.sent.len, 0))
+	got = send_to_client(r.buf, r.sent.len, &glen, &e);
+	if (e)
 		die("first send");
-	got = finish_sink(&s1, &glen, &err);
 	expect_equal("the first client", got, glen, r.sent.p, r.sent.len);
 	s2 = start_sink("GET /2 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
 	read_headers(s2.fd);
@@ -1683,21 +1703,6 @@ static uint8_t *receive_then_wait_unsent(struct received *r, enum unsent_how how
 	if (how == UNSENT_HELD_PRESSED)
 		set_param("anchor_limit_mb", old_limit, old_limit);
 	return out;
-}
-
-/*
- * Sends @len bytes of @out to a fresh client as the response to its
- * request; returns what the client got (*@glen bytes), *@e the send's
- * result.
- */
-static uint8_t *send_to_client(const uint8_t *out, size_t len, size_t *glen, int *e)
-{
-	struct sink s = start_sink("GET /1 HTTP/1.1\r\nHost: f\r\n\r\n", 0);
-	int err;
-
-	read_headers(s.fd);
-	*e = send_all(s.fd, out, len, 0);
-	return finish_sink(&s, glen, &err);
 }
 
 /*
